@@ -1,0 +1,28 @@
+//! `portcullis check`: validate the policy.
+
+use std::path::Path;
+
+use super::{eprint, load_policy};
+use crate::nft::compile;
+
+pub fn run(path: &Path) -> u8 {
+    match load_policy(path) {
+        Ok(policy) => {
+            let compiled = compile(&policy);
+            println!(
+                "{}: valid: {} networks, {} services -> table inet {} with {} rules and {} set elements",
+                path.display(),
+                policy.networks.len(),
+                policy.services.len(),
+                compiled.name,
+                compiled.rule_count(),
+                compiled.set_element_count()
+            );
+            0
+        }
+        Err(e) => {
+            eprint(e.message());
+            1
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The `nft` binary: the only place portcullis talks to the kernel's firewall.
+//!
+//! Behind the [`Nft`] trait so front ends can be tested with a fake. Every call names our
+//! table or only reads; nothing here can change another table.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Failures of the nft process, with nft's own words where it gave any.
+#[derive(Debug, thiserror::Error)]
+pub enum NftError {
+    #[error("cannot run {path}: {source} (is the nftables package installed? see --nft)")]
+    Spawn {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}):\n{stderr}")]
+    Failed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+}
+
+/// What portcullis needs from nft.
+pub trait Nft {
+    /// `nft -j list tables`: every table, no contents (fast).
+    fn list_tables_json(&self) -> Result<String, NftError>;
+    /// `nft -j list table inet NAME`: one table with its set elements (slow for big sets).
+    fn list_table_json(&self, table: &str) -> Result<String, NftError>;
+    /// `nft -t -j list ruleset`: every rule with counters, sets without elements (fast).
+    fn list_ruleset_terse_json(&self) -> Result<String, NftError>;
+    /// `nft -f -`: loads a script as one transaction.
+    fn run_script(&self, script: &str) -> Result<(), NftError>;
+}
+
+/// The real `nft` binary.
+#[derive(Debug, Clone)]
+pub struct NftProcess {
+    path: PathBuf,
+}
+
+impl NftProcess {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        NftProcess { path: path.into() }
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String, NftError> {
+        let command = format!("{} {}", self.path.display(), args.join(" "));
+        let mut child = Command::new(&self.path)
+            .args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| NftError::Spawn {
+                path: self.path.display().to_string(),
+                source,
+            })?;
+        if let Some(input) = stdin {
+            // Written from a thread so a large script can't deadlock against nft's output.
+            let mut pipe = child.stdin.take().expect("stdin was piped");
+            let input = input.to_owned();
+            let writer = std::thread::spawn(move || pipe.write_all(input.as_bytes()));
+            let output = child.wait_with_output();
+            let _ = writer.join();
+            return finish(command, output);
+        }
+        finish(command, child.wait_with_output())
+    }
+}
+
+fn finish(
+    command: String,
+    output: std::io::Result<std::process::Output>,
+) -> Result<String, NftError> {
+    let output = output.map_err(|source| NftError::Spawn {
+        path: command.clone(),
+        source,
+    })?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(NftError::Failed {
+            command,
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr)
+                .trim_end()
+                .to_string(),
+        })
+    }
+}
+
+impl Nft for NftProcess {
+    fn list_tables_json(&self) -> Result<String, NftError> {
+        self.run(&["-j", "list", "tables"], None)
+    }
+
+    fn list_table_json(&self, table: &str) -> Result<String, NftError> {
+        self.run(&["-j", "list", "table", "inet", table], None)
+    }
+
+    fn list_ruleset_terse_json(&self) -> Result<String, NftError> {
+        self.run(&["-t", "-j", "list", "ruleset"], None)
+    }
+
+    fn run_script(&self, script: &str) -> Result<(), NftError> {
+        self.run(&["-f", "-"], Some(script)).map(|_| ())
+    }
+}

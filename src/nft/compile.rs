@@ -1,0 +1,469 @@
+//! Policy -> the objects of one `inet` table (sets, chains, rules), as the `nftables`
+//! crate's types. Pure and deterministic: the same policy gives the same objects, in the
+//! same order.
+//!
+//! Shape of the table (PRODUCT.md, "What the compiled table always contains"):
+//! ```text
+//! table inet portcullis
+//!   set net_<network>_v4 / _v6     one interval set per network used alone by a service
+//!   set svc_<service>_v4 / _v6     the union, when a service allows several sources
+//!   chain input  (hook input,  policy from settings)
+//!     iif lo accept; ct established,related accept; ct invalid drop; ICMPv6 essentials
+//!     [ping]; one counted rule per inbound service and family; counted catch-all
+//!   chain output (hook output, policy from settings)
+//!     oif lo accept; ct established,related accept; ICMPv6 essentials;
+//!     one counted rule per outbound service and family; counted catch-all
+//! ```
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+
+use ipnet::IpNet;
+use nftables::expr::{
+    CT, Expression, Meta, MetaKey, NamedExpression, Payload, PayloadField, Prefix, Range, SetItem,
+};
+use nftables::schema::{Chain, NfListObject, Rule, Set, SetFlag, SetType, SetTypeValue, Table};
+use nftables::stmt::{Accept, AnonymousCounter, Counter, Drop, Match, Operator, Statement};
+use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
+
+use super::intervals::{self, AddrElement, Family, Interval};
+use crate::policy::{Direction, Policy, PortRange, Protocol, Service, Source, Verdict};
+
+/// ICMPv6 types IPv6 cannot work without (RFC 4890): errors, neighbour and router
+/// discovery, multicast listener discovery. In the numeric order nft lists them.
+pub const ICMPV6_ESSENTIAL: &[&str] = &[
+    "destination-unreachable",
+    "packet-too-big",
+    "time-exceeded",
+    "parameter-problem",
+    "mld-listener-query",
+    "mld-listener-report",
+    "mld-listener-done",
+    "nd-router-solicit",
+    "nd-router-advert",
+    "nd-neighbor-solicit",
+    "nd-neighbor-advert",
+    "mld2-listener-report",
+];
+
+/// nft stores at most 128 bytes of comment.
+pub const MAX_COMMENT: usize = 128;
+/// Rule comments of service rules start with this, so live rules map back to the policy.
+pub const SERVICE_TAG: &str = "service=";
+
+/// The compiled table: its name and its objects in script order
+/// (table, sets, chains, then each chain's rules).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledTable {
+    pub name: String,
+    pub objects: Vec<NfListObject<'static>>,
+}
+
+impl CompiledTable {
+    pub fn rule_count(&self) -> usize {
+        self.objects
+            .iter()
+            .filter(|o| matches!(o, NfListObject::Rule(_)))
+            .count()
+    }
+
+    pub fn set_element_count(&self) -> usize {
+        self.objects
+            .iter()
+            .map(|o| match o {
+                NfListObject::Set(s) => s.elem.as_ref().map_or(0, |e| e.len()),
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+/// Compiles a validated policy.
+pub fn compile(policy: &Policy) -> CompiledTable {
+    let table = policy.settings.table.clone();
+    let mut sets = SetBuilder::default();
+    let mut input = base_rules_in(policy);
+    let mut output = base_rules_out();
+    for service in policy.services.values() {
+        let rules = service_rules(policy, service, &mut sets);
+        match service.direction {
+            Direction::In => input.extend(rules),
+            Direction::Out => output.extend(rules),
+        }
+    }
+    input.push(catch_all("input", policy.settings.input_policy));
+    output.push(catch_all("output", policy.settings.output_policy));
+
+    let mut objects = vec![NfListObject::Table(Table {
+        family: NfFamily::INet,
+        name: table.clone().into(),
+        handle: None,
+    })];
+    objects.extend(sets.into_objects(&table));
+    let chains = [
+        ("input", NfHook::Input, policy.settings.input_policy, input),
+        (
+            "output",
+            NfHook::Output,
+            policy.settings.output_policy,
+            output,
+        ),
+    ];
+    for (name, hook, verdict, _) in &chains {
+        objects.push(NfListObject::Chain(Chain {
+            family: NfFamily::INet,
+            table: table.clone().into(),
+            name: (*name).into(),
+            _type: Some(NfChainType::Filter),
+            hook: Some(*hook),
+            prio: Some(0),
+            policy: Some(match verdict {
+                Verdict::Accept => NfChainPolicy::Accept,
+                Verdict::Drop => NfChainPolicy::Drop,
+            }),
+            ..Chain::default()
+        }));
+    }
+    for (name, _, _, rules) in chains {
+        for RuleSpec { stmts, comment } in rules {
+            objects.push(NfListObject::Rule(Rule {
+                family: NfFamily::INet,
+                table: table.clone().into(),
+                chain: name.into(),
+                expr: stmts.into(),
+                handle: None,
+                index: None,
+                comment: comment.map(Cow::Owned),
+            }));
+        }
+    }
+    CompiledTable {
+        name: table,
+        objects,
+    }
+}
+
+struct RuleSpec {
+    stmts: Vec<Statement<'static>>,
+    comment: Option<String>,
+}
+
+fn rule(stmts: Vec<Statement<'static>>, comment: Option<&str>) -> RuleSpec {
+    RuleSpec {
+        stmts,
+        comment: comment.map(str::to_string),
+    }
+}
+
+fn base_rules_in(policy: &Policy) -> Vec<RuleSpec> {
+    let mut rules = vec![
+        rule(vec![eq(meta(MetaKey::Iif), string("lo")), accept()], None),
+        rule(vec![ct_state(&["established", "related"]), accept()], None),
+        rule(
+            vec![ct_state(&["invalid"]), Statement::Drop(None::<Drop>)],
+            None,
+        ),
+        rule(vec![icmpv6_essentials(), accept()], None),
+    ];
+    if policy.settings.allow_ping {
+        for proto in ["icmp", "icmpv6"] {
+            rules.push(rule(
+                vec![
+                    eq(payload(proto, "type"), string("echo-request")),
+                    counter(),
+                    accept(),
+                ],
+                Some("ping"),
+            ));
+        }
+    }
+    rules
+}
+
+fn base_rules_out() -> Vec<RuleSpec> {
+    vec![
+        rule(vec![eq(meta(MetaKey::Oif), string("lo")), accept()], None),
+        rule(vec![ct_state(&["established", "related"]), accept()], None),
+        rule(vec![icmpv6_essentials(), accept()], None),
+    ]
+}
+
+fn catch_all(chain: &str, verdict: Verdict) -> RuleSpec {
+    let comment = format!("{chain} policy {}", verdict.as_str());
+    rule(vec![counter()], Some(&comment))
+}
+
+/// One rule per address family the service's sources have (one rule for `any`).
+fn service_rules(policy: &Policy, service: &Service, sets: &mut SetBuilder) -> Vec<RuleSpec> {
+    let comment = service_comment(service);
+    let (iface_key, addr_field) = match service.direction {
+        Direction::In => (MetaKey::Iifname, "saddr"),
+        Direction::Out => (MetaKey::Oifname, "daddr"),
+    };
+    let mut prefix = Vec::new();
+    if !service.interfaces.is_empty() {
+        let names = service.interfaces.iter().map(|i| string(i)).collect();
+        prefix.push(eq(meta(iface_key), anon_set(names)));
+    }
+    let ports = port_match(&service.ports);
+    let finish = |mut stmts: Vec<Statement<'static>>| {
+        stmts.extend(ports.iter().cloned());
+        stmts.push(counter());
+        stmts.push(accept());
+        rule(stmts, Some(&comment))
+    };
+
+    if service.allows_any() {
+        return vec![finish(prefix)];
+    }
+    let mut rules = Vec::new();
+    for (family, proto) in [(Family::V4, "ip"), (Family::V6, "ip6")] {
+        if let Some(set) = sets.source_set(policy, service, family) {
+            let mut stmts = prefix.clone();
+            stmts.push(eq(payload(proto, addr_field), string(&format!("@{set}"))));
+            rules.push(finish(stmts));
+        }
+    }
+    rules
+}
+
+/// `service=NAME allow=a,b`, cut to what nft stores.
+fn service_comment(service: &Service) -> String {
+    let sources: Vec<String> = service
+        .allow
+        .iter()
+        .map(|s| match s {
+            Source::Any => "any".to_string(),
+            Source::Network(n) => n.clone(),
+            Source::Literal(net) => net.to_string(),
+        })
+        .collect();
+    let mut comment = format!("{SERVICE_TAG}{} allow={}", service.name, sources.join(","));
+    if comment.len() > MAX_COMMENT {
+        // Everything is ASCII (names and addresses are validated), so byte cuts are safe.
+        comment.truncate(MAX_COMMENT - 3);
+        comment.push_str("...");
+    }
+    comment
+}
+
+/// The dport match for a service's ports, as compact as nft can express it.
+fn port_match(ports: &[PortRange]) -> Vec<Statement<'static>> {
+    let mut by_proto: BTreeMap<Protocol, Vec<Interval>> = BTreeMap::new();
+    for p in ports {
+        for proto in &p.protocols {
+            by_proto
+                .entry(*proto)
+                .or_default()
+                .push((p.first as u128, p.last as u128));
+        }
+    }
+    let by_proto: Vec<(Protocol, Vec<Interval>)> = by_proto
+        .into_iter()
+        .map(|(p, list)| (p, intervals::merge(list)))
+        .collect();
+    match by_proto.as_slice() {
+        [] => Vec::new(),
+        [(proto, list)] => vec![eq(
+            payload(proto.as_str(), "dport"),
+            anon_set(port_exprs(list)),
+        )],
+        [(a, la), (b, lb)] if la == lb => vec![
+            eq(
+                meta(MetaKey::L4proto),
+                anon_set(vec![string(a.as_str()), string(b.as_str())]),
+            ),
+            eq(payload("th", "dport"), anon_set(port_exprs(la))),
+        ],
+        _ => {
+            let key = Expression::Named(NamedExpression::Concat(vec![
+                meta(MetaKey::L4proto),
+                payload("th", "dport"),
+            ]));
+            let mut items = Vec::new();
+            for (proto, list) in &by_proto {
+                for port in port_exprs(list) {
+                    items.push(Expression::Named(NamedExpression::Concat(vec![
+                        string(proto.as_str()),
+                        port,
+                    ])));
+                }
+            }
+            vec![eq(
+                key,
+                Expression::Named(NamedExpression::Set(
+                    items.into_iter().map(SetItem::Element).collect(),
+                )),
+            )]
+        }
+    }
+}
+
+fn port_exprs(list: &[Interval]) -> Vec<Expression<'static>> {
+    list.iter()
+        .map(|&(lo, hi)| {
+            if lo == hi {
+                Expression::Number(lo as u32)
+            } else {
+                range(Expression::Number(lo as u32), Expression::Number(hi as u32))
+            }
+        })
+        .collect()
+}
+
+/// Collects the named interval sets the rules refer to.
+#[derive(Default)]
+struct SetBuilder {
+    /// name -> (family, merged intervals); BTreeMap keeps the script order stable.
+    sets: BTreeMap<String, (Family, Vec<Interval>)>,
+}
+
+impl SetBuilder {
+    /// The set holding the service's sources of one family, or None if it has none.
+    fn source_set(&mut self, policy: &Policy, service: &Service, family: Family) -> Option<String> {
+        let suffix = match family {
+            Family::V4 => "v4",
+            Family::V6 => "v6",
+        };
+        // A service allowed from exactly one network shares that network's set.
+        let name = match service.allow.as_slice() {
+            [Source::Network(n)] => format!("net_{n}_{suffix}"),
+            _ => format!("svc_{}_{suffix}", service.name),
+        };
+        if let Some((_, list)) = self.sets.get(&name) {
+            return (!list.is_empty()).then_some(name);
+        }
+        let mut nets: Vec<&IpNet> = Vec::new();
+        for source in &service.allow {
+            match source {
+                Source::Any => {}
+                Source::Literal(net) => nets.push(net),
+                Source::Network(n) => {
+                    if let Some(network) = policy.networks.get(n) {
+                        nets.extend(network.entries.iter());
+                    }
+                }
+            }
+        }
+        let list = intervals::merge(
+            nets.into_iter()
+                .filter(|n| Family::of(n) == family)
+                .map(intervals::net_interval)
+                .collect(),
+        );
+        let used = !list.is_empty();
+        self.sets.insert(name.clone(), (family, list));
+        used.then_some(name)
+    }
+
+    fn into_objects(self, table: &str) -> Vec<NfListObject<'static>> {
+        self.sets
+            .into_iter()
+            .filter(|(_, (_, list))| !list.is_empty())
+            .map(|(name, (family, list))| {
+                NfListObject::Set(Box::new(interval_set(table, name, family, &list)))
+            })
+            .collect()
+    }
+}
+
+/// A named interval set of addresses.
+pub fn interval_set(table: &str, name: String, family: Family, list: &[Interval]) -> Set<'static> {
+    let elem: Vec<Expression<'static>> = list
+        .iter()
+        .map(|&iv| addr_expr(intervals::addr_element(family, iv)))
+        .collect();
+    Set {
+        family: NfFamily::INet,
+        table: table.to_string().into(),
+        name: name.into(),
+        set_type: SetTypeValue::Single(match family {
+            Family::V4 => SetType::Ipv4Addr,
+            Family::V6 => SetType::Ipv6Addr,
+        }),
+        flags: Some(HashSet::from([SetFlag::Interval])),
+        elem: (!elem.is_empty()).then(|| elem.into()),
+        ..Set::default()
+    }
+}
+
+pub fn addr_expr(element: AddrElement) -> Expression<'static> {
+    match element {
+        AddrElement::Host(a) => string(&a.to_string()),
+        AddrElement::Prefix(a, len) => Expression::Named(NamedExpression::Prefix(Prefix {
+            addr: Box::new(string(&a.to_string())),
+            len,
+        })),
+        AddrElement::Range(lo, hi) => range(string(&lo.to_string()), string(&hi.to_string())),
+    }
+}
+
+fn eq(left: Expression<'static>, right: Expression<'static>) -> Statement<'static> {
+    Statement::Match(Match {
+        left,
+        right,
+        op: Operator::EQ,
+    })
+}
+
+fn ct_state(states: &[&str]) -> Statement<'static> {
+    let right = match states {
+        [one] => string(one),
+        many => Expression::List(many.iter().map(|s| string(s)).collect()),
+    };
+    Statement::Match(Match {
+        left: Expression::Named(NamedExpression::CT(CT {
+            key: "state".into(),
+            family: None,
+            dir: None,
+        })),
+        right,
+        op: Operator::IN,
+    })
+}
+
+fn icmpv6_essentials() -> Statement<'static> {
+    eq(
+        payload("icmpv6", "type"),
+        anon_set(ICMPV6_ESSENTIAL.iter().map(|t| string(t)).collect()),
+    )
+}
+
+fn accept() -> Statement<'static> {
+    Statement::Accept(None::<Accept>)
+}
+
+fn counter() -> Statement<'static> {
+    Statement::Counter(Counter::Anonymous(Some(AnonymousCounter::default())))
+}
+
+fn string(s: &str) -> Expression<'static> {
+    Expression::String(Cow::Owned(s.to_string()))
+}
+
+fn meta(key: MetaKey) -> Expression<'static> {
+    Expression::Named(NamedExpression::Meta(Meta { key }))
+}
+
+fn payload(protocol: &str, field: &str) -> Expression<'static> {
+    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+        PayloadField {
+            protocol: protocol.to_string().into(),
+            field: field.to_string().into(),
+        },
+    )))
+}
+
+fn range(lo: Expression<'static>, hi: Expression<'static>) -> Expression<'static> {
+    Expression::Range(Box::new(Range { range: [lo, hi] }))
+}
+
+/// A single value stays a value: nft lists a one-element anonymous set as a plain value.
+fn anon_set(mut items: Vec<Expression<'static>>) -> Expression<'static> {
+    if items.len() == 1 {
+        return items.remove(0);
+    }
+    Expression::Named(NamedExpression::Set(
+        items.into_iter().map(SetItem::Element).collect(),
+    ))
+}

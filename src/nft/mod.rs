@@ -1,0 +1,12 @@
+//! Everything about nftables: compiling a policy to a ruleset, rendering it as nft text,
+//! reading the live ruleset back, and (in `backend`) running the `nft` binary.
+
+pub mod backend;
+pub mod compile;
+pub mod counters;
+pub mod intervals;
+pub mod live;
+pub mod render;
+pub mod script;
+
+pub use compile::{CompiledTable, compile};

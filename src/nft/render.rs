@@ -1,0 +1,220 @@
+//! nft objects -> nft's text syntax. One renderer for everything: the script we apply, both
+//! sides of `diff`, and the rules `portcullis rules` shows, so they can't disagree.
+//!
+//! It covers the expressions portcullis generates; anything else in a live table (someone
+//! edited it by hand) prints as its JSON so that a diff shows it instead of hiding it.
+
+use std::fmt::Write;
+
+use nftables::expr::{Expression, Meta, MetaKey, NamedExpression, Payload, SetItem};
+use nftables::schema::{Chain, NfListObject, Rule, Set, SetFlag, SetTypeValue};
+use nftables::stmt::{Counter, Operator, Statement};
+
+/// Whether counters print with their values (`counter packets 3 bytes 180`) or bare.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    pub counter_values: bool,
+}
+
+/// Renders `table inet NAME { ... }` from a table's objects (table, sets, chains, rules).
+pub fn table(name: &str, objects: &[NfListObject<'_>], opts: RenderOptions) -> String {
+    let mut out = format!("table inet {name} {{\n");
+    let mut first = true;
+    for object in objects {
+        if let NfListObject::Set(set) = object {
+            if !first {
+                out.push('\n');
+            }
+            first = false;
+            render_set(&mut out, set);
+        }
+    }
+    for object in objects {
+        if let NfListObject::Chain(chain) = object {
+            if !first {
+                out.push('\n');
+            }
+            first = false;
+            render_chain(&mut out, chain, objects, opts);
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn render_set(out: &mut String, set: &Set<'_>) {
+    let _ = writeln!(out, "\tset {} {{", set.name);
+    let type_name = match &set.set_type {
+        SetTypeValue::Single(t) => json_word(t),
+        SetTypeValue::Concatenated(ts) => ts.iter().map(json_word).collect::<Vec<_>>().join(" . "),
+    };
+    let _ = writeln!(out, "\t\ttype {type_name}");
+    let interval = set
+        .flags
+        .as_ref()
+        .is_some_and(|f| f.contains(&SetFlag::Interval));
+    if let Some(flags) = &set.flags {
+        let mut names: Vec<String> = flags.iter().map(json_word).collect();
+        names.sort();
+        if !names.is_empty() {
+            let _ = writeln!(out, "\t\tflags {}", names.join(","));
+        }
+    }
+    // nft's JSON listing never reports auto-merge; every interval set we create has it.
+    if interval {
+        out.push_str("\t\tauto-merge\n");
+    }
+    if let Some(elem) = set.elem.as_ref().filter(|e| !e.is_empty()) {
+        // One element per line, so a diff names exactly the addresses that change.
+        out.push_str("\t\telements = {\n");
+        let last = elem.len() - 1;
+        for (i, e) in elem.iter().enumerate() {
+            let sep = if i == last { "" } else { "," };
+            let _ = writeln!(out, "\t\t\t{}{sep}", expr(e, false));
+        }
+        out.push_str("\t\t}\n");
+    }
+    out.push_str("\t}\n");
+}
+
+fn render_chain(
+    out: &mut String,
+    chain: &Chain<'_>,
+    objects: &[NfListObject<'_>],
+    opts: RenderOptions,
+) {
+    let _ = writeln!(out, "\tchain {} {{", chain.name);
+    if let (Some(t), Some(hook)) = (&chain._type, &chain.hook) {
+        let prio = match chain.prio {
+            Some(0) => "filter".to_string(),
+            Some(p) => p.to_string(),
+            None => "0".to_string(),
+        };
+        let policy = chain
+            .policy
+            .as_ref()
+            .map_or("accept".to_string(), json_word);
+        let _ = writeln!(
+            out,
+            "\t\ttype {} hook {} priority {prio}; policy {policy};",
+            json_word(t),
+            json_word(hook)
+        );
+    }
+    for object in objects {
+        if let NfListObject::Rule(r) = object
+            && r.chain == chain.name
+        {
+            let _ = writeln!(out, "\t\t{}", rule(r, opts));
+        }
+    }
+    out.push_str("\t}\n");
+}
+
+/// One rule as nft writes it, without its handle.
+pub fn rule(rule: &Rule<'_>, opts: RenderOptions) -> String {
+    let mut parts: Vec<String> = rule.expr.iter().map(|s| statement(s, opts)).collect();
+    if let Some(comment) = &rule.comment {
+        // Comments we write are plain ASCII; a hand-made one with quotes must not break
+        // the line apart.
+        parts.push(format!("comment \"{}\"", comment.replace('"', "'")));
+    }
+    parts.join(" ")
+}
+
+pub fn statement(stmt: &Statement<'_>, opts: RenderOptions) -> String {
+    match stmt {
+        Statement::Match(m) => {
+            let quote = matches!(
+                &m.left,
+                Expression::Named(NamedExpression::Meta(Meta {
+                    key: MetaKey::Iif | MetaKey::Oif | MetaKey::Iifname | MetaKey::Oifname
+                }))
+            );
+            let op = match m.op {
+                Operator::EQ | Operator::IN => String::new(),
+                ref other => format!("{} ", json_word(other)),
+            };
+            format!("{} {op}{}", expr(&m.left, false), expr(&m.right, quote))
+        }
+        Statement::Counter(Counter::Anonymous(c)) => match c {
+            Some(c) if opts.counter_values => format!(
+                "counter packets {} bytes {}",
+                c.packets.unwrap_or(0),
+                c.bytes.unwrap_or(0)
+            ),
+            _ => "counter".to_string(),
+        },
+        Statement::Counter(Counter::Named(name)) => format!("counter name {name}"),
+        Statement::Accept(_) => "accept".to_string(),
+        Statement::Drop(_) => "drop".to_string(),
+        Statement::Return(_) => "return".to_string(),
+        Statement::Continue(_) => "continue".to_string(),
+        Statement::Jump(t) => format!("jump {}", t.target),
+        Statement::Goto(t) => format!("goto {}", t.target),
+        other => unknown(other),
+    }
+}
+
+/// One expression; `quote` puts interface names in quotes as nft requires.
+pub fn expr(e: &Expression<'_>, quote: bool) -> String {
+    match e {
+        Expression::String(s) if quote && !s.starts_with('@') => format!("\"{s}\""),
+        Expression::String(s) => s.to_string(),
+        Expression::Number(n) => n.to_string(),
+        Expression::Boolean(b) => b.to_string(),
+        Expression::List(items) => items
+            .iter()
+            .map(|i| expr(i, quote))
+            .collect::<Vec<_>>()
+            .join(","),
+        Expression::Range(r) => {
+            format!("{}-{}", expr(&r.range[0], quote), expr(&r.range[1], quote))
+        }
+        Expression::Named(named) => match named {
+            NamedExpression::Set(items) => {
+                let inner: Vec<String> = items
+                    .iter()
+                    .map(|item| match item {
+                        SetItem::Element(e) => expr(e, quote),
+                        other => unknown(other),
+                    })
+                    .collect();
+                format!("{{ {} }}", inner.join(", "))
+            }
+            NamedExpression::Concat(items) => items
+                .iter()
+                .map(|i| expr(i, quote))
+                .collect::<Vec<_>>()
+                .join(" . "),
+            NamedExpression::Prefix(p) => format!("{}/{}", expr(&p.addr, false), p.len),
+            NamedExpression::Payload(Payload::PayloadField(f)) => {
+                format!("{} {}", f.protocol, f.field)
+            }
+            NamedExpression::Meta(m) => match m.key {
+                MetaKey::Iif | MetaKey::Oif | MetaKey::Iifname | MetaKey::Oifname => {
+                    json_word(&m.key)
+                }
+                key => format!("meta {}", json_word(&key)),
+            },
+            NamedExpression::CT(ct) => format!("ct {}", ct.key),
+            other => unknown(other),
+        },
+        other => unknown(other),
+    }
+}
+
+/// The serde name of a unit enum value (`NfHook::Input` -> `input`).
+fn json_word<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".to_string(),
+    }
+}
+
+/// Something portcullis never generates: shown as its JSON, clearly marked.
+fn unknown<T: serde::Serialize>(value: &T) -> String {
+    let json = serde_json::to_string(value).unwrap_or_else(|_| "?".to_string());
+    format!("<not understood by portcullis: {json}>")
+}

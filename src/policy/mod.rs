@@ -1,0 +1,110 @@
+//! The policy: the operator's intent (networks, services, settings), loaded from TOML and
+//! validated. Pure: nothing here touches files, processes or the kernel.
+
+mod addr;
+mod diag;
+mod load;
+mod names;
+mod ports;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+pub use addr::parse_net;
+pub use diag::{Diagnostic, Diagnostics, LineIndex};
+pub use load::parse;
+pub use names::{validate_interface_name, validate_object_name, validate_table_name};
+pub use ports::{PortRange, Protocol, parse_port_spec};
+
+/// The name of the built-in network that matches every address.
+pub const ANY: &str = "any";
+
+/// A validated policy. Maps are ordered by name, so the same policy always compiles to the
+/// same script whatever order the file lists things in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub settings: Settings,
+    pub networks: BTreeMap<String, Network>,
+    pub services: BTreeMap<String, Service>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The `inet` table portcullis owns.
+    pub table: String,
+    pub input_policy: Verdict,
+    pub output_policy: Verdict,
+    /// ICMP/ICMPv6 echo requests in. IPv6 neighbour discovery is always allowed.
+    pub allow_ping: bool,
+    pub confirm_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            table: "portcullis".to_string(),
+            input_policy: Verdict::Drop,
+            output_policy: Verdict::Accept,
+            allow_ping: true,
+            confirm_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A chain's default verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    Drop,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Accept => "accept",
+            Verdict::Drop => "drop",
+        }
+    }
+}
+
+/// A named list of addresses and prefixes. A bare address is a single host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    pub name: String,
+    pub entries: Vec<IpNet>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Traffic to this host: `allow` names the sources.
+    In,
+    /// Traffic from this host: `allow` names the destinations.
+    Out,
+}
+
+/// Who may reach a service (or, outbound, where it may go).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Any,
+    Network(String),
+    Literal(IpNet),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    pub description: Option<String>,
+    pub ports: Vec<PortRange>,
+    pub allow: Vec<Source>,
+    /// Input interfaces (output interfaces for `direction = "out"`); empty means all.
+    pub interfaces: Vec<String>,
+    pub direction: Direction,
+}
+
+impl Service {
+    pub fn allows_any(&self) -> bool {
+        self.allow.iter().any(|s| matches!(s, Source::Any))
+    }
+}
