@@ -1,0 +1,130 @@
+//! `interfaces` limits a service to the interfaces it names, and `direction = "out"`
+//! services are what a host with `output_policy = "drop"` may send — while replies to
+//! allowed inbound connections and IPv6 neighbour discovery keep working.
+
+mod common;
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use common::{Proto, in_ns, lab, policy_file};
+
+#[test]
+fn interfaces_limit_a_service_to_the_named_ones() {
+    let Some(mut lab) = lab() else { return };
+    let policy = policy_file(&format!(
+        "[services.ssh]\nports = [\"22/tcp\"]\nallow = [\"any\"]\ninterfaces = [\"{}\"]\n\n\
+         [services.web]\nports = [\"80/tcp\"]\nallow = [\"any\"]\ninterfaces = [\"nosuchif0\"]\n\n\
+         [services.wild]\nports = [\"8080/tcp\"]\nallow = [\"any\"]\ninterfaces = [\"pcs*\"]\n",
+        lab.server_if
+    ));
+    let path = policy.path().to_str().expect("path");
+    let out = lab.portcullis(&["--policy", path, "apply", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    lab.add_client_addr("192.0.2.50");
+    lab.add_client_addr("2001:db8:50::50");
+    lab.listen(Proto::Tcp, &[22, 80, 8080]);
+    let probes = [
+        ("192.0.2.50", Proto::Tcp, 22),
+        ("2001:db8:50::50", Proto::Tcp, 22),
+        ("192.0.2.50", Proto::Tcp, 80),
+        ("192.0.2.50", Proto::Tcp, 8080),
+        ("2001:db8:50::50", Proto::Tcp, 8080),
+    ];
+    assert_eq!(
+        lab.reachable(&probes),
+        vec![true, true, false, true, true],
+        "{probes:?}"
+    );
+}
+
+#[test]
+fn outbound_services_are_all_a_drop_output_policy_lets_out() {
+    let Some(mut lab) = lab() else { return };
+    let policy = policy_file(
+        "[settings]\noutput_policy = \"drop\"\n\n\
+         [networks]\nresolvers = [\"192.0.2.53\", \"2001:db8:53::53\"]\n\n\
+         [services.dns]\nports = [\"53/udp\"]\nallow = [\"resolvers\"]\ndirection = \"out\"\n\n\
+         [services.ssh]\nports = [\"22/tcp\"]\nallow = [\"any\"]\n",
+    );
+    let path = policy.path().to_str().expect("path");
+    let out = lab.portcullis(&["--policy", path, "apply", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let client_addrs = [
+        "192.0.2.53",
+        "192.0.2.54",
+        "2001:db8:53::53",
+        "2001:db8:53::54",
+    ];
+    for a in client_addrs {
+        lab.add_client_addr(a);
+    }
+    // A resolver-like listener on the client side.
+    let listener = in_ns(&lab.client, || {
+        let s = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::DGRAM, None)
+            .expect("socket");
+        s.set_only_v6(false).expect("dual stack");
+        s.bind(&SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 53).into())
+            .expect("bind 53");
+        UdpSocket::from(s)
+    });
+    // The server sends one query to each; the kernel refuses the ones the output chain drops.
+    let sent = in_ns(&lab.server, move || {
+        client_addrs
+            .iter()
+            .map(|a| {
+                let dst: IpAddr = a.parse().expect("addr");
+                let any: IpAddr = if dst.is_ipv4() {
+                    "0.0.0.0".parse().expect("v4")
+                } else {
+                    "::".parse().expect("v6")
+                };
+                let s = UdpSocket::bind(SocketAddr::new(any, 0)).expect("bind");
+                s.send_to(a.as_bytes(), SocketAddr::new(dst, 53)).is_ok()
+            })
+            .collect::<Vec<bool>>()
+    });
+    assert_eq!(
+        sent,
+        vec![true, false, true, false],
+        "sends refused by the output chain"
+    );
+
+    listener
+        .set_read_timeout(Some(Duration::from_millis(1500)))
+        .expect("timeout");
+    let mut arrived = Vec::new();
+    let mut buf = [0u8; 64];
+    while arrived.len() < 2 {
+        match listener.recv(&mut buf) {
+            Ok(n) => arrived.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            Err(_) => break,
+        }
+    }
+    arrived.sort();
+    assert_eq!(
+        arrived,
+        vec!["192.0.2.53".to_string(), "2001:db8:53::53".to_string()]
+    );
+
+    // Inbound ssh still works: its replies leave through `ct state established`, and IPv6
+    // neighbour discovery gets out through the ICMPv6 essentials.
+    lab.add_client_addr("192.0.2.60");
+    lab.add_client_addr("2001:db8:60::60");
+    lab.listen(Proto::Tcp, &[22]);
+    let probes = [
+        ("192.0.2.60", Proto::Tcp, 22),
+        ("2001:db8:60::60", Proto::Tcp, 22),
+    ];
+    assert_eq!(lab.reachable(&probes), vec![true, true]);
+}
