@@ -1,0 +1,221 @@
+//! The command line as scripts use it: exit statuses, messages, and that nothing reaches
+//! nft unless the policy is valid. These run without root; the kernel tests are separate.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/examples")
+        .join(name)
+}
+
+fn portcullis() -> Command {
+    let mut cmd = Command::cargo_bin("portcullis").expect("binary");
+    cmd.env_remove("PORTCULLIS_POLICY")
+        .env_remove("PORTCULLIS_STATE_DIR");
+    cmd
+}
+
+/// A stand-in for nft that records that it was run, and fails.
+fn tattletale_nft(dir: &Path) -> (PathBuf, PathBuf) {
+    let marker = dir.join("nft-was-run");
+    let script = dir.join("nft");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ntouch '{}'\nexit 1\n", marker.display()),
+    )
+    .expect("write");
+    let mut perms = std::fs::metadata(&script).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).expect("chmod");
+    (script, marker)
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn examples_pass_check() {
+    for name in ["siem-server.toml", "web-server.toml"] {
+        portcullis()
+            .arg("--policy")
+            .arg(example(name))
+            .arg("check")
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn check_names_every_bad_line_and_exits_1() {
+    let original = std::fs::read_to_string(example("siem-server.toml")).expect("example");
+    let broken = original
+        .replace("admin = [\"192.0.2.10\"", "admin = [\"192.0.2.300\"")
+        .replace("\"9090/tcp\"", "\"70000/tcp\"");
+    assert_ne!(broken, original);
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("policy.toml");
+    std::fs::write(&path, &broken).expect("write");
+    let line_of = |needle: &str| {
+        broken
+            .lines()
+            .position(|l| l.contains(needle))
+            .expect("line")
+            + 1
+    };
+
+    let out = portcullis()
+        .arg("--policy")
+        .arg(&path)
+        .arg("check")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let file = path.display().to_string();
+    assert!(
+        err.contains(&format!("{file}:{}:", line_of("192.0.2.300"))),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{file}:{}:", line_of("70000/tcp"))),
+        "{err}"
+    );
+    assert!(err.contains("2 errors"), "{err}");
+}
+
+#[test]
+fn an_invalid_policy_never_reaches_nft() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (nft, marker) = tattletale_nft(dir.path());
+    let policy = dir.path().join("bad.toml");
+    std::fs::write(
+        &policy,
+        "[services.x]\nports = [\"0/tcp\"]\nallow = [\"any\"]\n",
+    )
+    .expect("write");
+    for (cmd, code) in [("apply", 1), ("diff", 2), ("export", 1)] {
+        let mut c = portcullis();
+        c.arg("--nft")
+            .arg(&nft)
+            .arg("--policy")
+            .arg(&policy)
+            .arg(cmd);
+        if cmd == "apply" {
+            c.arg("--yes");
+        }
+        let out = c.output().expect("run");
+        assert_eq!(out.status.code(), Some(code), "{cmd}: {}", stderr(&out));
+        assert!(stderr(&out).contains("port 0"), "{cmd}: {}", stderr(&out));
+    }
+    assert!(!marker.exists(), "nft was run for an invalid policy");
+}
+
+#[test]
+fn apply_without_yes_refuses_until_the_confirm_window_exists() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (nft, marker) = tattletale_nft(dir.path());
+    let out = portcullis()
+        .arg("--nft")
+        .arg(&nft)
+        .arg("--policy")
+        .arg(example("web-server.toml"))
+        .arg("apply")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert!(!marker.exists());
+}
+
+#[test]
+fn nft_failures_are_reported_with_exit_2() {
+    let missing = "/nonexistent/nft";
+    for args in [vec!["diff"], vec!["apply", "--yes"], vec!["rules"]] {
+        let out = portcullis()
+            .args(["--nft", missing, "--policy"])
+            .arg(example("web-server.toml"))
+            .args(&args)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(missing), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn export_is_deterministic_and_matches_the_snapshot() {
+    for name in ["siem-server.toml", "web-server.toml"] {
+        let run = || {
+            portcullis()
+                .arg("--policy")
+                .arg(example(name))
+                .arg("export")
+                .output()
+                .expect("run")
+        };
+        let (a, b) = (run(), run());
+        assert!(a.status.success());
+        assert_eq!(a.stdout, b.stdout, "two exports of {name} differ");
+        insta::assert_snapshot!(format!("export-{name}"), stdout(&a));
+    }
+    let json = portcullis()
+        .arg("--policy")
+        .arg(example("web-server.toml"))
+        .args(["export", "--json"])
+        .output()
+        .expect("run");
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
+    insta::assert_json_snapshot!("export-json-web-server", value);
+}
+
+#[test]
+fn the_policy_path_comes_from_the_environment() {
+    portcullis()
+        .env("PORTCULLIS_POLICY", example("web-server.toml"))
+        .arg("check")
+        .assert()
+        .success();
+    let out = portcullis()
+        .env("PORTCULLIS_POLICY", "/nonexistent/policy.toml")
+        .arg("check")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("/nonexistent/policy.toml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn help_describes_every_command() {
+    let out = portcullis().arg("--help").output().expect("run");
+    let text = stdout(&out);
+    for word in [
+        "check",
+        "export",
+        "diff",
+        "apply",
+        "rules",
+        "--policy",
+        "--nft",
+        "--state-dir",
+    ] {
+        assert!(text.contains(word), "--help lacks {word}:\n{text}");
+    }
+    let bare = portcullis().output().expect("run");
+    assert_eq!(
+        bare.status.code(),
+        Some(2),
+        "no command prints help and exits 2"
+    );
+}

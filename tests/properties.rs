@@ -1,0 +1,367 @@
+//! Property tests of the pure core: the validator never panics whatever it is fed, and the
+//! compiled table admits exactly the addresses and ports the policy names — checked by a
+//! small interpreter of the compiled objects that lives here, apart from the compiler.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use nftables::expr::{Expression, NamedExpression, Payload, SetItem};
+use nftables::schema::NfListObject;
+use nftables::stmt::Statement;
+use portcullis::nft::{CompiledTable, compile, script};
+use portcullis::policy::{self, Policy, parse_port_spec};
+use proptest::prelude::*;
+
+// ---------- the validator never panics ----------
+
+fn toml_fragment() -> impl Strategy<Value = String> {
+    let key = prop_oneof![
+        Just("table".to_string()),
+        Just("ports".to_string()),
+        Just("allow".to_string()),
+        Just("interfaces".to_string()),
+        Just("direction".to_string()),
+        Just("input_policy".to_string()),
+        Just("confirm_timeout".to_string()),
+        Just("allow_ping".to_string()),
+        "[a-z\"é ]{0,6}",
+    ];
+    let scalar = prop_oneof![
+        "\"[0-9a-f:./+\\-tcpudy]{0,20}\"",
+        "\"\\PC{0,8}\"",
+        "-?[0-9]{1,22}",
+        Just("true".to_string()),
+        Just("1979-05-27".to_string()),
+        Just("{ a = 1 }".to_string()),
+    ];
+    let value = prop_oneof![
+        scalar.clone(),
+        prop::collection::vec(scalar, 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+    ];
+    prop_oneof![
+        Just("[settings]".to_string()),
+        Just("[networks]".to_string()),
+        "\\[services\\.[a-z0-9\"_ -]{0,8}\\]",
+        Just("[[services]]".to_string()),
+        (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+        "\\PC{0,12}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn validator_never_panics_on_any_text(text in "\\PC{0,200}") {
+        if let Err(d) = policy::parse(&text) {
+            let _ = d.render("x.toml", &text);
+        }
+    }
+
+    #[test]
+    fn validator_never_panics_on_toml_shaped_text(lines in prop::collection::vec(toml_fragment(), 0..16)) {
+        let text = lines.join("\n");
+        match policy::parse(&text) {
+            Ok(p) => { let _ = script::text(&compile(&p)); }
+            Err(d) => {
+                prop_assert!(!d.is_empty());
+                let rendered = d.render("x.toml", &text);
+                prop_assert_eq!(rendered.lines().count(), d.len());
+            }
+        }
+    }
+
+    #[test]
+    fn port_specs_round_trip(first in 1u16.., len in 0u16..500, protos in 1usize..4) {
+        let last = first.saturating_add(len);
+        let proto = ["tcp", "udp", "tcp+udp"][protos - 1];
+        let text = if first == last { format!("{first}/{proto}") } else { format!("{first}-{last}/{proto}") };
+        let spec = parse_port_spec(&text).expect("valid spec");
+        prop_assert_eq!(spec.to_string(), text);
+    }
+}
+
+// ---------- the compiled table admits exactly what the policy says ----------
+
+fn net() -> impl Strategy<Value = IpNet> {
+    prop_oneof![
+        (any::<u32>(), 8u8..=32).prop_map(|(a, l)| IpNet::new(IpAddr::from(a.to_be_bytes()), l)
+            .expect("len")
+            .trunc()),
+        (any::<u128>(), 16u8..=128).prop_map(|(a, l)| IpNet::new(IpAddr::from(a.to_be_bytes()), l)
+            .expect("len")
+            .trunc()),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct ServiceSpec {
+    ports: Vec<(u16, u16, &'static str)>,
+    /// Indexes of networks, or literal nets.
+    allow: Vec<Result<usize, IpNet>>,
+}
+
+fn service() -> impl Strategy<Value = ServiceSpec> {
+    let port = (
+        1u16..2000,
+        0u16..50,
+        prop::sample::select(vec!["tcp", "udp", "tcp+udp"]),
+    )
+        .prop_map(|(a, n, p)| (a, a + n, p));
+    let source = prop_oneof![(0usize..3).prop_map(Ok), net().prop_map(Err)];
+    (
+        prop::collection::vec(port, 1..5),
+        prop::collection::vec(source, 1..4),
+    )
+        .prop_map(|(ports, allow)| ServiceSpec { ports, allow })
+}
+
+fn policy_text(networks: &[Vec<IpNet>], services: &[ServiceSpec]) -> String {
+    let mut text = String::from("[networks]\n");
+    for (i, nets) in networks.iter().enumerate() {
+        let list: Vec<String> = nets.iter().map(|n| format!("\"{n}\"")).collect();
+        text.push_str(&format!("n{i} = [{}]\n", list.join(", ")));
+    }
+    for (i, s) in services.iter().enumerate() {
+        let ports: Vec<String> = s
+            .ports
+            .iter()
+            .map(|(a, b, p)| {
+                if a == b {
+                    format!("\"{a}/{p}\"")
+                } else {
+                    format!("\"{a}-{b}/{p}\"")
+                }
+            })
+            .collect();
+        let allow: Vec<String> = s
+            .allow
+            .iter()
+            .map(|a| match a {
+                Ok(n) => format!("\"n{n}\""),
+                Err(net) => format!("\"{net}\""),
+            })
+            .collect();
+        text.push_str(&format!(
+            "\n[services.s{i}]\nports = [{}]\nallow = [{}]\n",
+            ports.join(", "),
+            allow.join(", ")
+        ));
+    }
+    text
+}
+
+/// Interprets the compiled objects: would a new packet from `src` to `proto`/`port` be
+/// accepted by the rule(s) of `service`?
+fn admits(table: &CompiledTable, service: &str, src: IpAddr, proto: &str, port: u16) -> bool {
+    let tag = format!("service={service} ");
+    table.objects.iter().any(|o| match o {
+        NfListObject::Rule(r) if r.comment.as_deref().is_some_and(|c| c.starts_with(&tag)) => r
+            .expr
+            .iter()
+            .all(|s| stmt_matches(table, s, src, proto, port)),
+        _ => false,
+    })
+}
+
+fn stmt_matches(
+    table: &CompiledTable,
+    stmt: &Statement<'_>,
+    src: IpAddr,
+    proto: &str,
+    port: u16,
+) -> bool {
+    let Statement::Match(m) = stmt else {
+        return true;
+    };
+    match &m.left {
+        Expression::Named(NamedExpression::Payload(Payload::PayloadField(f))) => {
+            match (&*f.protocol, &*f.field) {
+                ("ip", "saddr") => src.is_ipv4() && in_named_set(table, &m.right, src),
+                ("ip6", "saddr") => src.is_ipv6() && in_named_set(table, &m.right, src),
+                (p, "dport") if p == proto => value_in(&m.right, |e| port_in(e, port)),
+                ("th", "dport") => value_in(&m.right, |e| port_in(e, port)),
+                (_, "dport") => false,
+                other => panic!("unexpected match {other:?}"),
+            }
+        }
+        Expression::Named(NamedExpression::Meta(_)) => value_in(
+            &m.right,
+            |e| matches!(e, Expression::String(s) if s == proto),
+        ),
+        Expression::Named(NamedExpression::Concat(_)) => value_in(&m.right, |e| match e {
+            Expression::Named(NamedExpression::Concat(parts)) => {
+                matches!(&parts[0], Expression::String(s) if s == proto) && port_in(&parts[1], port)
+            }
+            _ => false,
+        }),
+        other => panic!("unexpected left side {other:?}"),
+    }
+}
+
+fn value_in(right: &Expression<'_>, test: impl Fn(&Expression<'_>) -> bool) -> bool {
+    match right {
+        Expression::Named(NamedExpression::Set(items)) => items
+            .iter()
+            .any(|i| matches!(i, SetItem::Element(e) if test(e))),
+        single => test(single),
+    }
+}
+
+fn port_in(e: &Expression<'_>, port: u16) -> bool {
+    match e {
+        Expression::Number(n) => *n == port as u32,
+        Expression::Range(r) => {
+            matches!((&r.range[0], &r.range[1]), (Expression::Number(a), Expression::Number(b)) if *a <= port as u32 && port as u32 <= *b)
+        }
+        _ => false,
+    }
+}
+
+fn in_named_set(table: &CompiledTable, right: &Expression<'_>, addr: IpAddr) -> bool {
+    let Expression::String(name) = right else {
+        panic!("expected @set, got {right:?}")
+    };
+    let name = name.strip_prefix('@').expect("set reference");
+    let set = table
+        .objects
+        .iter()
+        .find_map(|o| match o {
+            NfListObject::Set(s) if s.name == name => Some(s),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("rule refers to missing set {name}"));
+    set.elem
+        .as_ref()
+        .expect("elements")
+        .iter()
+        .any(|e| match e {
+            Expression::String(s) => s.parse::<IpAddr>().expect("address") == addr,
+            Expression::Named(NamedExpression::Prefix(p)) => {
+                let Expression::String(a) = &*p.addr else {
+                    panic!("prefix")
+                };
+                IpNet::new(a.parse().expect("address"), p.len as u8)
+                    .expect("prefix")
+                    .contains(&addr)
+            }
+            Expression::Range(r) => {
+                let (Expression::String(a), Expression::String(b)) = (&r.range[0], &r.range[1])
+                else {
+                    panic!("range")
+                };
+                let (a, b): (IpAddr, IpAddr) = (a.parse().expect("lo"), b.parse().expect("hi"));
+                a <= addr && addr <= b && a.is_ipv4() == addr.is_ipv4()
+            }
+            other => panic!("unexpected set element {other:?}"),
+        })
+}
+
+/// Addresses worth asking about: the edges of every net, their neighbours, and randoms.
+fn probe_addresses(policy: &Policy, extra: &[IpAddr]) -> Vec<IpAddr> {
+    let mut out = extra.to_vec();
+    let nets = policy
+        .networks
+        .values()
+        .flat_map(|n| n.entries.clone())
+        .chain(policy.services.values().flat_map(|s| {
+            s.allow
+                .iter()
+                .filter_map(|a| match a {
+                    policy::Source::Literal(n) => Some(*n),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        }));
+    for n in nets {
+        let (lo, hi) = (n.network(), n.broadcast());
+        out.extend([lo, hi]);
+        match (lo, hi) {
+            (IpAddr::V4(l), IpAddr::V4(h)) => {
+                out.extend(
+                    u32::from(l)
+                        .checked_sub(1)
+                        .map(|v| IpAddr::from(v.to_be_bytes())),
+                );
+                out.extend(
+                    u32::from(h)
+                        .checked_add(1)
+                        .map(|v| IpAddr::from(v.to_be_bytes())),
+                );
+            }
+            (IpAddr::V6(l), IpAddr::V6(h)) => {
+                out.extend(
+                    u128::from(l)
+                        .checked_sub(1)
+                        .map(|v| IpAddr::from(v.to_be_bytes())),
+                );
+                out.extend(
+                    u128::from(h)
+                        .checked_add(1)
+                        .map(|v| IpAddr::from(v.to_be_bytes())),
+                );
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn compiled_rules_admit_exactly_the_allowed_sources_and_ports(
+        networks in prop::collection::vec(prop::collection::vec(net(), 1..12), 3),
+        services in prop::collection::vec(service(), 1..4),
+        random_addrs in prop::collection::vec(prop_oneof![any::<u32>().prop_map(|a| IpAddr::from(a.to_be_bytes())), any::<u128>().prop_map(|a| IpAddr::from(a.to_be_bytes()))], 20),
+        random_ports in prop::collection::vec(1u16..2100, 20),
+    ) {
+        let text = policy_text(&networks, &services);
+        let policy = policy::parse(&text).map_err(|d| TestCaseError::fail(d.render("gen.toml", &text)))?;
+        let table = compile(&policy);
+        let addrs = probe_addresses(&policy, &random_addrs);
+        for (i, spec) in services.iter().enumerate() {
+            let name = format!("s{i}");
+            let allowed_from = |a: &IpAddr| spec.allow.iter().any(|s| match s {
+                Ok(n) => networks[*n].iter().any(|net| net.contains(a)),
+                Err(net) => net.contains(a),
+            });
+            let allowed_port = |proto: &str, p: u16| spec.ports.iter().any(|(a, b, ps)| *a <= p && p <= *b && ps.contains(proto));
+            let mut ports: Vec<u16> = random_ports.clone();
+            ports.extend(spec.ports.iter().flat_map(|(a, b, _)| [*a, *b, a - 1, b + 1]));
+            // Sources first, with a port the service has, then ports from a source it allows.
+            let (p0, _, proto0) = spec.ports[0];
+            let proto0 = if proto0 == "udp" { "udp" } else { "tcp" };
+            for a in &addrs {
+                prop_assert_eq!(admits(&table, &name, *a, proto0, p0), allowed_from(a), "{} from {}", name, a);
+            }
+            if let Some(src) = addrs.iter().find(|a| allowed_from(a)) {
+                for proto in ["tcp", "udp"] {
+                    for &p in &ports {
+                        prop_assert_eq!(admits(&table, &name, *src, proto, p), allowed_port(proto, p), "{} {}/{}", name, p, proto);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_policy_in_any_order_compiles_to_the_same_script(
+        networks in prop::collection::vec(prop::collection::vec(net(), 1..6), 3),
+        services in prop::collection::vec(service(), 1..4),
+    ) {
+        let text = policy_text(&networks, &services);
+        let reversed_services: Vec<ServiceSpec> = services.iter().rev().cloned().collect();
+        let mut renamed = policy_text(&networks, &reversed_services);
+        // Undo the renumbering the reversal caused, so only the order differs.
+        let n = services.len();
+        for i in 0..n {
+            renamed = renamed.replace(&format!("[services.s{i}]"), &format!("[services.tmp{}]", n - 1 - i));
+        }
+        renamed = renamed.replace("[services.tmp", "[services.s");
+        let a = script::text(&compile(&policy::parse(&text).expect("valid")));
+        let b = script::text(&compile(&policy::parse(&renamed).expect("valid")));
+        prop_assert_eq!(a, b);
+    }
+}
