@@ -15,17 +15,6 @@ const WEB: &str = concat!(
     "/assets/examples/web-server.toml"
 );
 
-fn ok(lab: &Lab, args: &[&str]) -> String {
-    let out = lab.portcullis(args);
-    assert!(
-        out.status.success(),
-        "portcullis {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn diff_code(lab: &Lab, policy: &str) -> Option<i32> {
     lab.portcullis(&["--policy", policy, "diff"]).status.code()
 }
@@ -63,9 +52,9 @@ fn other_tables_are_byte_identical_after_apply() {
         )
     };
     let before = snapshot(&lab);
-    ok(&lab, &["--policy", SIEM, "apply", "--yes"]);
-    ok(&lab, &["--policy", WEB, "apply", "--yes"]);
-    ok(&lab, &["--policy", SIEM, "apply", "--yes"]);
+    lab.portcullis_ok(&["--policy", SIEM, "apply", "--yes"]);
+    lab.portcullis_ok(&["--policy", WEB, "apply", "--yes"]);
+    lab.portcullis_ok(&["--policy", SIEM, "apply", "--yes"]);
     let after = snapshot(&lab);
     assert_eq!(before, after, "a foreign table changed");
     let tables = lab.nft(&["list", "tables"]);
@@ -78,10 +67,10 @@ fn other_tables_are_byte_identical_after_apply() {
 #[test]
 fn replace_is_whole_and_a_refused_apply_changes_nothing() {
     let Some(lab) = lab() else { return };
-    ok(&lab, &["--policy", SIEM, "apply", "--yes"]);
+    lab.portcullis_ok(&["--policy", SIEM, "apply", "--yes"]);
     assert_eq!(diff_code(&lab, SIEM), Some(0));
 
-    let out = ok(&lab, &["--policy", WEB, "apply", "--yes"]);
+    let out = lab.portcullis_ok(&["--policy", WEB, "apply", "--yes"]);
     assert!(out.contains("replaced table inet portcullis"), "{out}");
     assert_eq!(
         diff_code(&lab, WEB),
@@ -129,7 +118,7 @@ fn replace_is_whole_and_a_refused_apply_changes_nothing() {
 fn json_export_loads_to_the_same_table_as_the_text_form() {
     let Some(lab) = lab() else { return };
     for policy in [SIEM, WEB] {
-        let json = ok(&lab, &["--policy", policy, "export", "--json"]);
+        let json = lab.portcullis_ok(&["--policy", policy, "export", "--json"]);
         let path = std::env::temp_dir().join(format!("{}-export.json", lab.server));
         std::fs::write(&path, json).expect("write export");
         lab.nft(&["-j", "-f", path.to_str().expect("path")]);
@@ -140,7 +129,7 @@ fn json_export_loads_to_the_same_table_as_the_text_form() {
             "JSON form of {policy} differs from the policy"
         );
 
-        let text = ok(&lab, &["--policy", policy, "export"]);
+        let text = lab.portcullis_ok(&["--policy", policy, "export"]);
         lab.nft_script(&text);
         assert_eq!(
             diff_code(&lab, policy),

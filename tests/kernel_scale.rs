@@ -64,8 +64,8 @@ fn hundred_thousand_addresses_are_one_set_and_filter_real_packets() {
         "{probes:?}"
     );
 
-    let counters = lab.portcullis(&["--policy", path, "rules", "--json"]);
-    let json: serde_json::Value = serde_json::from_slice(&counters.stdout).expect("json");
+    let counters = lab.portcullis_ok(&["--policy", path, "rules", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&counters).expect("json");
     let api = json["rules"]
         .as_array()
         .expect("rules")

@@ -6,16 +6,15 @@
 
 use std::path::Path;
 
-use super::{eprint, load_policy};
+use super::{eprint, load_policy, table_exists};
 use crate::nft::backend::Nft;
-use crate::nft::live;
 use crate::nft::{compile, script};
 
 pub fn run(path: &Path, nft: &dyn Nft, yes: bool) -> u8 {
     let policy = match load_policy(path) {
         Ok(p) => p,
         Err(e) => {
-            eprint(e.message());
+            eprint(&e);
             eprint("portcullis: nothing was changed");
             return 1;
         }
@@ -29,11 +28,8 @@ pub fn run(path: &Path, nft: &dyn Nft, yes: bool) -> u8 {
         return 2;
     }
     let compiled = compile(&policy);
-    let existed = nft
-        .list_tables_json()
-        .ok()
-        .and_then(|t| live::table_objects(&t, &compiled.name).ok())
-        .is_some_and(|objects| live::has_table(&objects));
+    // Only for the message; if nft can't even list, the apply below says why.
+    let existed = table_exists(nft, &compiled.name).unwrap_or(false);
     if let Err(e) = nft.run_script(&script::text(&compiled)) {
         eprint(&format!(
             "portcullis: nft refused the new table; nothing was changed.\n{e}"

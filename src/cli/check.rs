@@ -21,7 +21,7 @@ pub fn run(path: &Path) -> u8 {
             0
         }
         Err(e) => {
-            eprint(e.message());
+            eprint(&e);
             1
         }
     }

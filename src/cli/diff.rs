@@ -14,7 +14,7 @@ pub fn run(path: &Path, nft: &dyn Nft) -> u8 {
     let policy = match load_policy(path) {
         Ok(p) => p,
         Err(e) => {
-            eprint(e.message());
+            eprint(&e);
             return 2;
         }
     };

@@ -10,7 +10,7 @@ pub fn run(path: &Path, json: bool) -> u8 {
     let policy = match load_policy(path) {
         Ok(p) => p,
         Err(e) => {
-            eprint(e.message());
+            eprint(&e);
             return 1;
         }
     };

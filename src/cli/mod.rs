@@ -114,38 +114,20 @@ pub fn run(cli: Cli) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Why a policy could not be loaded.
-pub enum LoadError {
-    /// The file could not be read (message ready to print).
-    Unreadable(String),
-    /// The file was read and is invalid (diagnostics ready to print).
-    Invalid(String),
-}
-
-impl LoadError {
-    pub fn message(&self) -> &str {
-        match self {
-            LoadError::Unreadable(m) | LoadError::Invalid(m) => m,
-        }
-    }
-}
-
 /// Reads and validates the policy file.
-pub fn load_policy(path: &Path) -> Result<Policy, LoadError> {
+/// The error is ready to print: why the file is unreadable, or every finding in it.
+pub fn load_policy(path: &Path) -> Result<Policy, String> {
     let source = std::fs::read_to_string(path).map_err(|e| {
-        LoadError::Unreadable(format!(
+        format!(
             "portcullis: cannot read policy {}: {e} (set it with --policy or PORTCULLIS_POLICY)\n",
             path.display()
-        ))
+        )
     })?;
     policy::parse(&source).map_err(|d| {
         let name = path.display().to_string();
         let count = d.len();
         let plural = if count == 1 { "" } else { "s" };
-        LoadError::Invalid(format!(
-            "{}{name}: {count} error{plural}\n",
-            d.render(&name, &source)
-        ))
+        format!("{}{name}: {count} error{plural}\n", d.render(&name, &source))
     })
 }
 
@@ -158,13 +140,18 @@ pub fn eprint(message: &str) {
 }
 
 /// The live objects of `table inet NAME`, with set elements; empty if the table is absent.
-/// Asks for the (fast) table list first, because listing a missing table is an error.
+/// Checks with the (fast) terse listing first, because listing a missing table is an error.
 pub fn read_live_table(nft: &dyn Nft, table: &str) -> Result<Vec<LiveObject>, String> {
-    let tables = nft.list_tables_json().map_err(|e| e.to_string())?;
-    let present = live::table_objects(&tables, table).map_err(|e| e.to_string())?;
-    if !live::has_table(&present) {
+    if !table_exists(nft, table)? {
         return Ok(Vec::new());
     }
     let listing = nft.list_table_json(table).map_err(|e| e.to_string())?;
     live::table_objects(&listing, table).map_err(|e| e.to_string())
+}
+
+/// Whether `table inet NAME` exists, from the terse listing (milliseconds at any size).
+pub fn table_exists(nft: &dyn Nft, table: &str) -> Result<bool, String> {
+    let listing = nft.list_ruleset_terse_json().map_err(|e| e.to_string())?;
+    let objects = live::table_objects(&listing, table).map_err(|e| e.to_string())?;
+    Ok(live::has_table(&objects))
 }

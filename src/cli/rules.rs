@@ -23,7 +23,7 @@ pub fn run(path: &Path, nft: &dyn Nft, json: bool) -> u8 {
     let table = match load_policy(path) {
         Ok(p) => p.settings.table,
         Err(e) => {
-            eprint(e.message());
+            eprint(&e);
             eprint("portcullis: showing the default table instead");
             Settings::default().table
         }

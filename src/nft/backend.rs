@@ -26,11 +26,11 @@ pub enum NftError {
 
 /// What portcullis needs from nft.
 pub trait Nft {
-    /// `nft -j list tables`: every table, no contents (fast).
-    fn list_tables_json(&self) -> Result<String, NftError>;
     /// `nft -j list table inet NAME`: one table with its set elements (slow for big sets).
     fn list_table_json(&self, table: &str) -> Result<String, NftError>;
-    /// `nft -t -j list ruleset`: every rule with counters, sets without elements (fast).
+    /// `nft -t -j list ruleset`: every table and rule with counters, sets without their
+    /// elements. Milliseconds even with a 100,000-element set, where `list tables` takes
+    /// 0.6 s because nft fetches every element for it (measured with nft 1.0.6).
     fn list_ruleset_terse_json(&self) -> Result<String, NftError>;
     /// `nft -f -`: loads a script as one transaction.
     fn run_script(&self, script: &str) -> Result<(), NftError>;
@@ -98,10 +98,6 @@ fn finish(
 }
 
 impl Nft for NftProcess {
-    fn list_tables_json(&self) -> Result<String, NftError> {
-        self.run(&["-j", "list", "tables"], None)
-    }
-
     fn list_table_json(&self, table: &str) -> Result<String, NftError> {
         self.run(&["-j", "list", "table", "inet", table], None)
     }

@@ -157,6 +157,20 @@ impl Lab {
             .expect("run portcullis")
     }
 
+    /// Runs portcullis in the server namespace and returns its stdout; panics with
+    /// everything it printed if it fails.
+    pub fn portcullis_ok(&self, args: &[&str]) -> String {
+        let out = self.portcullis(args);
+        assert!(
+            out.status.success(),
+            "portcullis {args:?} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Runs nft inside the server namespace and returns its stdout; panics on failure.
     pub fn nft(&self, args: &[&str]) -> String {
         let out = run(Command::new("ip")
