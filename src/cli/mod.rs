@@ -127,7 +127,10 @@ pub fn load_policy(path: &Path) -> Result<Policy, String> {
         let name = path.display().to_string();
         let count = d.len();
         let plural = if count == 1 { "" } else { "s" };
-        format!("{}{name}: {count} error{plural}\n", d.render(&name, &source))
+        format!(
+            "{}{name}: {count} error{plural}\n",
+            d.render(&name, &source)
+        )
     })
 }
 
