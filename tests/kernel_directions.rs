@@ -19,12 +19,7 @@ fn interfaces_limit_a_service_to_the_named_ones() {
         lab.server_if
     ));
     let path = policy.path().to_str().expect("path");
-    let out = lab.portcullis(&["--policy", path, "apply", "--yes"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    lab.portcullis_ok(&["--policy", path, "apply", "--yes"]);
 
     lab.add_client_addr("192.0.2.50");
     lab.add_client_addr("2001:db8:50::50");
@@ -53,12 +48,7 @@ fn outbound_services_are_all_a_drop_output_policy_lets_out() {
          [services.ssh]\nports = [\"22/tcp\"]\nallow = [\"any\"]\n",
     );
     let path = policy.path().to_str().expect("path");
-    let out = lab.portcullis(&["--policy", path, "apply", "--yes"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    lab.portcullis_ok(&["--policy", path, "apply", "--yes"]);
 
     let client_addrs = [
         "192.0.2.53",

@@ -25,21 +25,10 @@ fn hundred_thousand_addresses_are_one_set_and_filter_real_packets() {
     let policy = policy_file(&big_network_policy());
     let path = policy.path().to_str().expect("path");
 
-    let check = lab.portcullis(&["--policy", path, "check"]);
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let summary = String::from_utf8_lossy(&check.stdout);
+    let summary = lab.portcullis_ok(&["--policy", path, "check"]);
     assert!(summary.contains("100000 set elements"), "{summary}");
 
-    let out = lab.portcullis(&["--policy", path, "apply", "--yes"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    lab.portcullis_ok(&["--policy", path, "apply", "--yes"]);
 
     // One rule for the service: the set does the work.
     let rules = lab.nft(&["-t", "list", "chain", "inet", "portcullis", "input"]);

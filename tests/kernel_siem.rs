@@ -56,13 +56,8 @@ fn probes() -> Vec<(&'static str, Proto, u16)> {
 }
 
 fn rules_json(lab: &common::Lab) -> Value {
-    let out = lab.portcullis(&["--policy", SIEM, "rules", "--json"]);
-    assert!(
-        out.status.success(),
-        "rules: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("rules --json is JSON")
+    let out = lab.portcullis_ok(&["--policy", SIEM, "rules", "--json"]);
+    serde_json::from_str(&out).expect("rules --json is JSON")
 }
 
 fn packets(rules: &Value, service: Option<&str>, needle: &str) -> u64 {
@@ -107,13 +102,8 @@ fn siem_example_admits_each_network_to_exactly_its_services() {
         "lab broken, unreachable without a firewall: {unreachable:?}"
     );
 
-    let out = lab.portcullis(&["--policy", SIEM, "apply", "--yes"]);
-    assert!(
-        out.status.success(),
-        "apply failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("created table inet portcullis"));
+    let out = lab.portcullis_ok(&["--policy", SIEM, "apply", "--yes"]);
+    assert!(out.contains("created table inet portcullis"), "{out}");
 
     let before = rules_json(&lab);
     assert_eq!(before["present"], true);
