@@ -1,6 +1,12 @@
-//! Unified diffs of nft text.
+//! Diffs of nft text, and the live-table-vs-policy comparison `diff` (and later the TUI's
+//! diff view) shows. Pure: the live objects come in already read.
 
+use nftables::schema::NfListObject;
 use similar::TextDiff;
+
+use crate::nft::CompiledTable;
+use crate::nft::live::{LiveObject, normalize};
+use crate::nft::render::{self, RenderOptions};
 
 /// A unified diff from `old` to `new`, or an empty string if they are equal.
 pub fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
@@ -14,9 +20,65 @@ pub fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
         .to_string()
 }
 
+/// The live table against the compiled policy, both in the same canonical text; empty when
+/// they mean the same. `live` is empty when the table does not exist.
+pub fn live_vs_policy(compiled: &CompiledTable, live: &[LiveObject], policy_name: &str) -> String {
+    let wanted: Vec<NfListObject<'static>> = compiled.objects.iter().map(normalize).collect();
+    let proposed = render::table(&compiled.name, &wanted, RenderOptions::default());
+    let (current, live_name) = if live.is_empty() {
+        (
+            String::new(),
+            format!("live: table inet {} (absent)", compiled.name),
+        )
+    } else {
+        (
+            canonical_text(&compiled.name, live),
+            format!("live: table inet {}", compiled.name),
+        )
+    };
+    unified(
+        &current,
+        &proposed,
+        &live_name,
+        &format!("policy: {policy_name}"),
+    )
+}
+
+/// A live table as canonical text; objects portcullis cannot read are listed at the end so
+/// that they show in a diff instead of vanishing.
+fn canonical_text(table: &str, live: &[LiveObject]) -> String {
+    let known: Vec<NfListObject<'static>> = live
+        .iter()
+        .filter_map(|o| match o {
+            LiveObject::Known(k) => Some(normalize(k)),
+            LiveObject::Unknown { .. } => None,
+        })
+        .collect();
+    let mut text = render::table(table, &known, RenderOptions::default());
+    for o in live {
+        if let LiveObject::Unknown { kind, json } = o {
+            text.push_str(&format!("# {kind} not understood by portcullis: {json}\n"));
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nft::compile;
+    use crate::policy;
+
+    fn compiled(text: &str) -> CompiledTable {
+        compile(&policy::parse(text).expect("valid policy"))
+    }
+
+    const POLICY: &str = "[networks]\nadmin = [\"192.0.2.0/25\", \"192.0.2.128/25\"]\n\n\
+                          [services.ssh]\nports = [\"22/tcp\"]\nallow = [\"admin\"]\n";
+
+    fn as_live(c: &CompiledTable) -> Vec<LiveObject> {
+        c.objects.iter().cloned().map(LiveObject::Known).collect()
+    }
 
     #[test]
     fn equal_texts_have_no_diff() {
@@ -28,5 +90,46 @@ mod tests {
         let d = unified("a\nb\n", "a\nc\n", "live", "policy");
         assert!(d.starts_with("--- live\n+++ policy\n"), "{d}");
         assert!(d.contains("-b\n") && d.contains("+c\n"), "{d}");
+    }
+
+    #[test]
+    fn a_table_matches_its_own_policy() {
+        let c = compiled(POLICY);
+        assert_eq!(live_vs_policy(&c, &as_live(&c), "p.toml"), "");
+    }
+
+    #[test]
+    fn an_absent_table_shows_everything_as_added() {
+        let d = live_vs_policy(&compiled(POLICY), &[], "p.toml");
+        assert!(
+            d.contains("(absent)") && d.contains("+table inet portcullis {"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn a_different_live_table_shows_the_difference() {
+        let live = compiled(&POLICY.replace("22/tcp", "2222/tcp"));
+        let d = live_vs_policy(&compiled(POLICY), &as_live(&live), "p.toml");
+        assert!(
+            d.contains("-\t\tip saddr @net_admin_v4 tcp dport 2222"),
+            "{d}"
+        );
+        assert!(
+            d.contains("+\t\tip saddr @net_admin_v4 tcp dport 22 "),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn unreadable_live_objects_are_shown_not_hidden() {
+        let c = compiled(POLICY);
+        let mut live = as_live(&c);
+        live.push(LiveObject::Unknown {
+            kind: "rule".into(),
+            json: serde_json::json!({"chain": "input", "expr": [{"xt": null}]}),
+        });
+        let d = live_vs_policy(&c, &live, "p.toml");
+        assert!(d.contains("-# rule not understood by portcullis"), "{d}");
     }
 }

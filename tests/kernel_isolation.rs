@@ -138,3 +138,46 @@ fn json_export_loads_to_the_same_table_as_the_text_form() {
         );
     }
 }
+
+#[test]
+fn hand_edits_to_the_live_table_show_in_diff() {
+    let Some(lab) = lab() else { return };
+    lab.portcullis_ok(&["--policy", SIEM, "apply", "--yes"]);
+    assert_eq!(diff_code(&lab, SIEM), Some(0));
+
+    // Someone adds an address by hand: the diff names exactly that address.
+    lab.nft(&[
+        "add",
+        "element",
+        "inet",
+        "portcullis",
+        "net_admin_v4",
+        "{ 192.0.2.99 }",
+    ]);
+    let out = lab.portcullis(&["--policy", SIEM, "diff"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("-\t\t\t192.0.2.99"), "{text}");
+
+    // ... and a rule by hand: it shows as a removal the policy would make.
+    lab.portcullis_ok(&["--policy", SIEM, "apply", "--yes"]);
+    lab.nft(&[
+        "add",
+        "rule",
+        "inet",
+        "portcullis",
+        "input",
+        "tcp",
+        "dport",
+        "3306",
+        "accept",
+    ]);
+    let out = lab.portcullis(&["--policy", SIEM, "diff"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("-\t\ttcp dport 3306 accept"), "{text}");
+
+    // Applying again puts the table back to the policy.
+    lab.portcullis_ok(&["--policy", SIEM, "apply", "--yes"]);
+    assert_eq!(diff_code(&lab, SIEM), Some(0));
+}

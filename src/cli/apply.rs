@@ -32,7 +32,7 @@ pub fn run(path: &Path, nft: &dyn Nft, yes: bool) -> u8 {
     let existed = table_exists(nft, &compiled.name).unwrap_or(false);
     if let Err(e) = nft.run_script(&script::text(&compiled)) {
         eprint(&format!(
-            "portcullis: nft refused the new table; nothing was changed.\n{e}"
+            "portcullis: the new table was not applied; nothing was changed.\n{e}"
         ));
         return 2;
     }
