@@ -15,8 +15,17 @@ const WEB: &str = concat!(
     "/assets/examples/web-server.toml"
 );
 
+/// `portcullis diff`: its exit status and what it printed.
+fn diff(lab: &Lab, policy: &str) -> (Option<i32>, String) {
+    let out = lab.portcullis(&["--policy", policy, "diff"]);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 fn diff_code(lab: &Lab, policy: &str) -> Option<i32> {
-    lab.portcullis(&["--policy", policy, "diff"]).status.code()
+    diff(lab, policy).0
 }
 
 /// What Docker or libvirt might have: NAT with masquerade, and a filter table of their own.
@@ -146,35 +155,22 @@ fn hand_edits_to_the_live_table_show_in_diff() {
     assert_eq!(diff_code(&lab, SIEM), Some(0));
 
     // Someone adds an address by hand: the diff names exactly that address.
-    lab.nft(&[
-        "add",
-        "element",
-        "inet",
-        "portcullis",
-        "net_admin_v4",
-        "{ 192.0.2.99 }",
-    ]);
-    let out = lab.portcullis(&["--policy", SIEM, "diff"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    lab.nft_script(
+        "add element inet portcullis net_admin_v4 { 192.0.2.99 }
+",
+    );
+    let (code, text) = diff(&lab, SIEM);
+    assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("-\t\t\t192.0.2.99"), "{text}");
 
     // ... and a rule by hand: it shows as a removal the policy would make.
     lab.portcullis_ok(&["--policy", SIEM, "apply", "--yes"]);
-    lab.nft(&[
-        "add",
-        "rule",
-        "inet",
-        "portcullis",
-        "input",
-        "tcp",
-        "dport",
-        "3306",
-        "accept",
-    ]);
-    let out = lab.portcullis(&["--policy", SIEM, "diff"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    lab.nft_script(
+        "add rule inet portcullis input tcp dport 3306 accept
+",
+    );
+    let (code, text) = diff(&lab, SIEM);
+    assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("-\t\ttcp dport 3306 accept"), "{text}");
 
     // Applying again puts the table back to the policy.
