@@ -44,9 +44,63 @@ pub fn live_vs_policy(compiled: &CompiledTable, live: &[LiveObject], policy_name
     )
 }
 
+/// How many rules the policy adds to and removes from the live table (each rule counted
+/// once per occurrence, compared in canonical text within its chain). Works on a terse
+/// listing too, since rules never carry the elements of named sets.
+pub fn rule_changes(compiled: &CompiledTable, live: &[LiveObject]) -> (usize, usize) {
+    fn keyed(objects: impl Iterator<Item = NfListObject<'static>>) -> Vec<String> {
+        let mut rules: Vec<String> = objects
+            .filter_map(|o| match normalize(&o) {
+                NfListObject::Rule(r) => Some(format!(
+                    "{} {}",
+                    r.chain,
+                    render::rule(&r, RenderOptions::default())
+                )),
+                _ => None,
+            })
+            .collect();
+        rules.sort();
+        rules
+    }
+    let wanted = keyed(compiled.objects.iter().cloned());
+    let current = keyed(live.iter().filter_map(|o| match o {
+        LiveObject::Known(k) => Some(k.clone()),
+        LiveObject::Unknown { .. } => None,
+    }));
+    let mut added = 0;
+    let mut removed = 0;
+    let (mut i, mut j) = (0, 0);
+    while i < wanted.len() || j < current.len() {
+        match (wanted.get(i), current.get(j)) {
+            (Some(w), Some(c)) if w == c => {
+                i += 1;
+                j += 1;
+            }
+            (Some(w), Some(c)) if w < c => {
+                added += 1;
+                i += 1;
+            }
+            (Some(_), None) => {
+                added += 1;
+                i += 1;
+            }
+            _ => {
+                removed += 1;
+                j += 1;
+            }
+        }
+    }
+    // Rules portcullis cannot read are removed by a replace too.
+    let unknown_rules = live
+        .iter()
+        .filter(|o| matches!(o, LiveObject::Unknown { kind, .. } if kind == "rule"))
+        .count();
+    (added, removed + unknown_rules)
+}
+
 /// A live table as canonical text; objects portcullis cannot read are listed at the end so
 /// that they show in a diff instead of vanishing.
-fn canonical_text(table: &str, live: &[LiveObject]) -> String {
+pub fn canonical_text(table: &str, live: &[LiveObject]) -> String {
     let known: Vec<NfListObject<'static>> = live
         .iter()
         .filter_map(|o| match o {
@@ -78,6 +132,16 @@ mod tests {
 
     fn as_live(c: &CompiledTable) -> Vec<LiveObject> {
         c.objects.iter().cloned().map(LiveObject::Known).collect()
+    }
+
+    #[test]
+    fn rule_changes_count_added_and_removed_rules() {
+        let c = compiled(POLICY);
+        assert_eq!(rule_changes(&c, &as_live(&c)), (0, 0));
+        let all = c.rule_count();
+        assert_eq!(rule_changes(&c, &[]), (all, 0));
+        let live = compiled(&POLICY.replace("22/tcp", "2222/tcp"));
+        assert_eq!(rule_changes(&c, &as_live(&live)), (1, 1));
     }
 
     #[test]

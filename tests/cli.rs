@@ -13,8 +13,11 @@ fn example(name: &str) -> PathBuf {
 
 fn portcullis() -> Command {
     let mut cmd = Command::cargo_bin("portcullis").expect("binary");
+    // Never the real /var/lib/portcullis: a state directory of the test build's own.
+    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-state");
     cmd.env_remove("PORTCULLIS_POLICY")
-        .env_remove("PORTCULLIS_STATE_DIR");
+        .env_remove("SSH_CONNECTION")
+        .env("PORTCULLIS_STATE_DIR", state);
     cmd
 }
 
@@ -119,20 +122,100 @@ fn an_invalid_policy_never_reaches_nft() {
 }
 
 #[test]
-fn apply_without_yes_refuses_until_the_confirm_window_exists() {
+fn apply_that_cannot_read_the_table_changes_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
-    let (nft, marker) = tattletale_nft(dir.path());
+    let (nft, _marker) = tattletale_nft(dir.path());
     let out = portcullis()
         .arg("--nft")
         .arg(&nft)
+        .arg("--policy")
+        .arg(example("web-server.toml"))
+        .env("PORTCULLIS_STATE_DIR", dir.path().join("state"))
+        .arg("apply")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read the live table")
+            && stderr(&out).contains("Nothing was changed"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn confirm_and_rollback_with_nothing_pending_exit_1() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for state in [dir.path().join("never-made"), dir.path().to_path_buf()] {
+        for cmd in ["confirm", "rollback"] {
+            let out = portcullis()
+                .env("PORTCULLIS_STATE_DIR", &state)
+                .arg(cmd)
+                .output()
+                .expect("run");
+            assert_eq!(out.status.code(), Some(1), "{cmd}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains("no commit is pending"),
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn status_without_history_says_so_in_text_and_json() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = portcullis()
+        .env("PORTCULLIS_STATE_DIR", dir.path())
+        .arg("status")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "no commit pending\n");
+    let out = portcullis()
+        .env("PORTCULLIS_STATE_DIR", dir.path())
+        .args(["status", "--json"])
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["pending"].is_null() && v["confirmed"].is_null());
+    assert_eq!(v["last_commits"], serde_json::json!([]));
+}
+
+#[test]
+fn a_state_directory_others_can_write_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut perms = std::fs::metadata(dir.path()).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+    std::fs::set_permissions(dir.path(), perms).expect("chmod");
+    let out = portcullis()
+        .env("PORTCULLIS_STATE_DIR", dir.path())
         .arg("--policy")
         .arg(example("web-server.toml"))
         .arg("apply")
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
-    assert!(!marker.exists());
+    assert!(stderr(&out).contains("chmod 700"), "{}", stderr(&out));
+}
+
+#[test]
+fn confirm_timeouts_out_of_range_are_rejected() {
+    for bad in ["0s", "25h", "soon"] {
+        let out = portcullis()
+            .arg("--policy")
+            .arg(example("web-server.toml"))
+            .args(["apply", "--confirm-timeout", bad])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            stderr(&out).contains("--confirm-timeout"),
+            "{bad}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]

@@ -96,6 +96,8 @@ fn replace_is_whole_and_a_refused_apply_changes_nothing() {
     // nft refuses (here: no CAP_NET_ADMIN). The user sees nft's own words, and the
     // table is still the web policy, untouched.
     let before = lab.nft(&["-j", "-a", "list", "table", "inet", "portcullis"]);
+    let state = tempfile::tempdir().expect("state dir");
+    std::os::unix::fs::chown(state.path(), Some(65534), Some(65534)).expect("chown");
     let refused = std::process::Command::new("ip")
         .args([
             "netns",
@@ -108,11 +110,15 @@ fn replace_is_whole_and_a_refused_apply_changes_nothing() {
         ])
         .arg(env!("CARGO_BIN_EXE_portcullis"))
         .args(["--policy", SIEM, "apply", "--yes"])
+        .env("PORTCULLIS_STATE_DIR", state.path())
         .output()
         .expect("run portcullis unprivileged");
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("nothing was changed"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("Operation not permitted"),
         "nft's own message is shown: {stderr}"

@@ -99,6 +99,7 @@ fn each_mistake_is_found_where_it_is() {
             "2:19",
             "5s to 24h",
         ),
+        ("[settings]\nconfirm = \"new\"\n", "2:11", "\"new-session\""),
         ("[networks]\nany = [\"10.0.0.0/8\"]\n", "2:1", "built in"),
         (
             "[networks]\n\"a b\" = [\"10.0.0.0/8\"]\n",

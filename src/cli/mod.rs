@@ -2,15 +2,22 @@
 
 mod apply;
 mod check;
+mod confirm;
 mod diff;
 mod export;
+mod prompt;
+mod restore;
+mod rollback;
 mod rules;
+mod status;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::commit::guard::{ProcessGuards, absolute};
+use crate::commit::{Actor, Context, StateDir, Who, ops};
 use crate::nft::backend::{Nft, NftProcess};
 use crate::nft::live::{self, LiveObject};
 use crate::policy::{self, Policy};
@@ -24,7 +31,9 @@ use crate::policy::{self, Policy};
                   nftables table, `inet portcullis` by default, and applies it in a single \
                   transaction. It never changes any other table.",
     after_help = "Examples:\n  portcullis --policy policy.toml check\n  portcullis export | less\n  \
-                  portcullis diff\n  portcullis apply --yes\n  portcullis rules --json",
+                  portcullis diff\n  portcullis apply                 (then y to keep)\n  \
+                  portcullis apply --no-wait && portcullis confirm\n  portcullis status\n  \
+                  portcullis rules --json",
     arg_required_else_help = true
 )]
 pub struct Cli {
@@ -82,13 +91,71 @@ pub enum Command {
     ///
     /// Exit status: 0 same, 1 different, 2 error.
     Diff,
-    /// Validate the policy and replace the live table with it in one transaction.
+    /// Validate, show the diff, apply in one transaction, and roll back unless confirmed.
     ///
-    /// Exit status: 0 applied, 1 invalid (nothing changed), 2 nft refused (nothing changed).
+    /// Without --yes the change is kept only if confirmed before the deadline: at the
+    /// prompt (y keeps, any other key rolls back now), or with `portcullis confirm`. A
+    /// detached guard process rolls back at the deadline even if this process, its terminal
+    /// or the SSH session dies.
+    ///
+    /// Exit status: 0 applied (confirmed, or pending with --no-wait), 1 invalid (nothing
+    /// changed), 2 not applied (nft refused, another commit pending, the table changed
+    /// meanwhile, or a lockout refused; nothing changed), 3 rolled back.
     Apply {
         /// Keep the change at once, without a confirmation window.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["no_wait", "confirm_timeout", "require_new_session"])]
         yes: bool,
+        /// Return at once, leaving the commit pending and the rollback armed.
+        #[arg(long)]
+        no_wait: bool,
+        /// How long the change waits for a confirm [default: the policy's
+        /// settings.confirm_timeout, else 30s]. E.g. 45s, 2m, 1m30s.
+        #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+        confirm_timeout: Option<std::time::Duration>,
+        /// Apply even if it drops new connections from your SSH client (the window still
+        /// applies, so the rollback still saves you).
+        #[arg(long)]
+        allow_lockout: bool,
+        /// Accept a confirm only from a session started after the apply (as the policy
+        /// setting confirm = "new-session").
+        #[arg(long)]
+        require_new_session: bool,
+    },
+    /// Keep the pending commit and save it as the ruleset `restore` loads at boot.
+    ///
+    /// Exit status: 0 confirmed, 1 nothing pending (or too late: it was rolled back),
+    /// 2 refused (confirm = "new-session" and this session is older than the commit).
+    Confirm,
+    /// Roll back the pending commit now: the table as it was before, in one transaction.
+    ///
+    /// Exit status: 0 rolled back (or, with --commit, that commit is no longer pending),
+    /// 1 nothing pending, 2 the rollback failed (the guard keeps retrying; see status).
+    Rollback {
+        /// Only this commit; succeed quietly if it is no longer pending.
+        #[arg(long, value_name = "ID")]
+        commit: Option<String>,
+        /// Wait for the commit's deadline first (what the systemd timer runs).
+        #[arg(long, requires = "commit", hide = true)]
+        at_deadline: bool,
+    },
+    /// Show the pending commit (id, deadline, seconds left, guard) and the last commits.
+    ///
+    /// Exit status: 0.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load the last confirmed ruleset, never a pending one (for boot).
+    ///
+    /// A commit still pending is recorded as rolled back. Exit status: 0 loaded (or
+    /// nothing confirmed yet), 2 failed.
+    Restore,
+    /// The detached process that rolls back commit ID at its deadline (started by apply).
+    #[command(hide = true)]
+    Guard {
+        #[arg(long, value_name = "ID")]
+        commit: String,
     },
     /// List the live rules of the table with packet and byte counters.
     ///
@@ -103,15 +170,113 @@ pub enum Command {
 /// Runs a parsed command line and returns the process exit status.
 pub fn run(cli: Cli) -> ExitCode {
     let nft = NftProcess::new(&cli.nft);
+    match &cli.command {
+        // The guard and the commands that resolve commits themselves skip recovery.
+        Some(Command::Guard { .. } | Command::Rollback { .. } | Command::Restore) | None => {}
+        Some(_) => recover_first(&cli),
+    }
     let code = match &cli.command {
         None => 2, // unreachable: clap prints help when no subcommand is given
         Some(Command::Check) => check::run(&cli.policy),
         Some(Command::Export { json }) => export::run(&cli.policy, *json),
         Some(Command::Diff) => diff::run(&cli.policy, &nft),
-        Some(Command::Apply { yes }) => apply::run(&cli.policy, &nft, *yes),
+        Some(Command::Apply {
+            yes,
+            no_wait,
+            confirm_timeout,
+            allow_lockout,
+            require_new_session,
+        }) => apply::run(
+            &cli,
+            &apply::Options {
+                yes: *yes,
+                no_wait: *no_wait,
+                confirm_timeout: *confirm_timeout,
+                allow_lockout: *allow_lockout,
+                require_new_session: *require_new_session,
+            },
+        ),
         Some(Command::Rules { json }) => rules::run(&cli.policy, &nft, *json),
+        Some(Command::Confirm) => confirm::run(&cli),
+        Some(Command::Rollback {
+            commit,
+            at_deadline,
+        }) => rollback::run(&cli, commit.as_deref(), *at_deadline),
+        Some(Command::Status { json }) => status::run(&cli, *json),
+        Some(Command::Restore) => restore::run(&cli),
+        Some(Command::Guard { commit }) => match Machinery::open(&cli, false) {
+            Ok(m) => crate::commit::guard::run_guard(&m.context(Actor::Guard), commit),
+            Err(_) => 2,
+        },
     };
     ExitCode::from(code)
+}
+
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let d = crate::duration::parse(text)?;
+    if d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_secs(24 * 3600) {
+        return Err(format!("{text:?} is out of range; use 1s to 24h"));
+    }
+    Ok(d)
+}
+
+/// What the commit commands work with: the state directory, nft, the guard launcher and
+/// the person running the command.
+pub struct Machinery {
+    pub state: StateDir,
+    pub nft: NftProcess,
+    pub guards: ProcessGuards,
+    pub who: Who,
+}
+
+impl Machinery {
+    /// Opens the state directory (creating it if `create`).
+    pub fn open(cli: &Cli, create: bool) -> Result<Machinery, crate::commit::state::StateError> {
+        let state = StateDir::open(&absolute(&cli.state_dir), create)?;
+        let nft_path = absolute(&cli.nft);
+        Ok(Machinery {
+            guards: ProcessGuards {
+                exe: std::env::current_exe().unwrap_or_else(|_| "portcullis".into()),
+                state: state.clone(),
+                nft: nft_path.clone(),
+            },
+            nft: NftProcess::new(nft_path),
+            state,
+            who: Who::from_env(|k| std::env::var(k).ok()),
+        })
+    }
+
+    pub fn context(&self, by: Actor) -> Context<'_> {
+        Context {
+            state: &self.state,
+            nft: &self.nft,
+            guards: &self.guards,
+            who: &self.who,
+            by,
+        }
+    }
+}
+
+/// Crash recovery before any command: a commit past its deadline with no guard alive (the
+/// machine crashed, or the guard was killed) is rolled back first, and the operator told.
+fn recover_first(cli: &Cli) {
+    // No state directory, or not ours to read (not root): nothing we could recover.
+    let Ok(m) = Machinery::open(cli, false) else {
+        return;
+    };
+    match ops::recover_abandoned(&m.context(Actor::Recovery)) {
+        Ok(Some(p)) => eprint(&format!(
+            "portcullis: rolled back commit {} first: its deadline passed at {} and no guard \
+             was alive to do it (machine crash or killed guard).",
+            p.id,
+            crate::commit::journal::format_time(p.deadline_ms)
+        )),
+        Ok(None) => {}
+        Err(e) => eprint(&format!(
+            "portcullis: warning: a pending commit is past its deadline and rolling it back \
+             failed: {e}"
+        )),
+    }
 }
 
 /// Reads and validates the policy file.

@@ -32,8 +32,13 @@ pub trait Nft {
     /// elements. Milliseconds even with a 100,000-element set, where `list tables` takes
     /// 0.6 s because nft fetches every element for it (measured with nft 1.0.6).
     fn list_ruleset_terse_json(&self) -> Result<String, NftError>;
+    /// `nft list table inet NAME`: the table in nft's own text syntax, which nft loads back
+    /// as it was (counter values included). Used for rollback snapshots.
+    fn list_table_text(&self, table: &str) -> Result<String, NftError>;
     /// `nft -f -`: loads a script as one transaction.
     fn run_script(&self, script: &str) -> Result<(), NftError>;
+    /// `nft -c -f -`: has the kernel check a script as one transaction, changing nothing.
+    fn check_script(&self, script: &str) -> Result<(), NftError>;
 }
 
 /// The real `nft` binary.
@@ -45,6 +50,11 @@ pub struct NftProcess {
 impl NftProcess {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         NftProcess { path: path.into() }
+    }
+
+    /// The binary this runs, as given.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
     }
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String, NftError> {
@@ -106,7 +116,15 @@ impl Nft for NftProcess {
         self.run(&["-t", "-j", "list", "ruleset"], None)
     }
 
+    fn list_table_text(&self, table: &str) -> Result<String, NftError> {
+        self.run(&["list", "table", "inet", table], None)
+    }
+
     fn run_script(&self, script: &str) -> Result<(), NftError> {
         self.run(&["-f", "-"], Some(script)).map(|_| ())
+    }
+
+    fn check_script(&self, script: &str) -> Result<(), NftError> {
+        self.run(&["-c", "-f", "-"], Some(script)).map(|_| ())
     }
 }

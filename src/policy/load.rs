@@ -12,8 +12,9 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::{
-    ANY, Diagnostic, Diagnostics, Direction, Network, Policy, Service, Settings, Source, Verdict,
-    parse_net, parse_port_spec, validate_interface_name, validate_object_name, validate_table_name,
+    ANY, ConfirmMode, Diagnostic, Diagnostics, Direction, Network, Policy, Service, Settings,
+    Source, Verdict, parse_net, parse_port_spec, validate_interface_name, validate_object_name,
+    validate_table_name,
 };
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -25,6 +26,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "output_policy",
     "allow_ping",
     "confirm_timeout",
+    "confirm",
 ];
 const SERVICE_KEYS: &[&str] = &["description", "ports", "allow", "interfaces", "direction"];
 const MAX_DESCRIPTION: usize = 200;
@@ -215,6 +217,21 @@ impl Validator {
                     format!("settings.confirm_timeout {text:?} is out of range; use 5s to 24h"),
                 ),
                 Err(e) => self.error(v.span(), format!("settings.confirm_timeout: {e}")),
+            }
+        }
+        if let Some(v) = table.get("confirm")
+            && let Some(text) = self.string(v, "settings.confirm")
+        {
+            match text {
+                "any-session" => settings.confirm = ConfirmMode::AnySession,
+                "new-session" => settings.confirm = ConfirmMode::NewSession,
+                other => self.error(
+                    v.span(),
+                    format!(
+                        "settings.confirm is {other:?}; valid values are \"any-session\" \
+                         (the default) and \"new-session\""
+                    ),
+                ),
             }
         }
         settings

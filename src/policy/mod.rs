@@ -39,6 +39,19 @@ pub struct Settings {
     /// ICMP/ICMPv6 echo requests in. IPv6 neighbour discovery is always allowed.
     pub allow_ping: bool,
     pub confirm_timeout: Duration,
+    pub confirm: ConfirmMode,
+}
+
+/// Who may confirm a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConfirmMode {
+    /// Any session, including the one that applied it.
+    #[default]
+    AnySession,
+    /// Only a session that started after the commit was applied: proof that new
+    /// connections still get in, which the old session (kept alive by `ct state
+    /// established`) cannot give.
+    NewSession,
 }
 
 impl Default for Settings {
@@ -49,6 +62,7 @@ impl Default for Settings {
             output_policy: Verdict::Accept,
             allow_ping: true,
             confirm_timeout: Duration::from_secs(30),
+            confirm: ConfirmMode::AnySession,
         }
     }
 }

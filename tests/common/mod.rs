@@ -13,6 +13,8 @@
 
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::fs::File;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
@@ -43,6 +45,9 @@ pub struct Lab {
     pub client: String,
     pub server_if: String,
     pub client_if: String,
+    /// portcullis's state directory for this lab (journal, snapshots, audit log), so no
+    /// test ever touches /var/lib/portcullis.
+    pub state_dir: tempfile::TempDir,
     tcp: Vec<TcpListener>,
     udp: Vec<(u16, UdpSocket)>,
 }
@@ -91,6 +96,7 @@ impl Lab {
             client: format!("pc-{id}-cli"),
             server_if: format!("pcs{id}"),
             client_if: format!("pcc{id}"),
+            state_dir: tempfile::tempdir().map_err(|e| format!("state dir: {e}"))?,
             tcp: Vec::new(),
             udp: Vec::new(),
         };
@@ -143,16 +149,26 @@ impl Lab {
         ip(&args).unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// The real portcullis binary inside the server namespace, with this lab's state
+    /// directory and no SSH_CONNECTION (tests that need one set it).
+    pub fn portcullis_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            &self.server,
+            env!("CARGO_BIN_EXE_portcullis"),
+        ])
+        .args(args)
+        .env("PORTCULLIS_STATE_DIR", self.state_dir.path())
+        .env_remove("SSH_CONNECTION")
+        .env_remove("PORTCULLIS_POLICY");
+        cmd
+    }
+
     /// Runs the real portcullis binary inside the server namespace.
     pub fn portcullis(&self, args: &[&str]) -> Output {
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.server,
-                env!("CARGO_BIN_EXE_portcullis"),
-            ])
-            .args(args)
+        self.portcullis_command(args)
             .output()
             .expect("run portcullis")
     }

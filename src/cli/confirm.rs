@@ -1,0 +1,37 @@
+//! `portcullis confirm`: keep the pending commit.
+
+use super::{Cli, Machinery, eprint};
+use crate::commit::system::session_origin;
+use crate::commit::{Actor, CommitError, ops};
+
+pub fn run(cli: &Cli) -> u8 {
+    let m = match Machinery::open(cli, false) {
+        Ok(m) => m,
+        Err(e) if e.is_not_found() => {
+            eprint("portcullis: no commit is pending (nothing was ever applied here)");
+            return 1;
+        }
+        Err(e) => {
+            eprint(&format!("portcullis: cannot use the state directory: {e}"));
+            return 2;
+        }
+    };
+    let origin = session_origin();
+    match ops::confirm(&m.context(Actor::Operator), origin.as_ref()) {
+        Ok(p) => {
+            println!(
+                "confirmed commit {}: table inet {} stays, and `restore` loads it at boot",
+                p.id, p.table
+            );
+            0
+        }
+        Err(e @ (CommitError::NothingPending | CommitError::TooLate { .. })) => {
+            eprint(&format!("portcullis: {e}"));
+            1
+        }
+        Err(e) => {
+            eprint(&format!("portcullis: not confirmed: {e}"));
+            2
+        }
+    }
+}

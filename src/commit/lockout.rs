@@ -1,0 +1,149 @@
+//! Anti-lockout: would the proposed policy drop a new connection from the peer the operator
+//! is connected from? Pure; the caller reads `SSH_CONNECTION` and the interface.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use crate::eval::{Packet, evaluate};
+use crate::policy::{Policy, Protocol, Verdict};
+
+/// The operator's connection, as sshd describes it in `SSH_CONNECTION`:
+/// `CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SshConnection {
+    pub client: IpAddr,
+    pub client_port: u16,
+    pub server: IpAddr,
+    pub server_port: u16,
+}
+
+impl SshConnection {
+    /// Parses the variable's value; None if it is not the four fields sshd writes.
+    pub fn parse(text: &str) -> Option<SshConnection> {
+        let mut fields = text.split_whitespace();
+        let client = parse_ip(fields.next()?)?;
+        let client_port = fields.next()?.parse().ok()?;
+        let server = parse_ip(fields.next()?)?;
+        let server_port = fields.next()?.parse().ok()?;
+        if fields.next().is_some() {
+            return None;
+        }
+        Some(SshConnection {
+            client,
+            client_port,
+            server,
+            server_port,
+        })
+    }
+
+    /// `CLIENT_IP CLIENT_PORT`, as the audit log records the peer.
+    pub fn peer(&self) -> String {
+        format!("{} {}", self.client, self.client_port)
+    }
+}
+
+/// sshd writes IPv4 peers of a dual-stack socket as plain IPv4, but an IPv4-mapped IPv6
+/// address (`::ffff:192.0.2.1`) is the same peer as far as the firewall is concerned.
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    let ip: IpAddr = text.parse().ok()?;
+    Some(ip.to_canonical())
+}
+
+impl fmt::Display for SshConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} port {} -> {} port {}",
+            self.client, self.client_port, self.server, self.server_port
+        )
+    }
+}
+
+/// A connection the proposed policy would cut off for new connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lockout {
+    pub connection: SshConnection,
+    pub interface: Option<String>,
+}
+
+impl fmt::Display for Lockout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "LOCKOUT: the new policy drops new connections from {} to port {}/tcp \
+             (your SSH session: {}{}). The session you have now survives (established \
+             connections stay allowed), but you could not log in again.",
+            self.connection.client,
+            self.connection.server_port,
+            self.connection,
+            match &self.interface {
+                Some(name) => format!(", in on {name}"),
+                None => String::new(),
+            }
+        )
+    }
+}
+
+/// The lockout `policy` would cause for `connection`, if any. `interface` is the one that
+/// holds the connection's server address, when known.
+pub fn check(
+    policy: &Policy,
+    connection: &SshConnection,
+    interface: Option<&str>,
+) -> Option<Lockout> {
+    let decision = evaluate(
+        policy,
+        &Packet {
+            source: connection.client,
+            protocol: Protocol::Tcp,
+            port: connection.server_port,
+            interface,
+        },
+    );
+    (decision.verdict == Verdict::Drop).then(|| Lockout {
+        connection: *connection,
+        interface: interface.map(str::to_string),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy;
+
+    #[test]
+    fn parses_what_sshd_writes() {
+        let c = SshConnection::parse("192.0.2.2 50022 192.0.2.1 22").expect("parses");
+        assert_eq!(c.client, "192.0.2.2".parse::<IpAddr>().expect("ip"));
+        assert_eq!((c.client_port, c.server_port), (50022, 22));
+        let mapped = SshConnection::parse("::ffff:192.0.2.2 1 2001:db8::1 2222").expect("v6");
+        assert_eq!(mapped.client, "192.0.2.2".parse::<IpAddr>().expect("ip"));
+        for bad in [
+            "",
+            "192.0.2.2 1 192.0.2.1",
+            "x 1 192.0.2.1 22",
+            "1.2.3.4 1 5.6.7.8 22 9",
+        ] {
+            assert_eq!(SshConnection::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn warns_only_when_the_peer_would_be_dropped() {
+        let allowed = policy::parse(
+            "[networks]\nadmin = [\"192.0.2.0/24\"]\n[services.ssh]\nports = [\"22/tcp\"]\n\
+             allow = [\"admin\"]\n",
+        )
+        .expect("valid");
+        let closed = policy::parse("").expect("valid");
+        let c = SshConnection::parse("192.0.2.2 50022 192.0.2.1 22").expect("parses");
+        assert_eq!(check(&allowed, &c, Some("eth0")), None);
+        let lockout = check(&closed, &c, Some("eth0")).expect("locked out");
+        assert!(
+            lockout.to_string().contains("192.0.2.2 to port 22/tcp"),
+            "{lockout}"
+        );
+        let elsewhere = SshConnection::parse("198.51.100.1 1 192.0.2.1 22").expect("parses");
+        assert!(check(&allowed, &elsewhere, None).is_some());
+    }
+}
