@@ -48,9 +48,11 @@ pub fn live_vs_policy(compiled: &CompiledTable, live: &[LiveObject], policy_name
 /// once per occurrence, compared in canonical text within its chain). Works on a terse
 /// listing too, since rules never carry the elements of named sets.
 pub fn rule_changes(compiled: &CompiledTable, live: &[LiveObject]) -> (usize, usize) {
-    fn keyed(objects: impl Iterator<Item = NfListObject<'static>>) -> Vec<String> {
+    // Only rules are normalised: sets can hold 100,000 elements and are not counted here.
+    fn keyed<'a>(objects: impl Iterator<Item = &'a NfListObject<'static>>) -> Vec<String> {
         let mut rules: Vec<String> = objects
-            .filter_map(|o| match normalize(&o) {
+            .filter(|o| matches!(o, NfListObject::Rule(_)))
+            .filter_map(|o| match normalize(o) {
                 NfListObject::Rule(r) => Some(format!(
                     "{} {}",
                     r.chain,
@@ -62,9 +64,9 @@ pub fn rule_changes(compiled: &CompiledTable, live: &[LiveObject]) -> (usize, us
         rules.sort();
         rules
     }
-    let wanted = keyed(compiled.objects.iter().cloned());
+    let wanted = keyed(compiled.objects.iter());
     let current = keyed(live.iter().filter_map(|o| match o {
-        LiveObject::Known(k) => Some(k.clone()),
+        LiveObject::Known(k) => Some(k),
         LiveObject::Unknown { .. } => None,
     }));
     let mut added = 0;

@@ -270,27 +270,48 @@ fn apply_confirmed(
     script: &str,
 ) -> Result<Applied, CommitError> {
     journal.pending = Some(pending.clone());
-    if let Err(e) = cx.nft.run_script(script) {
+    // The script is written (and fsynced) while nft loads it, so keeping it for `restore`
+    // costs a rename rather than a second wait on the disk.
+    let staged = applied_file(&pending.id);
+    let state = cx.state;
+    let (applied, staged_ok) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| state.write_atomic(&staged, script.as_bytes()));
+        let applied = cx.nft.run_script(script);
+        (applied, writer.join())
+    });
+    if let Err(e) = applied {
         let reason = format!("nft refused the new table: {e}");
         audit(cx, &pending, Event::ApplyFailed, Some(reason.clone()));
         journal.resolve(Outcome::Failed, Some(reason), now_ms());
         cx.state.save_journal(&journal)?;
+        cx.state.prune(&journal);
         return Err(CommitError::Apply(e));
     }
-    audit(cx, &pending, Event::Applied, None);
-    cx.state.write_atomic(CONFIRMED_FILE, script.as_bytes())?;
-    journal.resolve(
-        Outcome::Confirmed,
-        Some("confirmed at once (--yes)".into()),
-        now_ms(),
-    );
+    match staged_ok {
+        Ok(result) => result?,
+        Err(_) => cx.state.write_atomic(&staged, script.as_bytes())?,
+    }
+    cx.state.rename(&staged, CONFIRMED_FILE)?;
+    let reason = "confirmed at once (--yes)";
+    journal.resolve(Outcome::Confirmed, Some(reason.into()), now_ms());
     cx.state.save_journal(&journal)?;
-    audit(
-        cx,
-        &pending,
-        Event::Confirmed,
-        Some("confirmed at once (--yes)".into()),
-    );
+    let now = now_ms();
+    let lines = [
+        AuditLine::about(&pending, Event::Applied, cx.by, cx.who, now, None),
+        AuditLine::about(
+            &pending,
+            Event::Confirmed,
+            cx.by,
+            cx.who,
+            now,
+            Some(reason.into()),
+        ),
+    ]
+    .map(|l| l.to_json())
+    .join("\n");
+    if let Err(e) = cx.state.append_audit(&lines) {
+        eprintln!("portcullis: warning: cannot write the audit log: {e}");
+    }
     cx.state.prune(&journal);
     Ok(Applied::Confirmed(pending))
 }

@@ -178,6 +178,16 @@ impl StateDir {
         result.map_err(io_err(&path))
     }
 
+    /// Renames `from` to `to` (both relative to the state directory) atomically, and makes
+    /// the rename durable.
+    pub fn rename(&self, from: &str, to: &str) -> Result<(), StateError> {
+        let (from, to) = (self.path(from), self.path(to));
+        fs::rename(&from, &to).map_err(io_err(&to))?;
+        File::open(to.parent().unwrap_or(&self.root))
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&to))
+    }
+
     pub fn read(&self, name: &str) -> Result<String, StateError> {
         let path = self.path(name);
         let mut text = String::new();
@@ -245,7 +255,7 @@ impl StateDir {
         matches!(file.try_lock(), Err(TryLockError::WouldBlock))
     }
 
-    /// Appends one line to the audit log.
+    /// Appends one line (or several, joined by newlines) to the audit log.
     pub fn append_audit(&self, line: &str) -> Result<(), StateError> {
         let path = self.path("audit.log");
         let mut file = OpenOptions::new()
