@@ -273,8 +273,24 @@ fn a_confirmed_commit_stays_and_restore_reproduces_it() {
         "2s",
     ]);
     let applied = ruleset(&lab);
+    let guards = lab.state_dir.path().join("guards");
+    let guard_files = || std::fs::read_dir(&guards).expect("guards dir").count();
+    assert_eq!(
+        guard_files(),
+        1,
+        "a guard holds its lock while the commit is pending"
+    );
     let out = lab.portcullis_ok(&["confirm"]);
     assert!(out.contains("confirmed commit"), "{out}");
+    // The guard stands down (and removes its lock file) once the commit is confirmed.
+    let start = Instant::now();
+    while guard_files() != 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "the guard did not stand down"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(
         ruleset(&lab),

@@ -350,6 +350,34 @@ mod tests {
     }
 
     #[test]
+    fn pruning_keeps_the_files_of_commits_the_journal_still_names() {
+        use crate::commit::journal::{HISTORY_LIMIT, Outcome};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = StateDir::open(tmp.path(), true).expect("open");
+        let mut j = Journal::default();
+        for n in 0..HISTORY_LIMIT + 5 {
+            let id = format!("c{n:02}");
+            dir.write_atomic(&before_file(&id), b"x").expect("write");
+            dir.write_atomic(&applied_file(&id), b"x").expect("write");
+            j.pending = Some(sample_pending(&id, 0));
+            j.resolve(Outcome::RolledBack, None, 0);
+        }
+        dir.write_atomic(&before_file("pending"), b"x")
+            .expect("write");
+        j.pending = Some(sample_pending("pending", 0));
+        dir.prune(&j);
+        let mut left: Vec<String> = fs::read_dir(dir.path("commits"))
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left.len(), HISTORY_LIMIT * 2 + 1, "{left:?}");
+        assert!(left.contains(&"pending.before.nft".to_string()));
+        assert!(!left.iter().any(|f| f.starts_with("c04.")), "{left:?}");
+        assert!(left.iter().any(|f| f.starts_with("c05.")), "{left:?}");
+    }
+
+    #[test]
     fn the_lock_is_exclusive_and_names_its_holder() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = StateDir::open(tmp.path(), true).expect("open");
