@@ -121,6 +121,45 @@ fn apply_open(lab: &Lab, open: &tempfile::NamedTempFile) -> String {
     ruleset(lab)
 }
 
+/// `apply --no-wait ARGS` of `policy`; returns the commit id it prints last.
+fn apply_no_wait(lab: &Lab, policy: &tempfile::NamedTempFile, args: &[&str]) -> String {
+    let mut argv = vec!["--policy", path(policy), "apply", "--no-wait"];
+    argv.extend_from_slice(args);
+    lab.portcullis_ok(&argv)
+        .lines()
+        .last()
+        .expect("the commit id")
+        .to_string()
+}
+
+/// `portcullis --policy POLICY apply ARGS` in the server namespace, in a new pty.
+fn apply_in_pty(
+    lab: &Lab,
+    policy: &tempfile::NamedTempFile,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Pty {
+    let state = lab.state_dir.path().to_str().expect("utf-8").to_string();
+    let mut argv = vec![
+        "netns",
+        "exec",
+        &lab.server,
+        env!("CARGO_BIN_EXE_portcullis"),
+        "--policy",
+        path(policy),
+        "apply",
+    ];
+    argv.extend_from_slice(args);
+    let mut vars = vec![("PORTCULLIS_STATE_DIR", state.as_str())];
+    vars.extend_from_slice(env);
+    let unset: &[&str] = if env.iter().any(|(k, _)| *k == "SSH_CONNECTION") {
+        &[]
+    } else {
+        &["SSH_CONNECTION"]
+    };
+    Pty::spawn("ip", &argv, &vars, unset)
+}
+
 #[test]
 fn an_unconfirmed_lockout_rolls_back_within_a_second_of_the_deadline() {
     let Some((lab, open, locked)) = setup() else {
@@ -176,23 +215,7 @@ fn killed_mid_countdown(signal: Signal) {
         return;
     };
     let before = apply_open(&lab, &open);
-    let state = lab.state_dir.path().to_str().expect("utf-8").to_string();
-    let mut pty = Pty::spawn(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            &lab.server,
-            env!("CARGO_BIN_EXE_portcullis"),
-            "--policy",
-            path(&locked),
-            "apply",
-            "--confirm-timeout",
-            "3s",
-        ],
-        &[("PORTCULLIS_STATE_DIR", &state)],
-        &["SSH_CONNECTION"],
-    );
+    let mut pty = apply_in_pty(&lab, &locked, &["--confirm-timeout", "3s"], &[]);
     pty.expect("Rolling back in", Duration::from_secs(10));
     let deadline = deadline_ms(&lab);
     assert_ne!(ruleset(&lab), before);
@@ -221,19 +244,7 @@ fn with_the_guard_killed_too_the_next_command_rolls_back() {
         return;
     };
     let before = apply_open(&lab, &open);
-    let id = lab
-        .portcullis_ok(&[
-            "--policy",
-            path(&locked),
-            "apply",
-            "--no-wait",
-            "--confirm-timeout",
-            "2s",
-        ])
-        .lines()
-        .last()
-        .expect("the commit id")
-        .to_string();
+    let id = apply_no_wait(&lab, &locked, &["--confirm-timeout", "2s"]);
     let lock = lab.state_dir.path().join(format!("guards/{id}.lock"));
     let pid: i32 = std::fs::read_to_string(&lock)
         .expect("guard lock file")
@@ -328,23 +339,7 @@ fn the_y_key_keeps_the_change() {
         return;
     };
     apply_open(&lab, &open);
-    let state = lab.state_dir.path().to_str().expect("utf-8").to_string();
-    let mut pty = Pty::spawn(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            &lab.server,
-            env!("CARGO_BIN_EXE_portcullis"),
-            "--policy",
-            path(&locked),
-            "apply",
-            "--confirm-timeout",
-            "5s",
-        ],
-        &[("PORTCULLIS_STATE_DIR", &state)],
-        &["SSH_CONNECTION"],
-    );
+    let mut pty = apply_in_pty(&lab, &locked, &["--confirm-timeout", "5s"], &[]);
     pty.expect("y keeps", Duration::from_secs(10));
     let applied = ruleset(&lab);
     pty.type_text("y");
@@ -361,23 +356,7 @@ fn any_other_key_rolls_back_at_once() {
         return;
     };
     let before = apply_open(&lab, &open);
-    let state = lab.state_dir.path().to_str().expect("utf-8").to_string();
-    let mut pty = Pty::spawn(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            &lab.server,
-            env!("CARGO_BIN_EXE_portcullis"),
-            "--policy",
-            path(&locked),
-            "apply",
-            "--confirm-timeout",
-            "30s",
-        ],
-        &[("PORTCULLIS_STATE_DIR", &state)],
-        &["SSH_CONNECTION"],
-    );
+    let mut pty = apply_in_pty(&lab, &locked, &["--confirm-timeout", "30s"], &[]);
     pty.expect("y keeps", Duration::from_secs(10));
     pty.type_text("n");
     assert_eq!(pty.wait(Duration::from_secs(5)), 3, "{}", pty.text());
@@ -390,12 +369,7 @@ fn a_second_apply_while_one_is_pending_is_refused() {
         return;
     };
     apply_open(&lab, &open);
-    let id = lab
-        .portcullis_ok(&["--policy", path(&locked), "apply", "--no-wait"])
-        .lines()
-        .last()
-        .expect("the commit id")
-        .to_string();
+    let id = apply_no_wait(&lab, &locked, &[]);
     let applied = ruleset(&lab);
     for args in [["apply", "--no-wait"], ["apply", "--yes"]] {
         let out = lab.portcullis(&["--policy", path(&open), args[0], args[1]]);
@@ -445,24 +419,7 @@ fn a_table_changed_behind_our_back_is_not_applied_over() {
         return;
     };
     apply_open(&lab, &open);
-    let state = lab.state_dir.path().to_str().expect("utf-8").to_string();
-    let mut pty = Pty::spawn(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            &lab.server,
-            env!("CARGO_BIN_EXE_portcullis"),
-            "--policy",
-            path(&locked),
-            "apply",
-        ],
-        &[
-            ("PORTCULLIS_STATE_DIR", &state),
-            ("SSH_CONNECTION", SSH_CONNECTION),
-        ],
-        &[],
-    );
+    let mut pty = apply_in_pty(&lab, &locked, &[], &[("SSH_CONNECTION", SSH_CONNECTION)]);
     pty.expect("Type yes", Duration::from_secs(10));
     // Someone else edits the table while the operator reads the warning.
     lab.nft_script("add rule inet portcullis input tcp dport 8080 accept\n");
@@ -626,12 +583,7 @@ fn restore_records_a_pending_commit_as_rolled_back_and_loads_the_confirmed_one()
         return;
     };
     let confirmed = apply_open(&lab, &open);
-    let id = lab
-        .portcullis_ok(&["--policy", path(&locked), "apply", "--no-wait"])
-        .lines()
-        .last()
-        .expect("the commit id")
-        .to_string();
+    let id = apply_no_wait(&lab, &locked, &[]);
     let out = lab.portcullis(&["restore"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains(&id), "{}", text(&out));

@@ -1,20 +1,13 @@
 //! `portcullis confirm`: keep the pending commit.
 
-use super::{Cli, Machinery, eprint};
+use super::{Cli, eprint, open_existing};
 use crate::commit::system::session_origin;
 use crate::commit::{Actor, CommitError, ops};
 
 pub fn run(cli: &Cli) -> u8 {
-    let m = match Machinery::open(cli, false) {
+    let m = match open_existing(cli) {
         Ok(m) => m,
-        Err(e) if e.is_not_found() => {
-            eprint("portcullis: no commit is pending (nothing was ever applied here)");
-            return 1;
-        }
-        Err(e) => {
-            eprint(&format!("portcullis: cannot use the state directory: {e}"));
-            return 2;
-        }
+        Err(code) => return code,
     };
     let origin = session_origin();
     match ops::confirm(&m.context(Actor::Operator), origin.as_ref()) {

@@ -257,6 +257,22 @@ impl Machinery {
     }
 }
 
+/// The machinery for `confirm` and `rollback`, or the exit status after saying why not:
+/// 1 if nothing was ever applied here, 2 if the state directory is unusable.
+pub fn open_existing(cli: &Cli) -> Result<Machinery, u8> {
+    match Machinery::open(cli, false) {
+        Ok(m) => Ok(m),
+        Err(e) if e.is_not_found() => {
+            eprint("portcullis: no commit is pending (nothing was ever applied here)");
+            Err(1)
+        }
+        Err(e) => {
+            eprint(&format!("portcullis: cannot use the state directory: {e}"));
+            Err(2)
+        }
+    }
+}
+
 /// Crash recovery before any command: a commit past its deadline with no guard alive (the
 /// machine crashed, or the guard was killed) is rolled back first, and the operator told.
 fn recover_first(cli: &Cli) {

@@ -3,21 +3,14 @@
 
 use std::time::Duration;
 
-use super::{Cli, Machinery, eprint};
+use super::{Cli, eprint, open_existing};
 use crate::commit::guard::{block_hangup_signals, watch};
 use crate::commit::{Actor, CommitError, RollbackOutcome, ops};
 
 pub fn run(cli: &Cli, commit: Option<&str>, at_deadline: bool) -> u8 {
-    let m = match Machinery::open(cli, false) {
+    let m = match open_existing(cli) {
         Ok(m) => m,
-        Err(e) if e.is_not_found() => {
-            eprint("portcullis: no commit is pending (nothing was ever applied here)");
-            return 1;
-        }
-        Err(e) => {
-            eprint(&format!("portcullis: cannot use the state directory: {e}"));
-            return 2;
-        }
+        Err(code) => return code,
     };
     if let (true, Some(id)) = (at_deadline, commit) {
         block_hangup_signals();
