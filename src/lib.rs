@@ -13,3 +13,4 @@ pub mod duration;
 pub mod eval;
 pub mod nft;
 pub mod policy;
+pub mod sockets;

@@ -9,6 +9,7 @@ mod prompt;
 mod restore;
 mod rollback;
 mod rules;
+mod sockets;
 mod status;
 
 use std::path::{Path, PathBuf};
@@ -121,6 +122,17 @@ pub enum Command {
         #[arg(long)]
         require_new_session: bool,
     },
+    /// List listening sockets: owner, service name, connections, and exposure under the policy.
+    ///
+    /// Exit status: 0, or 2 if the socket table could not be read.
+    Sockets {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Print services for the sockets no service covers, as policy TOML to review.
+        #[arg(long, conflicts_with = "json")]
+        suggest: bool,
+    },
     /// Keep the pending commit and save it as the ruleset `restore` loads at boot.
     ///
     /// Exit status: 0 confirmed, 1 nothing pending (or too late: it was rolled back),
@@ -197,6 +209,9 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Some(Command::Rules { json }) => rules::run(&cli.policy, &nft, *json),
+        Some(Command::Sockets { json, suggest }) => {
+            sockets::run(&cli.policy, &nft, *json, *suggest)
+        }
         Some(Command::Confirm) => confirm::run(&cli),
         Some(Command::Rollback {
             commit,

@@ -31,6 +31,28 @@ pub enum LiveError {
     Shape,
 }
 
+/// Every base chain on the input hook in an nft JSON listing, as (family, table, chain).
+pub fn input_hook_chains(listing: &str) -> Vec<(String, String, String)> {
+    let Ok(doc) = serde_json::from_str::<Value>(listing) else {
+        return Vec::new();
+    };
+    doc.get("nftables")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item.get("chain"))
+                .filter(|c| c.get("hook").and_then(Value::as_str) == Some("input"))
+                .map(|c| {
+                    let field =
+                        |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
+                    (field("family"), field("table"), field("name"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The objects of `table inet NAME` in an nft JSON listing (ruleset, tables or one table).
 /// Empty when the table does not exist.
 pub fn table_objects(listing: &str, table: &str) -> Result<Vec<LiveObject>, LiveError> {

@@ -1,0 +1,201 @@
+//! Exposure: who can open a new connection to a listening socket under a policy. Pure.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::Listener;
+use crate::policy::{Direction, Policy, Service, Source};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "networks", rename_all = "snake_case")]
+pub enum Exposure {
+    /// A service allows `any`.
+    Anyone,
+    /// Only these networks (names, or literal prefixes as written).
+    Networks(Vec<String>),
+    /// Bound to 127.0.0.0/8 or ::1.
+    LoopbackOnly,
+    /// Services cover the port, but none of their sources is of a family the socket
+    /// accepts (e.g. only IPv4 networks for an IPv6-only socket).
+    Blocked,
+    /// No service covers it: the input chain's policy decides.
+    Uncovered,
+}
+
+impl fmt::Display for Exposure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exposure::Anyone => f.write_str("open to anyone"),
+            Exposure::Networks(n) => write!(f, "open to {}", n.join(", ")),
+            Exposure::LoopbackOnly => f.write_str("loopback only"),
+            Exposure::Blocked => f.write_str("blocked"),
+            Exposure::Uncovered => f.write_str("no rule (default policy)"),
+        }
+    }
+}
+
+/// The inbound services whose ports (and interfaces) include the socket's.
+pub fn covering<'p>(policy: &'p Policy, socket: &Listener) -> Vec<&'p Service> {
+    policy
+        .services
+        .values()
+        .filter(|s| s.direction == Direction::In)
+        .filter(|s| {
+            s.ports.iter().any(|r| {
+                r.protocols.contains(&socket.protocol) && (r.first..=r.last).contains(&socket.port)
+            })
+        })
+        .filter(|s| match &socket.interface {
+            // A socket bound to one device is reached only through it.
+            Some(dev) => {
+                s.interfaces.is_empty()
+                    || s.interfaces.iter().any(|p| match p.strip_suffix('*') {
+                        Some(prefix) => dev.starts_with(prefix),
+                        None => p == dev,
+                    })
+            }
+            None => true,
+        })
+        .collect()
+}
+
+pub fn exposure(policy: &Policy, socket: &Listener) -> Exposure {
+    if socket.loopback_only() {
+        return Exposure::LoopbackOnly;
+    }
+    let services = covering(policy, socket);
+    if services.is_empty() {
+        return Exposure::Uncovered;
+    }
+    let (v4, v6) = socket.families();
+    let mut names: Vec<String> = Vec::new();
+    for service in services {
+        for source in &service.allow {
+            let reaches = match source {
+                Source::Any => return Exposure::Anyone,
+                Source::Literal(net) => {
+                    (net.addr().is_ipv4() && v4) || (net.addr().is_ipv6() && v6)
+                }
+                Source::Network(name) => policy.networks.get(name).is_some_and(|n| {
+                    n.entries
+                        .iter()
+                        .any(|e| (e.addr().is_ipv4() && v4) || (e.addr().is_ipv6() && v6))
+                }),
+            };
+            let label = match source {
+                Source::Any => unreachable!("returned above"),
+                Source::Literal(net) => net.to_string(),
+                Source::Network(name) => name.clone(),
+            };
+            if reaches && !names.contains(&label) {
+                names.push(label);
+            }
+        }
+    }
+    if names.is_empty() {
+        Exposure::Blocked
+    } else {
+        Exposure::Networks(names)
+    }
+}
+
+/// Inbound services with a port nothing listens on, as (service, port spec) pairs.
+pub fn stale_services<'p>(policy: &'p Policy, listeners: &[Listener]) -> Vec<&'p Service> {
+    policy
+        .services
+        .values()
+        .filter(|s| s.direction == Direction::In)
+        .filter(|s| {
+            !s.ports.iter().any(|r| {
+                listeners.iter().any(|l| {
+                    r.protocols.contains(&l.protocol) && (r.first..=r.last).contains(&l.port)
+                })
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{self, Protocol};
+
+    fn listener(protocol: Protocol, address: &str, port: u16, dual: bool) -> Listener {
+        Listener {
+            protocol,
+            address: address.parse().expect("address"),
+            port,
+            dual_stack: dual,
+            interface: None,
+            connections: None,
+            process: None,
+            service: None,
+            inode: 0,
+            uid: 0,
+        }
+    }
+
+    const POLICY: &str = r#"
+[networks]
+admin = ["192.0.2.0/24"]
+v6net = ["2001:db8::/32"]
+[services.ssh]
+ports = ["22/tcp"]
+allow = ["admin", "198.51.100.7"]
+[services.web]
+ports = ["443/tcp"]
+allow = ["any"]
+[services.v6only]
+ports = ["8080/tcp"]
+allow = ["v6net"]
+[services.unused]
+ports = ["9999/udp"]
+allow = ["admin"]
+"#;
+
+    #[test]
+    fn each_kind_of_exposure() {
+        let p = policy::parse(POLICY).expect("valid");
+        let tcp = Protocol::Tcp;
+        let cases = [
+            (
+                listener(tcp, "0.0.0.0", 22, false),
+                Exposure::Networks(vec!["admin".into(), "198.51.100.7/32".into()]),
+            ),
+            (listener(tcp, "::", 443, true), Exposure::Anyone),
+            (
+                listener(tcp, "127.0.0.1", 443, false),
+                Exposure::LoopbackOnly,
+            ),
+            (listener(tcp, "::1", 22, false), Exposure::LoopbackOnly),
+            (listener(tcp, "0.0.0.0", 8080, false), Exposure::Blocked),
+            (
+                listener(tcp, "::", 8080, false),
+                Exposure::Networks(vec!["v6net".into()]),
+            ),
+            (listener(tcp, "0.0.0.0", 3306, false), Exposure::Uncovered),
+            (
+                listener(Protocol::Udp, "0.0.0.0", 22, false),
+                Exposure::Uncovered,
+            ),
+        ];
+        for (socket, want) in cases {
+            assert_eq!(exposure(&p, &socket), want, "{socket:?}");
+        }
+    }
+
+    #[test]
+    fn services_nothing_listens_on_are_stale() {
+        let p = policy::parse(POLICY).expect("valid");
+        let listening = [
+            listener(Protocol::Tcp, "0.0.0.0", 22, false),
+            listener(Protocol::Tcp, "::", 443, true),
+        ];
+        let stale: Vec<&str> = stale_services(&p, &listening)
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(stale, ["unused", "v6only"]);
+    }
+}
