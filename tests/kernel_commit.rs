@@ -8,7 +8,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::pty::Pty;
-use common::{Lab, Proto, lab, policy_file};
+use common::{Lab, Proto, in_ns, lab, policy_file};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -592,4 +592,71 @@ fn restore_records_a_pending_commit_as_rolled_back_and_loads_the_confirmed_one()
     assert!(s["pending"].is_null());
     assert_eq!(s["last_commits"][0]["id"], id.as_str());
     assert_eq!(s["last_commits"][0]["outcome"], "rolled_back");
+}
+
+#[test]
+fn an_established_connection_to_sshd_is_protected_like_ssh_connection() {
+    let Some((lab, _open, locked)) = setup() else {
+        return;
+    };
+    let open_2222 = policy_file(&OPEN.replace("\"22/tcp\"", "\"2222/tcp\""));
+    lab.portcullis_ok(&["--policy", path(&open_2222), "apply", "--yes"]);
+    let before = ruleset(&lab);
+    // A real connection from the admin to port 2222, whose server side is held by a process
+    // named `sshd` (a copy of /bin/sh that inherits the accepted socket).
+    let listener = in_ns(&lab.server, || {
+        std::net::TcpListener::bind("0.0.0.0:2222").expect("listen")
+    });
+    let admin = in_ns(&lab.client, || {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        s.bind(&socket2::SockAddr::from(
+            "198.51.100.10:0"
+                .parse::<std::net::SocketAddr>()
+                .expect("addr"),
+        ))
+        .expect("bind");
+        s.connect_timeout(
+            &socket2::SockAddr::from(
+                "192.0.2.1:2222"
+                    .parse::<std::net::SocketAddr>()
+                    .expect("addr"),
+            ),
+            Duration::from_secs(2),
+        )
+        .expect("connect");
+        s
+    });
+    let (served, _) = listener.accept().expect("accept");
+    drop(listener);
+    nix::fcntl::fcntl(
+        &served,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .expect("inheritable");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sshd = dir.path().join("sshd");
+    std::fs::copy("/bin/sh", &sshd).expect("copy sh");
+    let mut holder = std::process::Command::new("ip")
+        .args(["netns", "exec", &lab.server])
+        .arg(&sshd)
+        .args(["-c", "sleep 30; true"])
+        .spawn()
+        .expect("fake sshd");
+    drop(served);
+    let policy = LOCKED.replace("\"22/tcp\"", "\"2222/tcp\"");
+    let locked_2222 = policy_file(&policy);
+    let out = lab.portcullis(&["--policy", path(&locked_2222), "apply", "--no-wait"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("LOCKOUT")
+            && said.contains("198.51.100.10")
+            && said.contains("connection to sshd"),
+        "{said}"
+    );
+    assert_eq!(ruleset(&lab), before, "nothing changed");
+    let _ = holder.kill();
+    let _ = holder.wait();
+    drop((admin, locked));
 }

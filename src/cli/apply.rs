@@ -19,6 +19,7 @@ use crate::nft::backend::Nft;
 use crate::nft::live::{self, LiveObject};
 use crate::nft::{CompiledTable, compile, script};
 use crate::policy::{ConfirmMode, Policy};
+use crate::sockets::{self, ServiceNames};
 
 pub struct Options {
     pub yes: bool,
@@ -90,8 +91,11 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
     }
 
     let waits_here = !opts.yes && !opts.no_wait;
-    if let Some(lockout) = lockout_of(&policy) {
-        eprint(&format!("portcullis: {lockout}"));
+    let lockouts = lockouts_of(&policy);
+    if !lockouts.is_empty() {
+        for lockout in &lockouts {
+            eprint(&format!("portcullis: {lockout}"));
+        }
         let asked = match lockout_consent(opts, waits_here) {
             Consent::Given { asked } => asked,
             Consent::Refused(why) => return refuse(&why),
@@ -192,11 +196,59 @@ fn read_terse(nft: &dyn Nft, table: &str) -> Result<Vec<LiveObject>, String> {
     live::table_objects(&listing, table).map_err(|e| e.to_string())
 }
 
-/// The lockout the policy would cause for this SSH session, if there is one.
-fn lockout_of(policy: &Policy) -> Option<Lockout> {
-    let connection = SshConnection::parse(&std::env::var("SSH_CONNECTION").ok()?)?;
-    let interface = interface_of(connection.server);
-    lockout::check(policy, &connection, interface.as_deref())
+/// The processes whose established connections are the ones an operator may be using:
+/// the per-connection sshd (`sshd-session` from OpenSSH 9.8) and Cockpit's web server.
+const OPERATOR_SERVERS: &[&str] = &["sshd", "sshd-session", "cockpit-ws"];
+
+/// The lockouts the policy would cause: for this SSH session (`SSH_CONNECTION`), and for
+/// every peer with an established connection to sshd or cockpit-ws in the socket table.
+fn lockouts_of(policy: &Policy) -> Vec<Lockout> {
+    let mut candidates: Vec<(SshConnection, String)> = Vec::new();
+    if let Some(c) = std::env::var("SSH_CONNECTION")
+        .ok()
+        .and_then(|v| SshConnection::parse(&v))
+    {
+        candidates.push((c, "your SSH session".to_string()));
+    }
+    // Without the socket table (no permission, no netlink) SSH_CONNECTION still counts.
+    if let Ok(table) = sockets::scan(true, &ServiceNames::default()) {
+        for c in &table.connections {
+            let Some(p) = c
+                .process
+                .as_ref()
+                .filter(|p| OPERATOR_SERVERS.contains(&p.name.as_str()))
+            else {
+                continue;
+            };
+            candidates.push((
+                SshConnection {
+                    client: c.peer,
+                    client_port: c.peer_port,
+                    server: c.local,
+                    server_port: c.local_port,
+                },
+                format!("a connection to {} (pid {})", p.name, p.pid),
+            ));
+        }
+    }
+    let mut found: Vec<Lockout> = Vec::new();
+    for (connection, via) in candidates {
+        // One warning per peer and port is enough.
+        if found.iter().any(|l| {
+            l.connection.client == connection.client
+                && l.connection.server_port == connection.server_port
+        }) {
+            continue;
+        }
+        let interface = interface_of(connection.server);
+        found.extend(lockout::check(
+            policy,
+            &connection,
+            interface.as_deref(),
+            &via,
+        ));
+    }
+    found
 }
 
 enum Consent {
@@ -217,9 +269,9 @@ fn lockout_consent(opts: &Options, waits_here: bool) -> Consent {
         };
     }
     Consent::Refused(
-        "refusing to apply a policy that locks out your SSH client without a terminal to \
-         confirm on (or with --no-wait/--yes). Allow the client in the policy, or add \
-         --allow-lockout if that is intended."
+        "refusing to apply a policy that locks out an operator's connection without a \
+         terminal to confirm on (or with --no-wait/--yes). Allow the client in the policy, or \
+         add --allow-lockout if that is intended."
             .into(),
     )
 }

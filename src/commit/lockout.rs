@@ -64,6 +64,9 @@ impl fmt::Display for SshConnection {
 pub struct Lockout {
     pub connection: SshConnection,
     pub interface: Option<String>,
+    /// How the connection was found: `your SSH session` (SSH_CONNECTION) or a
+    /// connection to sshd or cockpit-ws in the socket table.
+    pub via: String,
 }
 
 impl fmt::Display for Lockout {
@@ -71,10 +74,11 @@ impl fmt::Display for Lockout {
         write!(
             f,
             "LOCKOUT: the new policy drops new connections from {} to port {}/tcp \
-             (your SSH session: {}{}). The session you have now survives (established \
+             ({}: {}{}). The session you have now survives (established \
              connections stay allowed), but you could not log in again.",
             self.connection.client,
             self.connection.server_port,
+            self.via,
             self.connection,
             match &self.interface {
                 Some(name) => format!(", in on {name}"),
@@ -90,6 +94,7 @@ pub fn check(
     policy: &Policy,
     connection: &SshConnection,
     interface: Option<&str>,
+    via: &str,
 ) -> Option<Lockout> {
     let decision = evaluate(
         policy,
@@ -103,6 +108,7 @@ pub fn check(
     (decision.verdict == Verdict::Drop).then(|| Lockout {
         connection: *connection,
         interface: interface.map(str::to_string),
+        via: via.to_string(),
     })
 }
 
@@ -137,13 +143,13 @@ mod tests {
         .expect("valid");
         let closed = policy::parse("").expect("valid");
         let c = SshConnection::parse("192.0.2.2 50022 192.0.2.1 22").expect("parses");
-        assert_eq!(check(&allowed, &c, Some("eth0")), None);
-        let lockout = check(&closed, &c, Some("eth0")).expect("locked out");
+        assert_eq!(check(&allowed, &c, Some("eth0"), "s"), None);
+        let lockout = check(&closed, &c, Some("eth0"), "s").expect("locked out");
         assert!(
             lockout.to_string().contains("192.0.2.2 to port 22/tcp"),
             "{lockout}"
         );
         let elsewhere = SshConnection::parse("198.51.100.1 1 192.0.2.1 22").expect("parses");
-        assert!(check(&allowed, &elsewhere, None).is_some());
+        assert!(check(&allowed, &elsewhere, None, "s").is_some());
     }
 }
