@@ -155,6 +155,17 @@ fn sockets_match_ss_socket_for_socket() {
     }
 
     let policy = policy_file("[services.web]\nports = [\"8001/tcp\"]\nallow = [\"any\"]\n");
+    // The live table: 8001 open to one network, 8004 to anyone.
+    let live = policy_file(
+        "[networks]\nlan = [\"198.51.100.0/24\"]\n[services.web]\nports = [\"8001/tcp\"]\nallow = [\"lan\"]\n\
+         [services.app]\nports = [\"8004/tcp\"]\nallow = [\"any\"]\n",
+    );
+    lab.portcullis_ok(&[
+        "--policy",
+        live.path().to_str().expect("utf-8"),
+        "apply",
+        "--yes",
+    ]);
     let ours: Value = serde_json::from_str(&lab.portcullis_ok(&[
         "--policy",
         policy.path().to_str().expect("utf-8"),
@@ -225,6 +236,21 @@ fn sockets_match_ss_socket_for_socket() {
     assert_eq!(exposure(8001).as_deref(), Some("anyone"));
     assert_eq!(exposure(8005).as_deref(), Some("loopback_only"));
     assert_eq!(exposure(8004).as_deref(), Some("uncovered"));
+    let live_of = |port: u64| {
+        ours["sockets"]
+            .as_array()
+            .expect("sockets")
+            .iter()
+            .find(|s| s["port"] == port && s["protocol"] == "tcp")
+            .map(|s| s["live_exposure"].clone())
+            .expect("socket")
+    };
+    assert_eq!(
+        live_of(8001),
+        serde_json::json!({"kind": "networks", "networks": ["lan"]})
+    );
+    assert_eq!(live_of(8004), serde_json::json!({"kind": "anyone"}));
+    assert_eq!(live_of(8002), serde_json::json!({"kind": "uncovered"}));
     drop((listeners, udps, clients, accepted));
 }
 

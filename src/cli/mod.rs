@@ -132,6 +132,10 @@ pub enum Command {
         /// Print services for the sockets no service covers, as policy TOML to review.
         #[arg(long, conflicts_with = "json")]
         suggest: bool,
+        /// Skip finding the owning processes (scanning /proc/*/fd costs in proportion to
+        /// every open file on the machine).
+        #[arg(long)]
+        no_processes: bool,
     },
     /// Keep the pending commit and save it as the ruleset `restore` loads at boot.
     ///
@@ -209,9 +213,19 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Some(Command::Rules { json }) => rules::run(&cli.policy, &nft, *json),
-        Some(Command::Sockets { json, suggest }) => {
-            sockets::run(&cli.policy, &nft, *json, *suggest)
-        }
+        Some(Command::Sockets {
+            json,
+            suggest,
+            no_processes,
+        }) => sockets::run(
+            &cli.policy,
+            &nft,
+            &sockets::Options {
+                json: *json,
+                suggest: *suggest,
+                processes: !*no_processes,
+            },
+        ),
         Some(Command::Confirm) => confirm::run(&cli),
         Some(Command::Rollback {
             commit,

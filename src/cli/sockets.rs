@@ -1,20 +1,53 @@
 //! `portcullis sockets [--json] [--suggest]`: what listens, who owns it, and who can reach
 //! it under the policy.
 
+use std::io::{BufWriter, Write};
+use std::net::IpAddr;
 use std::path::Path;
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::{eprint, load_policy};
 use crate::nft::backend::Nft;
-use crate::policy::Policy;
-use crate::sockets::exposure::{exposure, stale_services};
+use crate::sockets::exposure::{Exposure, exposure, stale_services};
+use crate::sockets::live_exposure::live_exposure;
 use crate::sockets::suggest::{ephemeral_range, suggest, to_toml};
-use crate::sockets::{self, ServiceNames};
+use crate::sockets::{self, Process, ServiceNames};
 
-pub fn run(path: &Path, nft: &dyn Nft, as_json: bool, suggestions: bool) -> u8 {
+/// The JSON document; the README documents these keys.
+#[derive(Serialize)]
+struct Document<'a> {
+    sockets: Vec<Row<'a>>,
+    stale_services: Vec<&'a str>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    protocol: &'static str,
+    address: IpAddr,
+    port: u16,
+    dual_stack: bool,
+    interface: Option<&'a str>,
+    connections: Option<usize>,
+    process: Option<&'a Process>,
+    service: Option<&'a str>,
+    inode: u32,
+    uid: u32,
+    exposure: Option<Exposure>,
+    live_exposure: Option<Exposure>,
+}
+
+pub struct Options {
+    pub json: bool,
+    pub suggest: bool,
+    pub processes: bool,
+}
+
+pub fn run(path: &Path, nft: &dyn Nft, opts: &Options) -> u8 {
+    let (as_json, suggestions) = (opts.json, opts.suggest);
     let names = ServiceNames::load();
-    let table = match sockets::scan(true, &names) {
+    let table = match sockets::scan(opts.processes, &names) {
         Ok(t) => t,
         Err(e) => {
             eprint(&format!("portcullis: cannot read the socket table: {e}"));
@@ -44,34 +77,61 @@ pub fn run(path: &Path, nft: &dyn Nft, as_json: bool, suggestions: bool) -> u8 {
         );
         return 0;
     }
-    let warnings = other_input_filters(nft, policy.as_ref());
+    let table_name = policy
+        .as_ref()
+        .map(|p| p.settings.table.clone())
+        .unwrap_or_else(|| "portcullis".to_string());
+    let listing = nft.list_ruleset_terse_json().ok();
+    let warnings = listing
+        .as_deref()
+        .map(|l| other_input_filters(l, &table_name))
+        .unwrap_or_default();
+    // Our table as the kernel runs it now; nothing (and no live exposure) if unreadable.
+    let live = listing
+        .as_deref()
+        .and_then(|l| crate::nft::live::table_objects(l, &table_name).ok())
+        .unwrap_or_default();
     if as_json {
-        let list: Vec<serde_json::Value> = table
-            .listeners
-            .iter()
-            .map(|l| {
-                let mut v = serde_json::to_value(l).expect("listener serialises");
-                v["exposure"] = match &policy {
-                    Some(p) => serde_json::to_value(exposure(p, l)).expect("exposure"),
-                    None => serde_json::Value::Null,
-                };
-                v
-            })
-            .collect();
-        let stale: Vec<&str> = policy
-            .as_ref()
-            .map(|p| {
-                stale_services(p, &table.listeners)
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let doc = json!({ "sockets": list, "stale_services": stale, "warnings": warnings });
-        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        let doc = Document {
+            sockets: table
+                .listeners
+                .iter()
+                .map(|l| Row {
+                    protocol: l.protocol.as_str(),
+                    address: l.address,
+                    port: l.port,
+                    dual_stack: l.dual_stack,
+                    interface: l.interface.as_deref(),
+                    connections: l.connections,
+                    process: l.process.as_ref(),
+                    service: l.service.as_deref(),
+                    inode: l.inode,
+                    uid: l.uid,
+                    exposure: policy.as_ref().map(|p| exposure(p, l)),
+                    live_exposure: live_exposure(&live, l),
+                })
+                .collect(),
+            stale_services: policy
+                .as_ref()
+                .map(|p| {
+                    stale_services(p, &table.listeners)
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            warnings,
+        };
+        // Buffered and typed: tens of thousands of sockets must cost neither a write each
+        // nor a map each.
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        let _ = serde_json::to_writer_pretty(&mut out, &doc);
+        let _ = writeln!(out);
         return 0;
     }
-    println!(
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let _ = writeln!(
+        out,
         "{:<5} {:<28} {:<8} {:>5}  {:<22} {:<14} EXPOSURE",
         "PROTO", "ADDRESS:PORT", "IFACE", "CONNS", "PROCESS", "SERVICE"
     );
@@ -80,7 +140,8 @@ pub fn run(path: &Path, nft: &dyn Nft, as_json: bool, suggestions: bool) -> u8 {
             std::net::IpAddr::V6(a) => format!("[{a}]:{}", l.port),
             a => format!("{a}:{}", l.port),
         };
-        println!(
+        let _ = writeln!(
+            out,
             "{:<5} {:<28} {:<8} {:>5}  {:<22} {:<14} {}",
             l.protocol.as_str(),
             format!("{address}{}", if l.dual_stack { " (v4+v6)" } else { "" }),
@@ -93,10 +154,16 @@ pub fn run(path: &Path, nft: &dyn Nft, as_json: bool, suggestions: bool) -> u8 {
                 .map(|p| format!("{}[{}]", p.name, p.pid))
                 .unwrap_or_else(|| "?".into()),
             l.service.as_deref().unwrap_or("-"),
-            policy
-                .as_ref()
-                .map(|p| exposure(p, l).to_string())
-                .unwrap_or_else(|| "?".into())
+            {
+                let proposed = policy.as_ref().map(|p| exposure(p, l));
+                let now = live_exposure(&live, l);
+                match (proposed, now) {
+                    (Some(p), Some(n)) if p != n => format!("{p} (live: {n})"),
+                    (Some(p), _) => p.to_string(),
+                    (None, Some(n)) => format!("live: {n}"),
+                    (None, None) => "?".to_string(),
+                }
+            }
         );
     }
     if let Some(p) = &policy {
@@ -113,20 +180,14 @@ pub fn run(path: &Path, nft: &dyn Nft, as_json: bool, suggestions: bool) -> u8 {
         }
     }
     for w in warnings {
-        println!("warning: {w}");
+        let _ = writeln!(out, "warning: {w}");
     }
     0
 }
 
 /// Base chains of other tables on the input hook: a drop there wins over our accept.
-fn other_input_filters(nft: &dyn Nft, policy: Option<&Policy>) -> Vec<String> {
-    let ours = policy
-        .map(|p| p.settings.table.as_str())
-        .unwrap_or("portcullis");
-    let Ok(listing) = nft.list_ruleset_terse_json() else {
-        return Vec::new();
-    };
-    crate::nft::live::input_hook_chains(&listing)
+fn other_input_filters(listing: &str, ours: &str) -> Vec<String> {
+    crate::nft::live::input_hook_chains(listing)
         .into_iter()
         .filter(|(family, table, _)| !(family == "inet" && table == ours))
         .map(|(family, table, chain)| {

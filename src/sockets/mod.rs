@@ -6,6 +6,7 @@
 
 pub mod diag;
 pub mod exposure;
+pub mod live_exposure;
 pub mod procs;
 pub mod services;
 pub mod suggest;
