@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use crate::policy::{Direction, Policy, Protocol, Service, Source, Verdict};
+use crate::policy::{Direction, Policy, Protocol, Service, Source, Verdict, interface_matches};
 
 /// The first packet of a new inbound connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,14 +70,14 @@ fn service_matches(policy: &Policy, service: &Service, packet: &Packet<'_>) -> b
             && (range.first..=range.last).contains(&packet.port)
     });
     port_ok
-        && interface_matches(&service.interfaces, packet.interface)
+        && interfaces_match(&service.interfaces, packet.interface)
         && service
             .allow
             .iter()
             .any(|source| source_matches(policy, source, packet.source))
 }
 
-fn interface_matches(interfaces: &[String], interface: Option<&str>) -> bool {
+fn interfaces_match(interfaces: &[String], interface: Option<&str>) -> bool {
     if interfaces.is_empty() {
         return true;
     }
@@ -86,10 +86,7 @@ fn interface_matches(interfaces: &[String], interface: Option<&str>) -> bool {
     };
     interfaces
         .iter()
-        .any(|pattern| match pattern.strip_suffix('*') {
-            Some(prefix) => name.starts_with(prefix),
-            None => name == pattern,
-        })
+        .any(|pattern| interface_matches(pattern, name))
 }
 
 fn source_matches(policy: &Policy, source: &Source, address: IpAddr) -> bool {

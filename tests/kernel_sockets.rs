@@ -187,14 +187,17 @@ fn sockets_match_ss_socket_for_socket() {
         assert_eq!(s["process"]["pid"].as_u64(), Some(me), "{s}");
         assert_eq!(s["process"]["name"].as_str(), Some(name.trim()), "{s}");
     }
-    let conns = |port: u64| {
+    // The TCP socket on `port`, as portcullis listed it.
+    let tcp_socket = |port: u64| -> Value {
         ours["sockets"]
             .as_array()
             .expect("sockets")
             .iter()
             .find(|s| s["port"] == port && s["protocol"] == "tcp")
-            .map(|s| s["connections"].as_u64().expect("count"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no tcp socket on {port}"))
     };
+    let conns = |port: u64| tcp_socket(port)["connections"].as_u64();
     assert_eq!(conns(8001), Some(3));
     assert_eq!(conns(8003), Some(3));
     assert_eq!(conns(8004), Some(1));
@@ -226,25 +229,14 @@ fn sockets_match_ss_socket_for_socket() {
     }
 
     let exposure = |port: u64| {
-        ours["sockets"]
-            .as_array()
-            .expect("sockets")
-            .iter()
-            .find(|s| s["port"] == port && s["protocol"] == "tcp")
-            .map(|s| s["exposure"]["kind"].as_str().expect("kind").to_string())
+        tcp_socket(port)["exposure"]["kind"]
+            .as_str()
+            .map(str::to_string)
     };
     assert_eq!(exposure(8001).as_deref(), Some("anyone"));
     assert_eq!(exposure(8005).as_deref(), Some("loopback_only"));
     assert_eq!(exposure(8004).as_deref(), Some("uncovered"));
-    let live_of = |port: u64| {
-        ours["sockets"]
-            .as_array()
-            .expect("sockets")
-            .iter()
-            .find(|s| s["port"] == port && s["protocol"] == "tcp")
-            .map(|s| s["live_exposure"].clone())
-            .expect("socket")
-    };
+    let live_of = |port: u64| tcp_socket(port)["live_exposure"].clone();
     assert_eq!(
         live_of(8001),
         serde_json::json!({"kind": "networks", "networks": ["lan"]})
@@ -278,4 +270,42 @@ fn suggestions_propose_a_udp_server_and_not_an_ephemeral_client() {
     let file = policy_file(&out);
     lab.portcullis_ok(&["--policy", file.path().to_str().expect("utf-8"), "check"]);
     drop(sockets);
+}
+
+#[test]
+fn without_root_other_users_processes_are_unknown() {
+    let Some(lab) = lab() else {
+        return;
+    };
+    let listener = in_ns(&lab.server, || tcp("0.0.0.0:8100", None, None));
+    let out = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.server,
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ])
+        .arg(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["--policy", "/dev/null", "sockets", "--json"])
+        .env("PORTCULLIS_STATE_DIR", lab.state_dir.path())
+        .output()
+        .expect("run unprivileged");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let socket = doc["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .find(|s| s["port"] == 8100)
+        .cloned()
+        .expect("the listener is listed without root");
+    assert!(socket["process"].is_null(), "{socket}");
+    drop(listener);
 }

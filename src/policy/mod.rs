@@ -15,7 +15,9 @@ use ipnet::IpNet;
 pub use addr::parse_net;
 pub use diag::{Diagnostic, Diagnostics, LineIndex};
 pub use load::parse;
-pub use names::{validate_interface_name, validate_object_name, validate_table_name};
+pub use names::{
+    interface_matches, validate_interface_name, validate_object_name, validate_table_name,
+};
 pub use ports::{PortRange, Protocol, parse_port_spec};
 
 /// The name of the built-in network that matches every address.

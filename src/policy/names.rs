@@ -245,6 +245,15 @@ fn is_reserved(name: &str) -> bool {
     NFT_RESERVED.contains(&name)
 }
 
+/// Whether interface `name` matches `pattern` as nft's `iifname` does: exactly, or by
+/// prefix when the pattern ends in `*`.
+pub fn interface_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == pattern,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::Listener;
-use crate::policy::{Direction, Policy, Service, Source};
+use crate::policy::{Direction, Policy, Service, Source, interface_matches};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "networks", rename_all = "snake_case")]
@@ -49,11 +49,7 @@ pub fn covering<'p>(policy: &'p Policy, socket: &Listener) -> Vec<&'p Service> {
         .filter(|s| match &socket.interface {
             // A socket bound to one device is reached only through it.
             Some(dev) => {
-                s.interfaces.is_empty()
-                    || s.interfaces.iter().any(|p| match p.strip_suffix('*') {
-                        Some(prefix) => dev.starts_with(prefix),
-                        None => p == dev,
-                    })
+                s.interfaces.is_empty() || s.interfaces.iter().any(|p| interface_matches(p, dev))
             }
             None => true,
         })
@@ -122,18 +118,7 @@ mod tests {
     use crate::policy::{self, Protocol};
 
     fn listener(protocol: Protocol, address: &str, port: u16, dual: bool) -> Listener {
-        Listener {
-            protocol,
-            address: address.parse().expect("address"),
-            port,
-            dual_stack: dual,
-            interface: None,
-            connections: None,
-            process: None,
-            service: None,
-            inode: 0,
-            uid: 0,
-        }
+        crate::sockets::test_listener(protocol, address, port, dual, None)
     }
 
     const POLICY: &str = r#"

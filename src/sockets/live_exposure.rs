@@ -15,7 +15,7 @@ use nftables::types::NfHook;
 use super::Listener;
 use super::exposure::Exposure;
 use crate::nft::live::LiveObject;
-use crate::policy::Protocol;
+use crate::policy::{Protocol, interface_matches};
 
 /// How one rule relates to a new connection to the socket.
 enum Fit {
@@ -102,10 +102,7 @@ fn fit(rule: &Rule<'_>, socket: &Listener) -> Fit {
                         return Fit::No;
                     }
                     if let Some(dev) = &socket.interface
-                        && !names.iter().any(|p| match p.strip_suffix('*') {
-                            Some(prefix) => dev.starts_with(prefix),
-                            None => p == dev,
-                        })
+                        && !names.iter().any(|p| interface_matches(p, dev))
                     {
                         return Fit::No;
                     }
@@ -272,18 +269,7 @@ mod tests {
         dual: bool,
         dev: Option<&str>,
     ) -> Listener {
-        Listener {
-            protocol,
-            address: address.parse().expect("address"),
-            port,
-            dual_stack: dual,
-            interface: dev.map(str::to_string),
-            connections: None,
-            process: None,
-            service: None,
-            inode: 0,
-            uid: 0,
-        }
+        crate::sockets::test_listener(protocol, address, port, dual, dev)
     }
 
     /// For tables portcullis compiled, the live reading equals the policy's.

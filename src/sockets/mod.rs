@@ -173,3 +173,26 @@ fn interface_names() -> HashMap<u32, String> {
         })
         .unwrap_or_default()
 }
+
+/// A listener with no owner, for the pure modules' tests.
+#[cfg(test)]
+pub(crate) fn test_listener(
+    protocol: Protocol,
+    address: &str,
+    port: u16,
+    dual_stack: bool,
+    interface: Option<&str>,
+) -> Listener {
+    Listener {
+        protocol,
+        address: address.parse().expect("address"),
+        port,
+        dual_stack,
+        interface: interface.map(str::to_string),
+        connections: None,
+        process: None,
+        service: None,
+        inode: 0,
+        uid: 0,
+    }
+}

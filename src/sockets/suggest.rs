@@ -137,20 +137,13 @@ mod tests {
 
     fn socket(protocol: Protocol, port: u16, service: Option<&str>, process: &str) -> Listener {
         Listener {
-            protocol,
-            address: "0.0.0.0".parse().expect("ip"),
-            port,
-            dual_stack: false,
-            interface: None,
-            connections: None,
             process: Some(Process {
                 pid: 7,
                 name: process.to_string(),
                 user: "root".to_string(),
             }),
             service: service.map(str::to_string),
-            inode: 0,
-            uid: 0,
+            ..crate::sockets::test_listener(protocol, "0.0.0.0", port, false, None)
         }
     }
 
