@@ -166,6 +166,10 @@ fn sockets_match_ss_socket_for_socket() {
         "apply",
         "--yes",
     ]);
+    // Another table on the same hook: its rules may change every outcome above.
+    lab.nft_script(
+        "table ip other {\n\tchain in {\n\t\ttype filter hook input priority 10; policy accept;\n\t}\n}\n",
+    );
     let ours: Value = serde_json::from_str(&lab.portcullis_ok(&[
         "--policy",
         policy.path().to_str().expect("utf-8"),
@@ -243,6 +247,14 @@ fn sockets_match_ss_socket_for_socket() {
     );
     assert_eq!(live_of(8004), serde_json::json!({"kind": "anyone"}));
     assert_eq!(live_of(8002), serde_json::json!({"kind": "uncovered"}));
+    let warnings = ours["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.len() == 1
+            && warnings[0]
+                .as_str()
+                .is_some_and(|w| w.contains("table ip other")),
+        "{warnings:?}"
+    );
     drop((listeners, udps, clients, accepted));
 }
 
