@@ -98,21 +98,7 @@ fn replace_is_whole_and_a_refused_apply_changes_nothing() {
     let before = lab.nft(&["-j", "-a", "list", "table", "inet", "portcullis"]);
     let state = tempfile::tempdir().expect("state dir");
     std::os::unix::fs::chown(state.path(), Some(65534), Some(65534)).expect("chown");
-    let refused = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lab.server,
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-        ])
-        .arg(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["--policy", SIEM, "apply", "--yes"])
-        .env("PORTCULLIS_STATE_DIR", state.path())
-        .output()
-        .expect("run portcullis unprivileged");
+    let refused = lab.portcullis_unprivileged(&["--policy", SIEM, "apply", "--yes"], state.path());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
     assert!(

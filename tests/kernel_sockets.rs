@@ -290,21 +290,10 @@ fn without_root_other_users_processes_are_unknown() {
         return;
     };
     let listener = in_ns(&lab.server, || tcp("0.0.0.0:8100", None, None));
-    let out = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lab.server,
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-        ])
-        .arg(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["--policy", "/dev/null", "sockets", "--json"])
-        .env("PORTCULLIS_STATE_DIR", lab.state_dir.path())
-        .output()
-        .expect("run unprivileged");
+    let out = lab.portcullis_unprivileged(
+        &["--policy", "/dev/null", "sockets", "--json"],
+        lab.state_dir.path(),
+    );
     assert!(
         out.status.success(),
         "{}",

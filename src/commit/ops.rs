@@ -225,6 +225,8 @@ pub fn apply(
     }
     cx.state
         .write_atomic(&applied_file(&pending.id), req.script.as_bytes())?;
+    // Journalled before the guard starts: a guard stands down at once if its commit is not
+    // the pending one.
     journal.pending = Some(pending.clone());
     cx.state.save_journal(&journal)?;
 
@@ -236,6 +238,7 @@ pub fn apply(
             return Err(CommitError::Guard(why));
         }
     }
+    // Again, now with the timer unit, so that confirm and rollback can stop it.
     journal.pending = Some(pending.clone());
     cx.state.save_journal(&journal)?;
 

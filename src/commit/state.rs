@@ -44,11 +44,6 @@ impl StateError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, StateError::Io { source, .. } if source.kind() == ErrorKind::NotFound)
     }
-
-    pub fn is_permission_denied(&self) -> bool {
-        matches!(self, StateError::Io { source, .. }
-            if source.kind() == ErrorKind::PermissionDenied)
-    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
@@ -195,10 +190,6 @@ impl StateDir {
             .and_then(|mut f| f.read_to_string(&mut text))
             .map_err(io_err(&path))?;
         Ok(text)
-    }
-
-    pub fn exists(&self, name: &str) -> bool {
-        self.path(name).exists()
     }
 
     /// Takes the operator lock, waiting up to `wait` for another holder to finish.

@@ -52,11 +52,6 @@ impl NftProcess {
         NftProcess { path: path.into() }
     }
 
-    /// The binary this runs, as given.
-    pub fn path(&self) -> &std::path::Path {
-        &self.path
-    }
-
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String, NftError> {
         let command = format!("{} {}", self.path.display(), args.join(" "));
         let mut child = Command::new(&self.path)

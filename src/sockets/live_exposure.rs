@@ -135,13 +135,12 @@ fn fit(rule: &Rule<'_>, socket: &Listener) -> Fit {
                         } else {
                             Protocol::Udp
                         };
-                        if proto != socket.protocol || !ports(&m.right).contains(&Some(socket.port))
-                        {
+                        if proto != socket.protocol || !has_port(&m.right, socket.port) {
                             return Fit::No;
                         }
                     }
                     ("th", "dport") => {
-                        if !ports(&m.right).contains(&Some(socket.port)) {
+                        if !has_port(&m.right, socket.port) {
                             return Fit::No;
                         }
                     }
@@ -228,18 +227,12 @@ fn strings(right: &Expression<'_>) -> Vec<String> {
         .collect()
 }
 
-/// For each element: whether it is a port or range, as the ports it covers (None if not).
-fn ports(right: &Expression<'_>) -> Vec<Option<u16>> {
-    // Expanded lazily by the caller through `contains`: represent each range by membership.
-    let mut out = Vec::new();
-    for e in elements(right) {
-        if let Some((a, b)) = port_range(e) {
-            out.extend((a..=b).map(Some));
-        } else {
-            out.push(None);
-        }
-    }
-    out
+/// Whether the port (or set of ports and ranges) on a match's right side includes `port`.
+fn has_port(right: &Expression<'_>, port: u16) -> bool {
+    elements(right)
+        .into_iter()
+        .filter_map(port_range)
+        .any(|(a, b)| (a..=b).contains(&port))
 }
 
 fn port_range(e: &Expression<'_>) -> Option<(u16, u16)> {

@@ -52,10 +52,6 @@ impl Listener {
         self.address.is_loopback()
     }
 
-    pub fn is_wildcard(&self) -> bool {
-        self.address.is_unspecified()
-    }
-
     /// Whether it accepts IPv4 and IPv6 connections.
     pub fn families(&self) -> (bool, bool) {
         match self.address {

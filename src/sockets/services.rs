@@ -37,6 +37,14 @@ const BUILT_IN: &[(&str, u16, &[Protocol])] = &[
     ("cockpit", 9090, &[Protocol::Tcp]),
 ];
 
+/// The built-in table's name for a port, without building a map.
+pub fn built_in_name(port: u16, protocol: Protocol) -> Option<&'static str> {
+    BUILT_IN
+        .iter()
+        .find(|(_, p, protocols)| *p == port && protocols.contains(&protocol))
+        .map(|(name, _, _)| *name)
+}
+
 impl ServiceNames {
     /// /etc/services, or the built-in table if it cannot be read.
     pub fn load() -> ServiceNames {

@@ -5,11 +5,11 @@
 //! in /etc/services, or a well-known server port; one inside the ephemeral port range is a
 //! client's (its port was picked by the kernel) and is not proposed.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 
 use super::exposure::{Exposure, exposure};
-use super::{Listener, ServiceNames};
+use super::{Listener, ServiceNames, services};
 use crate::policy::{Policy, Protocol};
 
 /// Linux's default ephemeral range, for when /proc/sys/net/ipv4/ip_local_port_range
@@ -42,9 +42,7 @@ pub fn is_server(socket: &Listener, names: &ServiceNames, ephemeral: &RangeInclu
         Protocol::Udp => {
             socket.port < 1024
                 || names.name(socket.port, Protocol::Udp).is_some()
-                || ServiceNames::built_in()
-                    .name(socket.port, Protocol::Udp)
-                    .is_some()
+                || services::built_in_name(socket.port, Protocol::Udp).is_some()
                 || !ephemeral.contains(&socket.port)
         }
     }
@@ -58,13 +56,13 @@ pub fn suggest(
     names: &ServiceNames,
     ephemeral: &RangeInclusive<u16>,
 ) -> Vec<Suggestion> {
-    let mut seen: BTreeMap<(u16, Protocol), ()> = BTreeMap::new();
+    let mut seen: BTreeSet<(u16, Protocol)> = BTreeSet::new();
     let mut taken: Vec<String> = policy.services.keys().cloned().collect();
     let mut out = Vec::new();
     for socket in listeners {
         if exposure(policy, socket) != Exposure::Uncovered
             || !is_server(socket, names, ephemeral)
-            || seen.insert((socket.port, socket.protocol), ()).is_some()
+            || !seen.insert((socket.port, socket.protocol))
         {
             continue;
         }

@@ -166,6 +166,27 @@ impl Lab {
         cmd
     }
 
+    /// Runs portcullis in the server namespace as uid/gid 65534 (no capabilities), with
+    /// `state_dir` as its state directory.
+    pub fn portcullis_unprivileged(&self, args: &[&str], state_dir: &std::path::Path) -> Output {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.server,
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ])
+            .arg(env!("CARGO_BIN_EXE_portcullis"))
+            .args(args)
+            .env("PORTCULLIS_STATE_DIR", state_dir)
+            .env_remove("SSH_CONNECTION")
+            .output()
+            .expect("run portcullis unprivileged")
+    }
+
     /// Runs the real portcullis binary inside the server namespace.
     pub fn portcullis(&self, args: &[&str]) -> Output {
         self.portcullis_command(args)

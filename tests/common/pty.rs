@@ -9,7 +9,8 @@ use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system}
 
 pub struct Pty {
     pub child: Box<dyn Child + Send + Sync>,
-    master: Box<dyn MasterPty + Send>,
+    /// Held so the terminal stays open (dropping the master hangs it up).
+    _master: Box<dyn MasterPty + Send>,
     writer: Box<dyn Write + Send>,
     output: Arc<Mutex<Vec<u8>>>,
 }
@@ -52,7 +53,7 @@ impl Pty {
         });
         Pty {
             child,
-            master: pair.master,
+            _master: pair.master,
             writer,
             output,
         }
@@ -99,10 +100,5 @@ impl Pty {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-
-    /// The pty's size, kept so the master is not closed before the test is done with it.
-    pub fn size(&self) -> PtySize {
-        self.master.get_size().expect("pty size")
     }
 }
