@@ -65,7 +65,7 @@ pub fn interface_of(address: IpAddr) -> Option<String> {
 /// The process that stands for the operator's login session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionOrigin {
-    /// `sshd`, `sshd-session`, `cockpit-session`, or `session leader`.
+    /// `sshd`, `sshd-session`, `cockpit-session`, `session leader` or `oldest ancestor`.
     pub kind: String,
     pub pid: u32,
     /// CLOCK_BOOTTIME at its start, in nanoseconds.
@@ -77,36 +77,44 @@ pub struct SessionOrigin {
 const SESSION_PROCESSES: &[&str] = &["sshd", "sshd-session", "cockpit-session"];
 
 /// The nearest ancestor that is a per-connection sshd (or Cockpit session) process, else
-/// the leader of our session. Walking ancestors rather than asking for the session leader
-/// matters: `sudo` (with use_pty) starts a new session for its command, whose leader is
-/// brand new whatever connection it runs in.
+/// the leader of our session, else (the leader lives outside our PID namespace, as in a
+/// container or a CI runner started without a session) the oldest ancestor we can read.
+/// Walking ancestors rather than asking for the session leader matters: `sudo` (with
+/// use_pty) starts a new session for its command, whose leader is brand new whatever
+/// connection it runs in.
 pub fn session_origin() -> Option<SessionOrigin> {
     let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
         .ok()
         .flatten()
         .filter(|t| *t > 0)? as u64;
+    let origin = |kind: &str, pid: u32, stat: &ProcStat| SessionOrigin {
+        kind: kind.to_string(),
+        pid,
+        started_boot_ns: stat.start_ticks * 1_000_000_000 / ticks,
+    };
     let mut pid = std::process::id();
+    let mut oldest: Option<(u32, ProcStat)> = None;
     for _ in 0..64 {
-        let stat = ProcStat::read(pid)?;
+        let Some(stat) = ProcStat::read(pid) else {
+            break;
+        };
         if SESSION_PROCESSES.contains(&stat.comm.as_str()) {
-            return Some(SessionOrigin {
-                kind: stat.comm,
-                pid,
-                started_boot_ns: stat.start_ticks * 1_000_000_000 / ticks,
-            });
+            return Some(origin(&stat.comm, pid, &stat));
         }
-        if stat.ppid <= 1 {
+        let parent = stat.ppid;
+        oldest = Some((pid, stat));
+        if parent <= 1 {
             break;
         }
-        pid = stat.ppid;
+        pid = parent;
     }
-    let leader = nix::unistd::getsid(None).ok()?.as_raw() as u32;
-    let stat = ProcStat::read(leader)?;
-    Some(SessionOrigin {
-        kind: "session leader".to_string(),
-        pid: leader,
-        started_boot_ns: stat.start_ticks * 1_000_000_000 / ticks,
-    })
+    let leader = nix::unistd::getsid(None).ok()?.as_raw();
+    if leader > 0
+        && let Some(stat) = ProcStat::read(leader as u32)
+    {
+        return Some(origin("session leader", leader as u32, &stat));
+    }
+    oldest.map(|(pid, stat)| origin("oldest ancestor", pid, &stat))
 }
 
 struct ProcStat {
