@@ -8,9 +8,14 @@
 
 pub mod cli;
 pub mod commit;
+pub mod demo;
 pub mod diff;
 pub mod duration;
 pub mod eval;
 pub mod nft;
 pub mod policy;
 pub mod sockets;
+
+pub mod app;
+pub mod tui;
+pub mod ui;

@@ -11,6 +11,7 @@ mod rollback;
 mod rules;
 mod sockets;
 mod status;
+pub mod tui;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,7 +24,7 @@ use crate::nft::backend::{Nft, NftProcess};
 use crate::nft::live::{self, LiveObject};
 use crate::policy::{self, Policy};
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "portcullis",
     version,
@@ -31,11 +32,12 @@ use crate::policy::{self, Policy};
     long_about = "portcullis compiles a policy file (networks and services, in TOML) into one \
                   nftables table, `inet portcullis` by default, and applies it in a single \
                   transaction. It never changes any other table.",
-    after_help = "Examples:\n  portcullis --policy policy.toml check\n  portcullis export | less\n  \
+    after_help = "Examples:\n  portcullis                       (the terminal UI)\n  \
+                  sudo portcullis demo             (the UI in a throwaway namespace)\n  \
+                  portcullis --policy policy.toml check\n  portcullis export | less\n  \
                   portcullis diff\n  portcullis apply                 (then y to keep)\n  \
                   portcullis apply --no-wait && portcullis confirm\n  portcullis status\n  \
-                  portcullis rules --json",
-    arg_required_else_help = true
+                  portcullis rules --json"
 )]
 pub struct Cli {
     /// The policy file.
@@ -74,8 +76,17 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
+    /// The terminal UI (also what `portcullis` alone starts): sockets and rules with live
+    /// counters side by side. Read-only when not root.
+    ///
+    /// Exit status: 0, or 2 without a terminal or with an unknown theme.
+    Tui {
+        /// How often to re-read sockets, counters and the journal. E.g. 1s, 500ms, 5s.
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_refresh)]
+        refresh: std::time::Duration,
+    },
     /// Validate the policy; errors print as FILE:LINE:COL: message.
     ///
     /// Exit status: 0 valid, 1 invalid.
@@ -167,6 +178,29 @@ pub enum Command {
     /// A commit still pending is recorded as rolled back. Exit status: 0 loaded (or
     /// nothing confirmed yet), 2 failed.
     Restore,
+    /// The terminal UI in a throwaway network namespace, with real listeners, the SIEM
+    /// example policy and a little traffic. Needs root; never touches this machine's
+    /// firewall, and removes everything on exit.
+    ///
+    /// Exit status: the UI's, or 2 if the namespace could not be set up.
+    Demo {
+        /// How often the UI refreshes. E.g. 1s, 500ms.
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_refresh)]
+        refresh: std::time::Duration,
+    },
+    /// A listener of the demo (started by `demo` inside its namespace).
+    #[command(hide = true)]
+    DemoServe {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        tcp: Option<std::net::SocketAddr>,
+        #[arg(long)]
+        udp: Option<std::net::SocketAddr>,
+    },
+    /// The demo's client traffic (started by `demo` inside its client namespace).
+    #[command(hide = true)]
+    DemoTraffic,
     /// The detached process that rolls back commit ID at its deadline (started by apply).
     #[command(hide = true)]
     Guard {
@@ -188,11 +222,24 @@ pub fn run(cli: Cli) -> ExitCode {
     let nft = NftProcess::new(&cli.nft);
     match &cli.command {
         // The guard and the commands that resolve commits themselves skip recovery.
-        Some(Command::Guard { .. } | Command::Rollback { .. } | Command::Restore) | None => {}
-        Some(_) => recover_first(&cli),
+        Some(
+            Command::Guard { .. }
+            | Command::Rollback { .. }
+            | Command::Restore
+            | Command::Demo { .. }
+            | Command::DemoServe { .. }
+            | Command::DemoTraffic,
+        ) => {}
+        Some(_) | None => recover_first(&cli),
     }
     let code = match &cli.command {
-        None => 2, // unreachable: clap prints help when no subcommand is given
+        None => tui::run(&cli, std::time::Duration::from_secs(1)),
+        Some(Command::Tui { refresh }) => tui::run(&cli, *refresh),
+        Some(Command::Demo { refresh }) => demo(&cli, *refresh),
+        Some(Command::DemoServe { name, tcp, udp }) => {
+            crate::demo::helpers::serve(name, *tcp, *udp)
+        }
+        Some(Command::DemoTraffic) => crate::demo::helpers::traffic(),
         Some(Command::Check) => check::run(&cli.policy),
         Some(Command::Export { json }) => export::run(&cli.policy, *json),
         Some(Command::Diff) => diff::run(&cli.policy, &nft),
@@ -239,6 +286,32 @@ pub fn run(cli: Cli) -> ExitCode {
         },
     };
     ExitCode::from(code)
+}
+
+fn demo(cli: &Cli, refresh: std::time::Duration) -> u8 {
+    let options = crate::demo::Options {
+        exe: std::env::current_exe().unwrap_or_else(|_| "portcullis".into()),
+        nft: absolute(&cli.nft),
+        theme: cli.theme.clone(),
+        no_color: cli.no_color,
+        refresh: humantime::format_duration(refresh).to_string(),
+    };
+    match crate::demo::run(&options) {
+        Ok(code) => code,
+        Err(e) => {
+            eprint(&format!("portcullis demo: {e}"));
+            2
+        }
+    }
+}
+
+fn parse_refresh(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?}: {e}; e.g. 1s, 500ms, 5s"))?;
+    if d < std::time::Duration::from_millis(100) || d > std::time::Duration::from_secs(3600) {
+        return Err(format!("{text:?} is out of range; use 100ms to 1h"));
+    }
+    Ok(d)
 }
 
 fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {

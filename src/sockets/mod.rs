@@ -81,14 +81,27 @@ pub struct Table {
 /// Reads the socket table. With `processes`, owners are found by scanning /proc/*/fd,
 /// which costs in proportion to all open files on the machine.
 pub fn scan(processes: bool, names: &ServiceNames) -> io::Result<Table> {
+    scan_with_owners(names, |_listeners| {
+        if processes {
+            procs::socket_owners()
+        } else {
+            HashMap::new()
+        }
+    })
+}
+
+/// Reads the socket table, asking `owners` for the processes of the listeners' inodes
+/// (the terminal UI answers from a cache instead of scanning /proc every second). The map
+/// it returns may also hold connections' inodes.
+pub fn scan_with_owners(
+    names: &ServiceNames,
+    owners: impl FnOnce(&[u32]) -> HashMap<u32, Process>,
+) -> io::Result<Table> {
     let tcp = diag::dump(Kind::TcpListening)?;
     let udp = diag::dump(Kind::UdpUnconnected)?;
     let established = diag::dump(Kind::TcpEstablished)?;
-    let owners = if processes {
-        procs::socket_owners()
-    } else {
-        HashMap::new()
-    };
+    let inodes: Vec<u32> = tcp.iter().chain(udp.iter()).map(|r| r.inode).collect();
+    let owners = owners(&inodes);
     let interfaces = interface_names();
     let mut listeners: Vec<Listener> = tcp
         .iter()

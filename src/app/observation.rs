@@ -1,0 +1,83 @@
+//! What one refresh brings back from the system: the socket table, our table's rules with
+//! their counters, the other tables, the pending commit. Plain data, built by the refresh
+//! worker (`tui::refresh`) and by tests.
+
+use crate::nft::counters::LiveRule;
+use crate::nft::live::LiveObject;
+use crate::policy::Policy;
+use crate::sockets::Listener;
+
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// When it was taken (wall clock, ms).
+    pub at_ms: u64,
+    /// The listening sockets, or why they could not be read.
+    pub sockets: Result<Vec<Listener>, String>,
+    pub rules: RulesState,
+    /// The other tables in the ruleset, read-only.
+    pub other_tables: Vec<OtherTable>,
+    /// The pending commit from the journal, if any.
+    pub pending: Option<PendingCommit>,
+    /// The policy, when the file is new or changed since the last refresh.
+    pub policy: Option<PolicyLoad>,
+}
+
+/// What the rules pane can show.
+#[derive(Debug, Clone)]
+pub enum RulesState {
+    /// Not root: reading nft needs CAP_NET_ADMIN, so nft was not run.
+    NeedsPrivilege,
+    /// nft could not be run or read (missing binary, refused, unreadable output).
+    Unavailable(String),
+    /// nft works, but our table does not exist.
+    NoTable,
+    /// Our table's objects (terse: no set elements) and its rules with counters.
+    Table {
+        objects: Vec<LiveObject>,
+        rules: Vec<LiveRule>,
+    },
+}
+
+/// A table that is not ours, summarised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherTable {
+    pub family: String,
+    pub name: String,
+    pub chains: Vec<OtherChain>,
+}
+
+impl OtherTable {
+    /// Whether one of its base chains filters the input hook, as ours does.
+    pub fn filters_input(&self) -> bool {
+        self.chains
+            .iter()
+            .any(|c| c.hook.as_deref() == Some("input"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherChain {
+    pub name: String,
+    /// The hook of a base chain; None for a regular chain.
+    pub hook: Option<String>,
+    pub policy: Option<String>,
+    pub rules: usize,
+}
+
+/// The pending commit, as the status bar needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCommit {
+    pub id: String,
+    pub deadline_ms: u64,
+    pub user: String,
+    /// The last rollback error, while the guard keeps retrying.
+    pub rollback_error: Option<String>,
+}
+
+/// The policy file as last read.
+#[derive(Debug, Clone)]
+pub enum PolicyLoad {
+    Loaded(Box<Policy>),
+    /// Unreadable or invalid; the message says why.
+    Invalid(String),
+}

@@ -1,0 +1,116 @@
+//! `portcullis` / `portcullis tui`: starts the terminal UI. Builds what it needs (theme,
+//! sources, the commit actions) from the command line and hands over to `tui::run`.
+
+use std::time::Duration;
+
+use super::{Cli, Machinery, eprint, load_policy};
+use crate::app::{Config, Effect};
+use crate::commit::system::session_origin;
+use crate::commit::{Actor, RollbackOutcome, ops};
+use crate::nft::backend::NftProcess;
+use crate::policy::Settings;
+use crate::sockets::ServiceNames;
+use crate::tui::{self, CommitAction, OwnerCache, Sources};
+use crate::ui::theme::{Theme, colour_disabled, config_dir};
+
+/// Set by `portcullis demo` for the UI it starts: the namespace's name, for the status bar.
+pub const DEMO_ENV: &str = "PORTCULLIS_DEMO_NAMESPACE";
+
+pub fn run(cli: &Cli, refresh: Duration) -> u8 {
+    let env = |k: &str| std::env::var(k).ok();
+    let theme = match Theme::load(
+        cli.theme.as_deref().unwrap_or("default"),
+        config_dir(env).as_deref(),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            eprint(&format!("portcullis: {e}"));
+            return 2;
+        }
+    };
+    let theme = if colour_disabled(cli.no_color, env) {
+        theme.without_colour()
+    } else {
+        theme
+    };
+    // A broken policy file must not keep the operator from seeing the machine: the UI
+    // starts with the default table and shows the error in its status bar.
+    let table =
+        load_policy(&cli.policy).map_or_else(|_| Settings::default().table, |p| p.settings.table);
+    let read_only = !nix::unistd::geteuid().is_root();
+    let config = Config {
+        host: host_name(),
+        table: table.clone(),
+        policy_path: cli.policy.display().to_string(),
+        read_only,
+        refresh,
+        demo: env(DEMO_ENV),
+    };
+    let sources = Sources {
+        nft: Box::new(NftProcess::new(&cli.nft)),
+        table,
+        policy_path: cli.policy.clone(),
+        state_dir: cli.state_dir.clone(),
+        read_only,
+        names: ServiceNames::load(),
+        owners: OwnerCache::default(),
+        policy_seen: None,
+    };
+    let options = tui::Options {
+        config,
+        theme,
+        sources,
+        commit: commit_action(cli),
+    };
+    match tui::run(options) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprint(&format!("portcullis: {e}"));
+            2
+        }
+    }
+}
+
+/// Confirm and rollback as the CLI's `confirm` and `rollback` do them.
+fn commit_action(cli: &Cli) -> CommitAction {
+    let cli = Cli {
+        command: None,
+        ..cli.clone()
+    };
+    Box::new(move |effect| {
+        let m = Machinery::open(&cli, false)
+            .map_err(|e| format!("cannot use the state directory: {e}"))?;
+        let cx = m.context(Actor::Operator);
+        match effect {
+            Effect::Confirm => ops::confirm(&cx, session_origin().as_ref())
+                .map(|p| {
+                    format!(
+                        "confirmed commit {}: it stays, and `restore` loads it at boot",
+                        p.id
+                    )
+                })
+                .map_err(|e| format!("not confirmed: {e}")),
+            Effect::Rollback(id) => match ops::rollback(
+                &cx,
+                Some(&id),
+                "rolled back by the operator in the terminal UI",
+            ) {
+                Ok(RollbackOutcome::RolledBack(p)) => Ok(format!("rolled back commit {}", p.id)),
+                Ok(RollbackOutcome::NotPending(id)) => {
+                    Ok(format!("commit {id} is no longer pending"))
+                }
+                Ok(RollbackOutcome::NothingPending) => Err("no commit is pending".into()),
+                Err(e) => Err(format!("{e} (the guard keeps retrying; see status)")),
+            },
+            Effect::Refresh | Effect::Quit => Ok(String::new()),
+        }
+    })
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}

@@ -1,0 +1,167 @@
+//! The terminal UI's runtime: one event loop that blocks on one channel, fed by an input
+//! thread (crossterm), a signal thread (SIGTERM, SIGHUP, SIGINT) and a worker thread that
+//! does all IO (refresh, confirm, rollback). The loop wakes for a message, for the refresh
+//! tick, and for the countdown second while a commit is pending; otherwise it sleeps, and
+//! it draws only when `update` says something changed.
+
+mod owners;
+pub mod refresh;
+mod terminal;
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::app::{App, Config, Effect, Msg, update};
+use crate::commit::system::now_ms;
+use crate::ui::theme::Theme;
+pub use owners::OwnerCache;
+pub use refresh::Sources;
+pub use terminal::NoTerminal;
+
+/// Runs a confirm or a rollback; returns what to tell the operator.
+pub type CommitAction = Box<dyn Fn(Effect) -> Result<String, String> + Send>;
+
+pub struct Options {
+    pub config: Config,
+    pub theme: Theme,
+    pub sources: Sources,
+    pub commit: CommitAction,
+}
+
+/// What the worker thread is asked to do.
+enum Job {
+    Refresh,
+    Commit(Effect),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error(transparent)]
+    NoTerminal(#[from] NoTerminal),
+    #[error("drawing the screen failed: {0}")]
+    Draw(#[from] std::io::Error),
+}
+
+pub fn run(opts: Options) -> Result<(), TuiError> {
+    let Options {
+        config,
+        theme,
+        sources,
+        commit,
+    } = opts;
+    let refresh_every = config.refresh;
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let jobs = spawn_worker(sources, commit, tx.clone());
+    spawn_signals(tx.clone());
+    let mut terminal = terminal::enter()?;
+    spawn_input(tx);
+
+    let mut app = App::new(config, now_ms());
+    let result = event_loop(&mut terminal, &mut app, &theme, &rx, &jobs, refresh_every);
+    drop(terminal);
+    terminal::leave();
+    result
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    theme: &Theme,
+    rx: &Receiver<Msg>,
+    jobs: &Sender<Job>,
+    refresh_every: Duration,
+) -> Result<(), TuiError> {
+    let mut next_refresh = Instant::now() + refresh_every;
+    let _ = jobs.send(Job::Refresh);
+    app.refreshing = true;
+    terminal.draw(|f| crate::ui::draw(f, app, theme))?;
+    loop {
+        let now = Instant::now();
+        let mut wake = next_refresh.saturating_duration_since(now);
+        if app.pending.is_some() {
+            // The countdown moves every second even with a slower refresh.
+            wake = wake.min(Duration::from_millis(1000 - now_ms() % 1000));
+        }
+        let msg = match rx.recv_timeout(wake) {
+            Ok(msg) => msg,
+            Err(RecvTimeoutError::Timeout) => Msg::Clock {
+                now_ms: now_ms(),
+                refresh_due: Instant::now() >= next_refresh,
+            },
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        let outcome = update(app, msg);
+        for effect in outcome.effects {
+            match effect {
+                Effect::Quit => return Ok(()),
+                Effect::Refresh => {
+                    next_refresh = Instant::now() + refresh_every;
+                    let _ = jobs.send(Job::Refresh);
+                }
+                Effect::Confirm | Effect::Rollback(_) => {
+                    let _ = jobs.send(Job::Commit(effect));
+                }
+            }
+        }
+        if outcome.redraw {
+            terminal.draw(|f| crate::ui::draw(f, app, theme))?;
+        }
+    }
+}
+
+/// All IO, one job at a time, so a slow nft never piles refreshes up.
+fn spawn_worker(mut sources: Sources, commit: CommitAction, tx: Sender<Msg>) -> Sender<Job> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    std::thread::spawn(move || {
+        for job in queue {
+            let msg = match job {
+                Job::Refresh => Msg::Refreshed(Box::new(sources.observe())),
+                Job::Commit(effect) => Msg::Done(commit(effect)),
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
+    jobs
+}
+
+fn spawn_input(tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            let msg = match event::read() {
+                Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => Msg::Key(key),
+                Ok(Event::Mouse(mouse)) => Msg::Mouse(mouse),
+                Ok(Event::Resize(..)) => Msg::Resize,
+                Ok(_) => continue,
+                Err(_) => Msg::Signal("terminal closed"),
+            };
+            let closed = matches!(msg, Msg::Signal(_));
+            if tx.send(msg).is_err() || closed {
+                break;
+            }
+        }
+    });
+}
+
+/// SIGTERM and SIGHUP (and SIGINT, which raw mode turns into a key, but `kill -INT` still
+/// sends) become a message, so the loop quits through the path that restores the terminal.
+fn spawn_signals(tx: Sender<Msg>) {
+    let Ok(mut signals) = Signals::new([SIGTERM, SIGHUP, SIGINT]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let name = match signal {
+                SIGTERM => "SIGTERM",
+                SIGHUP => "SIGHUP",
+                _ => "SIGINT",
+            };
+            let _ = tx.send(Msg::Signal(name));
+        }
+    });
+}

@@ -1,0 +1,129 @@
+//! The `?` overlay: every key from the keymap, the mouse, and what the colours mean.
+//!
+//! ```text
+//!        ┌ Help ─────────────────────────────────────┐
+//!        │ q        Quit (the firewall stays as it is)│
+//!        │ …                                         │
+//!        │ Exposure: open to anyone, …               │
+//!        └───────────────────────────────────────────┘
+//! ```
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::theme::Theme;
+use crate::app::App;
+use crate::app::keymap::{BINDINGS, Scope};
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    // The keys in two columns when there is room, so the help fits 80×24.
+    let entries: Vec<Vec<Span>> = BINDINGS
+        .iter()
+        .filter(|b| b.scope == Scope::Browse)
+        .map(|b| {
+            let disabled = b.changes_firewall && app.config.read_only;
+            let mut help = b.help.to_string();
+            if disabled {
+                help.push_str(" (needs root)");
+            }
+            vec![
+                Span::styled(
+                    format!(" {:<7}", b.keys),
+                    if disabled {
+                        theme.key_disabled
+                    } else {
+                        theme.key
+                    },
+                ),
+                Span::raw(format!("{help:<30}")),
+            ]
+        })
+        .collect();
+    let two_columns = area.width >= 80;
+    let mut lines: Vec<Line> = Vec::new();
+    if two_columns {
+        let half = entries.len().div_ceil(2);
+        for i in 0..half {
+            let mut spans = entries[i].clone();
+            if let Some(right) = entries.get(i + half) {
+                spans.extend(right.iter().cloned());
+            }
+            lines.push(Line::from(spans));
+        }
+    } else {
+        lines.extend(entries.into_iter().map(Line::from));
+    }
+    lines.push(Line::from(vec![
+        Span::styled(" mouse  ", theme.key),
+        Span::raw("click a pane or row to select it; the wheel scrolls"),
+    ]));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        " Exposure of a socket to new connections:",
+        theme.header,
+    ));
+    for (text, style, what) in [
+        (
+            "open to anyone",
+            theme.exposure_anyone,
+            "a service allows any source",
+        ),
+        (
+            "open to NAMES",
+            theme.exposure_networks,
+            "only these networks",
+        ),
+        (
+            "loopback only",
+            theme.exposure_loopback,
+            "bound to 127.0.0.0/8 or ::1",
+        ),
+        (
+            "blocked",
+            theme.exposure_blocked,
+            "covered, but no allowed source of its family",
+        ),
+        (
+            "no rule",
+            theme.exposure_uncovered,
+            "no service covers it: the chain policy decides",
+        ),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(format!("   {text:<16}"), style),
+            Span::raw(what),
+        ]));
+    }
+    lines.push(Line::raw(format!(
+        "   {:<16}the policy file says otherwise (not applied yet)",
+        "… *"
+    )));
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(
+        " Selecting a socket highlights the rules that decide it; a rule, its sockets.",
+    ));
+    lines.push(Line::styled(" Esc, ? or q closes this help.", theme.muted));
+
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let width = 80.min(area.width);
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(Span::styled(" Help ", theme.title))
+        .style(theme.base);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        popup,
+    );
+}

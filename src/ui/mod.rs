@@ -1,0 +1,129 @@
+//! Rendering only: the state in `app` drawn into a ratatui frame. One file per part of the
+//! screen; nothing here reads the system or changes state other than table scroll offsets
+//! and the areas the mouse needs.
+//!
+//! ```text
+//! wide (120 columns and more)               narrow (below 120)
+//! ┌ Sockets ──────────┐┌ Rules ──────────┐  Sockets │ Rules            (tabs)
+//! │ PORT PROTO …      ││ SERVICE PACKETS…│  ┌ Sockets ──────────────────┐
+//! │ …                 ││ …               │  │ …                         │
+//! │                   ││ input policy    │  └───────────────────────────┘
+//! └───────────────────┘└─────────────────┘  other tables (collapsed)
+//! other tables (collapsed: one line)        status
+//! status: host │ table │ policy │ age       [pending · notice · errors]
+//! [pending commit · notice · errors]        footer
+//! footer: keys
+//! ```
+
+pub mod format;
+mod help;
+mod other_tables;
+mod rules;
+mod sockets;
+mod status;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+
+use crate::app::{App, Focus, Mode};
+use theme::Theme;
+
+/// From this width on, the two panes stand side by side.
+pub const SIDE_BY_SIDE: u16 = 120;
+
+pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
+    let area = frame.area();
+    frame.render_widget(Block::default().style(theme.base), area);
+    let status_lines = status::lines(app, theme);
+    let other = other_tables::height(app, area.height);
+    let [main, other_area, status_area, footer_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(other),
+        Constraint::Length(status::height(&status_lines, area.width)),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    app.areas = Default::default();
+    if area.width >= SIDE_BY_SIDE {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)])
+                .areas(main);
+        sockets::draw(frame, app, theme, left);
+        rules::draw(frame, app, theme, right);
+    } else {
+        let [tabs, pane] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(main);
+        draw_tabs(frame, app, theme, tabs);
+        match app.focus {
+            Focus::Sockets => sockets::draw(frame, app, theme, pane),
+            Focus::Rules => rules::draw(frame, app, theme, pane),
+        }
+    }
+    other_tables::draw(frame, app, theme, other_area);
+    status::draw(frame, status_lines, theme, status_area);
+    status::draw_footer(frame, app, theme, footer_area);
+    if app.mode == Mode::Help {
+        help::draw(frame, app, theme, area);
+    }
+}
+
+fn draw_tabs(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let tab = |name: &str, focus: Focus| {
+        if app.focus == focus {
+            Span::styled(format!(" {name} "), theme.selected)
+        } else {
+            Span::styled(format!(" {name} "), theme.muted)
+        }
+    };
+    let line = Line::from(vec![
+        tab("Sockets", Focus::Sockets),
+        Span::styled("│", theme.border),
+        tab("Rules", Focus::Rules),
+        Span::styled("  Tab switches", theme.muted),
+    ]);
+    app.areas.tabs = Rect {
+        width: 19.min(area.width),
+        ..area
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// A pane's frame, its border brighter while it has the focus.
+fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(if focused {
+            theme.border_focused
+        } else {
+            theme.border
+        })
+        .title(title)
+}
+
+/// A title of the theme's title style.
+fn title<'a>(text: String, theme: &Theme) -> Line<'a> {
+    Line::from(Span::styled(format!(" {text} "), theme.title))
+}
+
+/// A style for one of the exposure kinds.
+fn exposure_style(exposure: Option<&crate::sockets::exposure::Exposure>, theme: &Theme) -> Style {
+    use crate::sockets::exposure::Exposure;
+    match exposure {
+        Some(Exposure::Anyone) => theme.exposure_anyone,
+        Some(Exposure::Networks(_)) => theme.exposure_networks,
+        Some(Exposure::LoopbackOnly) => theme.exposure_loopback,
+        Some(Exposure::Blocked) => theme.exposure_blocked,
+        Some(Exposure::Uncovered) => theme.exposure_uncovered,
+        None => theme.muted,
+    }
+}

@@ -1,0 +1,153 @@
+//! The sockets pane: what listens, who owns it, and who can reach it.
+//!
+//! ```text
+//! ┌ Sockets (5) ─────────────────────────────────────────────────────────┐
+//! │ PORT  PROTO ADDRESS        PROCESS      SERVICE  CONN EXPOSURE       │
+//! │   22  tcp   *              sshd/812     ssh         2 open to admin  │
+//! │ 5432  tcp   127.0.0.1      postgres/90  postgres    0 loopback only  │
+//! └──────────────────────────────────────────────────────────────────────┘
+//! ```
+
+use std::net::IpAddr;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+
+use super::theme::Theme;
+use super::{exposure_style, pane_block, title};
+use crate::app::sockets::SocketRow;
+use crate::app::{App, Focus};
+
+pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let focused = app.focus == Focus::Sockets;
+    let block = pane_block(
+        title(format!("Sockets ({})", app.sockets.len()), theme),
+        focused,
+        theme,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    app.areas.sockets = area;
+
+    if let Some(error) = &app.sockets_error
+        && app.sockets.is_empty()
+    {
+        let text = format!("Cannot read the socket table: {error}");
+        frame.render_widget(
+            Paragraph::new(Span::styled(text, theme.status_error)).wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+    if app.sockets.is_empty() {
+        let text = if app.last_refresh_ms.is_none() {
+            "Reading the socket table…"
+        } else {
+            "Nothing listens: no TCP listener and no bound UDP socket in this network namespace."
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(text, theme.muted)).wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+
+    let linked = app.highlighted_sockets();
+    let rows: Vec<Row> = app
+        .sockets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let row = socket_row(s, theme);
+            if linked.contains(&i) {
+                row.style(theme.linked)
+            } else {
+                row
+            }
+        })
+        .collect();
+    let header = Row::new([
+        "PORT", "PROTO", "ADDRESS", "PROCESS", "SERVICE", "CONN", "EXPOSURE",
+    ])
+    .style(theme.header);
+    // Text columns as wide as their widest cell (within limits); the exposure gets the rest.
+    let widest = |f: &dyn Fn(&SocketRow) -> usize, min: usize, max: usize| {
+        app.sockets.iter().map(f).max().unwrap_or(0).clamp(min, max) as u16
+    };
+    let address_width = widest(&|s| address_text(s).chars().count(), 7, 24);
+    let process_width = widest(&|s| process_text(s).chars().count(), 7, 20);
+    let service_width = widest(
+        &|s| s.listener.service.as_ref().map_or(0, |n| n.chars().count()),
+        7,
+        14,
+    );
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(address_width),
+            Constraint::Length(process_width),
+            Constraint::Length(service_width),
+            Constraint::Length(4),
+            Constraint::Min(14),
+        ],
+    )
+    .header(header)
+    .row_highlight_style(if focused { theme.selected } else { theme.base });
+    app.areas.sockets_rows = Rect {
+        y: inner.y.saturating_add(1),
+        height: inner.height.saturating_sub(1),
+        ..inner
+    };
+    frame.render_stateful_widget(table, inner, &mut app.socket_table);
+}
+
+fn socket_row<'a>(s: &'a SocketRow, theme: &Theme) -> Row<'a> {
+    let l = &s.listener;
+    let mut exposure = s.shown().map_or("?".to_string(), |e| e.to_string());
+    if s.differs() {
+        // The policy file says otherwise: the help explains the mark.
+        exposure.push_str(" *");
+    }
+    Row::new([
+        Cell::from(Line::from(l.port.to_string()).right_aligned()),
+        Cell::from(l.protocol.as_str()),
+        Cell::from(address_text(s)),
+        Cell::from(process_text(s)),
+        Cell::from(l.service.clone().unwrap_or_default()),
+        Cell::from(
+            Line::from(l.connections.map_or(String::new(), |c| c.to_string())).right_aligned(),
+        ),
+        Cell::from(Span::styled(exposure, exposure_style(s.shown(), theme))),
+    ])
+}
+
+/// `name/pid`, or `?` when the owner is unknown (another user's, without root).
+fn process_text(s: &SocketRow) -> String {
+    match &s.listener.process {
+        Some(p) => format!("{}/{}", p.name, p.pid),
+        None => "?".into(),
+    }
+}
+
+fn address_text(s: &SocketRow) -> String {
+    let l = &s.listener;
+    address(l.address, l.dual_stack, l.interface.as_deref())
+}
+
+/// `*` for a dual-stack wildcard (as ss prints it), `0.0.0.0`, `[::]` for an IPv6-only
+/// wildcard, else the address; `%dev` for a socket bound to a device.
+fn address(address: IpAddr, dual_stack: bool, interface: Option<&str>) -> String {
+    let base = match address {
+        IpAddr::V6(v6) if v6.is_unspecified() && dual_stack => "*".to_string(),
+        IpAddr::V6(v6) if v6.is_unspecified() => "[::]".to_string(),
+        a => a.to_string(),
+    };
+    match interface {
+        Some(dev) => format!("{base}%{dev}"),
+        None => base,
+    }
+}

@@ -1,0 +1,194 @@
+//! The status bar and the key footer.
+//!
+//! ```text
+//!  web01 │ inet portcullis │ /etc/portcullis/policy.toml │ refreshed 0s ago
+//!  PENDING 20261121-101500-1a2b by alice: rolls back in 23s (c keeps, b rolls back) │ errors
+//!  q quit  ? help  Tab pane  ↑↓ select  o other tables
+//! ```
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::format;
+use super::theme::Theme;
+use crate::app::keymap::{BINDINGS, Scope};
+use crate::app::observation::RulesState;
+use crate::app::{App, Mode};
+
+/// The bar's line, then (when there are any) a line for the pending commit and one for the
+/// notice and the errors; the last two may wrap.
+pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
+    let bar = theme.status_bar;
+    let sep = Span::styled(" │ ", bar);
+    let mut first = vec![Span::styled(format!(" {}", app.config.host), bar)];
+    if let Some(ns) = &app.config.demo {
+        first.push(sep.clone());
+        first.push(Span::styled(
+            format!("DEMO in namespace {ns}"),
+            theme.pending,
+        ));
+    }
+    if app.config.read_only {
+        first.push(sep.clone());
+        first.push(Span::styled("READ-ONLY (not root)", theme.pending));
+    }
+    first.push(sep.clone());
+    first.push(Span::styled(format!("inet {}", app.config.table), bar));
+    first.push(sep.clone());
+    first.push(Span::styled(app.config.policy_path.clone(), bar));
+    first.push(sep.clone());
+    let age = match app.last_refresh_ms {
+        Some(at) if app.refreshing => format!(
+            "refreshing (last {} ago)",
+            format::age(app.now_ms.saturating_sub(at))
+        ),
+        Some(at) => format!(
+            "refreshed {} ago",
+            format::age(app.now_ms.saturating_sub(at))
+        ),
+        None => "refreshing…".to_string(),
+    };
+    first.push(Span::styled(age, bar));
+    let mut lines = vec![Line::from(first)];
+
+    let mut second: Vec<Span<'static>> = Vec::new();
+    if let Some(p) = &app.pending {
+        let left = app.seconds_left().unwrap_or(0);
+        let keys = if app.config.read_only {
+            ""
+        } else {
+            " (c keeps it, b rolls back now)"
+        };
+        second.push(Span::styled(
+            format!(
+                " PENDING commit {} by {}: rolls back in {left}s{keys} ",
+                p.id, p.user
+            ),
+            theme.pending,
+        ));
+        if let Some(e) = &p.rollback_error {
+            second.push(Span::styled(
+                format!(" rollback failing, retried: {e} "),
+                theme.status_error,
+            ));
+        }
+        lines.push(Line::from(std::mem::take(&mut second)));
+    }
+    if let Some(n) = &app.notice {
+        second.push(Span::styled(
+            format!(" {} ", n.text),
+            if n.error {
+                theme.status_error
+            } else {
+                theme.title
+            },
+        ));
+    }
+    let mut errors: Vec<String> = Vec::new();
+    if let Some(e) = &app.policy_error {
+        errors.push(format!("policy: {}", first_line(e)));
+    }
+    if let Some(e) = &app.sockets_error {
+        errors.push(format!("sockets: {e}"));
+    }
+    if let RulesState::Unavailable(e) = &app.rules_state {
+        errors.push(format!("nft: {}", first_line(e)));
+    }
+    if !errors.is_empty() {
+        second.push(Span::styled(
+            format!(" {} ", errors.join(" · ")),
+            theme.status_error,
+        ));
+    }
+    if !second.is_empty() {
+        lines.push(Line::from(second));
+    }
+    lines
+}
+
+/// Rows the lines take at `width` once the later ones wrap.
+pub fn height(lines: &[Line], width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                1
+            } else {
+                l.width().div_ceil(width).max(1) as u16
+            }
+        })
+        .sum()
+}
+
+/// The bar (its style across the whole width), then the rest, wrapped.
+pub fn draw(frame: &mut Frame, lines: Vec<Line<'static>>, theme: &Theme, area: Rect) {
+    let mut lines = lines.into_iter();
+    let Some(bar) = lines.next() else { return };
+    let (bar_area, rest) = (
+        Rect { height: 1, ..area },
+        Rect {
+            y: area.y + 1,
+            height: area.height.saturating_sub(1),
+            ..area
+        },
+    );
+    frame.render_widget(Paragraph::new(bar).style(theme.status_bar), bar_area);
+    frame.render_widget(
+        Paragraph::new(lines.collect::<Vec<_>>()).wrap(Wrap { trim: false }),
+        rest,
+    );
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(text)
+        .trim()
+}
+
+/// The keys that work here, from the keymap.
+pub fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let scope = match app.mode {
+        Mode::Browse => Scope::Browse,
+        Mode::Help => Scope::Help,
+    };
+    let mut spans = Vec::new();
+    for b in BINDINGS.iter().filter(|b| b.scope == scope) {
+        let Some(label) = b.footer else { continue };
+        // Commit keys only mean something while a commit is pending.
+        if b.changes_firewall && app.pending.is_none() {
+            continue;
+        }
+        if b.action == crate::app::keymap::Action::ToggleOtherTables && app.other_tables.is_empty()
+        {
+            continue;
+        }
+        let disabled = b.changes_firewall && app.config.read_only;
+        let key = if b.keys.starts_with('↑') {
+            "↑↓"
+        } else {
+            b.keys.split(' ').next().unwrap_or(b.keys)
+        };
+        spans.push(Span::styled(
+            format!(" {key}"),
+            if disabled {
+                theme.key_disabled
+            } else {
+                theme.key
+            },
+        ));
+        spans.push(Span::styled(
+            format!(" {label} "),
+            if disabled {
+                theme.key_disabled
+            } else {
+                theme.muted
+            },
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
