@@ -9,6 +9,7 @@
 
 pub mod helpers;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -237,7 +238,10 @@ pub fn run(opts: &Options) -> Result<u8, DemoError> {
         detail: e.to_string(),
     })?;
     drop(demo);
-    eprintln!(
+    // Ignoring errors: after a hangup there is no terminal to print to, and a failed
+    // eprintln would panic.
+    let _ = writeln!(
+        std::io::stderr(),
         "portcullis demo: removed namespaces {srv} and {cli}; the host's firewall was never touched"
     );
     Ok(status.code().map_or(2, |c| c as u8))

@@ -42,7 +42,9 @@ pub fn enter() -> Result<DefaultTerminal, NoTerminal> {
 /// a hangup there is no terminal left to restore.
 pub fn leave() {
     mouse_off();
-    ratatui::restore();
+    // Not ratatui::restore: it prints the error, and printing to a terminal that hung up
+    // fails and would panic.
+    let _ = ratatui::try_restore();
 }
 
 fn mouse_off() {

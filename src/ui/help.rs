@@ -61,19 +61,19 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     ]));
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        " Exposure of a socket to new connections:",
+        " OPEN TO: who may open a new connection to a socket",
         theme.header,
     ));
     for (text, style, what) in [
         (
-            "open to anyone",
+            "anyone",
             theme.exposure_anyone,
             "a service allows any source",
         ),
         (
-            "open to NAMES",
+            "admin, soc",
             theme.exposure_networks,
-            "only these networks",
+            "only these networks (or prefixes)",
         ),
         (
             "loopback only",
@@ -81,25 +81,26 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             "bound to 127.0.0.0/8 or ::1",
         ),
         (
-            "blocked",
+            "nobody (blocked)",
             theme.exposure_blocked,
             "covered, but no allowed source of its family",
         ),
         (
-            "no rule",
+            "no rule (drop)",
             theme.exposure_uncovered,
             "no service covers it: the chain policy decides",
         ),
+        (
+            "… *",
+            theme.base,
+            "the policy file says otherwise (not applied yet)",
+        ),
     ] {
         lines.push(Line::from(vec![
-            Span::styled(format!("   {text:<16}"), style),
+            Span::styled(format!("   {text:<17}"), style),
             Span::raw(what),
         ]));
     }
-    lines.push(Line::raw(format!(
-        "   {:<16}the policy file says otherwise (not applied yet)",
-        "… *"
-    )));
     lines.push(Line::raw(""));
     lines.push(Line::raw(
         " Selecting a socket highlights the rules that decide it; a rule, its sockets.",

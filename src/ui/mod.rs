@@ -34,6 +34,8 @@ use theme::Theme;
 
 /// From this width on, the two panes stand side by side.
 pub const SIDE_BY_SIDE: u16 = 120;
+/// The sockets pane's share of the width when side by side, in percent.
+pub const SOCKETS_SHARE: u16 = 61;
 
 pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     let area = frame.area();
@@ -51,7 +53,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     app.areas = Default::default();
     if area.width >= SIDE_BY_SIDE {
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)])
+            Layout::horizontal([Constraint::Percentage(SOCKETS_SHARE), Constraint::Fill(1)])
                 .areas(main);
         sockets::draw(frame, app, theme, left);
         rules::draw(frame, app, theme, right);

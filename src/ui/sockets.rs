@@ -19,6 +19,7 @@ use super::theme::Theme;
 use super::{exposure_style, pane_block, title};
 use crate::app::sockets::SocketRow;
 use crate::app::{App, Focus};
+use crate::sockets::exposure::Exposure;
 
 pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Focus::Sockets;
@@ -55,12 +56,17 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     }
 
     let linked = app.highlighted_sockets();
+    let verdict = app
+        .policy
+        .as_ref()
+        .map(|p| p.settings.input_policy.as_str());
+    let default_verdict = verdict;
     let rows: Vec<Row> = app
         .sockets
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let row = socket_row(s, theme);
+            let row = socket_row(s, theme, default_verdict);
             if linked.contains(&i) {
                 row.style(theme.linked)
             } else {
@@ -69,7 +75,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         })
         .collect();
     let header = Row::new([
-        "PORT", "PROTO", "ADDRESS", "PROCESS", "SERVICE", "CONN", "EXPOSURE",
+        "PORT", "PROTO", "ADDRESS", "PROCESS", "SERVICE", "CONN", "OPEN TO",
     ])
     .style(theme.header);
     // Text columns as wide as their widest cell (within limits); the exposure gets the rest.
@@ -77,7 +83,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         app.sockets.iter().map(f).max().unwrap_or(0).clamp(min, max) as u16
     };
     let address_width = widest(&|s| address_text(s).chars().count(), 7, 24);
-    let process_width = widest(&|s| process_text(s).chars().count(), 7, 20);
+    let process_width = widest(&|s| process_text(s).chars().count(), 7, 18);
     let service_width = widest(
         &|s| s.listener.service.as_ref().map_or(0, |n| n.chars().count()),
         7,
@@ -105,9 +111,9 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     frame.render_stateful_widget(table, inner, &mut app.socket_table);
 }
 
-fn socket_row<'a>(s: &'a SocketRow, theme: &Theme) -> Row<'a> {
+fn socket_row<'a>(s: &'a SocketRow, theme: &Theme, default_verdict: Option<&str>) -> Row<'a> {
     let l = &s.listener;
-    let mut exposure = s.shown().map_or("?".to_string(), |e| e.to_string());
+    let mut exposure = open_to(s.shown(), default_verdict);
     if s.differs() {
         // The policy file says otherwise: the help explains the mark.
         exposure.push_str(" *");
@@ -123,6 +129,22 @@ fn socket_row<'a>(s: &'a SocketRow, theme: &Theme) -> Row<'a> {
         ),
         Cell::from(Span::styled(exposure, exposure_style(s.shown(), theme))),
     ])
+}
+
+/// The exposure in a few words under the OPEN TO header: `anyone`, the network names,
+/// `loopback only`, `nobody (blocked)`, `no rule (drop)`.
+fn open_to(exposure: Option<&Exposure>, default_verdict: Option<&str>) -> String {
+    match exposure {
+        None => "?".into(),
+        Some(Exposure::Anyone) => "anyone".into(),
+        Some(Exposure::Networks(names)) => names.join(", "),
+        Some(Exposure::LoopbackOnly) => "loopback only".into(),
+        Some(Exposure::Blocked) => "nobody (blocked)".into(),
+        Some(Exposure::Uncovered) => match default_verdict {
+            Some(v) => format!("no rule ({v})"),
+            None => "no rule".into(),
+        },
+    }
 }
 
 /// `name/pid`, or `?` when the owner is unknown (another user's, without root).

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
+/// The pty's size: rows, columns. 120 columns puts the two panes side by side.
+pub const SIZE: (u16, u16) = (30, 120);
+
 pub struct Pty {
     pub child: Box<dyn Child + Send + Sync>,
     /// Held so the terminal stays open (dropping the master hangs it up).
@@ -20,8 +23,8 @@ impl Pty {
     pub fn spawn(program: &str, args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> Pty {
         let pair = native_pty_system()
             .openpty(PtySize {
-                rows: 30,
-                cols: 120,
+                rows: SIZE.0,
+                cols: SIZE.1,
                 pixel_width: 0,
                 pixel_height: 0,
             })
@@ -99,6 +102,39 @@ impl Pty {
                 self.text()
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Pty {
+    /// The screen as a terminal (vt100) shows it now, given everything printed so far.
+    pub fn screen(&self) -> vt100::Parser {
+        let (rows, cols) = SIZE;
+        let nonzero = |n: u16| std::num::NonZeroU16::new(n).expect("a size");
+        let mut parser = vt100::Parser::new(nonzero(rows), nonzero(cols), 0);
+        parser.process(&self.output.lock().expect("output lock"));
+        parser
+    }
+
+    /// Waits until the screen satisfies `check`, which returns Some(value) when it does.
+    pub fn wait_screen<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&vt100::Screen) -> Option<T>,
+    ) -> T {
+        let start = Instant::now();
+        loop {
+            let parser = self.screen();
+            if let Some(v) = check(parser.screen()) {
+                return v;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "waited {timeout:?} for {what}; the screen shows:\n{}",
+                parser.screen().contents()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 }

@@ -1,0 +1,162 @@
+//! The terminal UI end to end: the real binary in a real pseudo-terminal, inside a network
+//! namespace with a real listener and our table loaded; real packets from the client
+//! namespace make the rule's counter rise on screen. Then `q` (or SIGTERM, or SIGHUP)
+//! ends it and the terminal is as it was: main screen, cursor shown, mouse off, cooked
+//! mode.
+
+mod common;
+
+use std::time::Duration;
+
+use common::pty::Pty;
+use common::{Lab, Proto, lab, policy_file};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+const CLIENT: &str = "198.51.100.20";
+const POLICY: &str = r#"
+[settings]
+input_policy = "drop"
+
+[services.e2esvc]
+ports = ["2222/tcp"]
+allow = ["any"]
+"#;
+
+fn setup() -> Option<(Lab, tempfile::NamedTempFile)> {
+    let mut lab = lab()?;
+    lab.add_client_addr(CLIENT);
+    lab.listen(Proto::Tcp, &[2222]);
+    let policy = policy_file(POLICY);
+    let path = policy.path().to_str().expect("utf-8").to_string();
+    lab.portcullis_ok(&["--policy", &path, "apply", "--yes"]);
+    Some((lab, policy))
+}
+
+/// argv for the UI in the lab's server namespace; `shell` wraps it in sh so that `stty`
+/// can report the terminal's modes after it exits.
+fn ui_argv(lab: &Lab, policy: &str, shell: bool) -> Vec<String> {
+    let exe = env!("CARGO_BIN_EXE_portcullis");
+    let state = lab.state_dir.path().to_str().expect("utf-8");
+    let ui = [
+        exe,
+        "--policy",
+        policy,
+        "--state-dir",
+        state,
+        "tui",
+        "--refresh",
+        "300ms",
+    ];
+    let mut argv: Vec<String> = ["netns", "exec", &lab.server]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if shell {
+        argv.extend(["sh", "-c", "\"$0\" \"$@\"; echo EXIT=$?; stty -a"].map(String::from));
+    }
+    argv.extend(ui.map(String::from));
+    argv
+}
+
+fn spawn(argv: &[String]) -> Pty {
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    Pty::spawn(
+        "ip",
+        &args,
+        &[("TERM", "xterm-256color")],
+        &["NO_COLOR", "SSH_CONNECTION"],
+    )
+}
+
+/// The packet counter of the `e2esvc` row in the rules pane (the right half), once shown.
+fn counter(screen: &vt100::Screen) -> Option<u64> {
+    let cols = screen.size().1.get();
+    let left = cols * portcullis::ui::SOCKETS_SHARE / 100;
+    screen.rows(left, cols - left).find_map(|rules_pane| {
+        let rest = rules_pane.split("e2esvc").nth(1)?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+fn send_syns(lab: &Lab, n: usize) {
+    let probes = vec![(CLIENT, Proto::Tcp, 2222); n];
+    assert!(
+        lab.reachable(&probes).iter().all(|r| *r),
+        "the policy allows 2222 from anyone"
+    );
+}
+
+fn assert_restored(pty: &Pty) {
+    let parser = pty.screen();
+    let screen = parser.screen();
+    assert!(!screen.alternate_screen(), "still on the alternate screen");
+    assert!(!screen.hide_cursor(), "the cursor is still hidden");
+    assert_eq!(
+        screen.mouse_protocol_mode(),
+        vt100::MouseProtocolMode::None,
+        "mouse reporting is still on"
+    );
+}
+
+#[test]
+fn counters_rise_on_screen_and_q_restores_the_terminal() {
+    let Some((lab, policy)) = setup() else { return };
+    let path = policy.path().to_str().expect("utf-8");
+    let mut pty = spawn(&ui_argv(&lab, path, true));
+
+    // The listener and the rule appear, with the socket's exposure in words.
+    pty.wait_screen(
+        "the socket and its exposure",
+        Duration::from_secs(10),
+        |s| {
+            let text = s.contents();
+            (text.contains("2222") && text.contains("anyone")).then_some(())
+        },
+    );
+    let first = pty.wait_screen("the e2esvc rule", Duration::from_secs(10), counter);
+    assert_eq!(first, 0, "nothing has been sent yet");
+
+    send_syns(&lab, 5);
+    let after_five = pty.wait_screen("the counter at 5", Duration::from_secs(10), |s| {
+        counter(s).filter(|&n| n >= 5)
+    });
+    assert_eq!(after_five, 5, "one counted SYN per connection");
+    send_syns(&lab, 7);
+    pty.wait_screen("the counter rising to 12", Duration::from_secs(10), |s| {
+        counter(s).filter(|&n| n == 12)
+    });
+
+    pty.type_text("q");
+    pty.expect("EXIT=0", Duration::from_secs(10));
+    pty.wait(Duration::from_secs(10));
+    assert_restored(&pty);
+    // stty ran in the same terminal after the UI: canonical mode and echo are back.
+    let text = pty.text();
+    let modes = text.rsplit("EXIT=0").next().unwrap_or("");
+    for flag in ["icanon", "echo", "isig"] {
+        assert!(
+            modes.split_whitespace().any(|w| w == flag),
+            "{flag} is not back on after the UI exited:\n{modes}"
+        );
+    }
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal_too() {
+    let Some((lab, policy)) = setup() else { return };
+    let path = policy.path().to_str().expect("utf-8");
+    for signal in [Signal::SIGTERM, Signal::SIGHUP] {
+        let mut pty = spawn(&ui_argv(&lab, path, false));
+        pty.wait_screen("the first frame", Duration::from_secs(10), counter);
+        assert!(
+            pty.screen().screen().alternate_screen(),
+            "the UI runs on the alternate screen"
+        );
+        // `ip netns exec` execs the program, so the pty's child is portcullis itself.
+        kill(Pid::from_raw(pty.pid()), signal).expect("signal the UI");
+        let code = pty.wait(Duration::from_secs(10));
+        assert_eq!(code, 0, "{signal}: the UI quits cleanly");
+        assert_restored(&pty);
+    }
+}
