@@ -161,11 +161,7 @@ impl App {
         self.sockets
             .iter()
             .enumerate()
-            .filter(|(_, s)| match &row.key.kind {
-                RowKind::Service(name) => row.key.chain == "input" && s.services.contains(name),
-                RowKind::InputPolicy(_) => s.uncovered(),
-                RowKind::Other(_) => false,
-            })
+            .filter(|(_, s)| decides(row, s))
             .map(|(i, _)| i)
             .collect()
     }
@@ -186,11 +182,7 @@ impl App {
         self.book
             .all()
             .enumerate()
-            .filter(|(_, r)| match &r.key.kind {
-                RowKind::Service(name) => r.key.chain == "input" && socket.services.contains(name),
-                RowKind::InputPolicy(_) => socket.uncovered(),
-                RowKind::Other(_) => false,
-            })
+            .filter(|(_, r)| decides(r, socket))
             .map(|(i, _)| i)
             .collect()
     }
@@ -394,6 +386,17 @@ impl App {
             }
             _ => false,
         }
+    }
+}
+
+/// Whether a rule row decides new connections to a socket: the input rules of a service
+/// that covers it, or the chain policy's counter for a socket no service covers. (Links
+/// come from the policy file's services; without a valid policy nothing is linked.)
+fn decides(row: &rules::RuleRow, socket: &SocketRow) -> bool {
+    match &row.key.kind {
+        RowKind::Service(name) => row.key.chain == "input" && socket.services.contains(name),
+        RowKind::InputPolicy(_) => socket.uncovered(),
+        RowKind::Other(_) => false,
     }
 }
 

@@ -173,22 +173,13 @@ pub fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         } else {
             b.keys.split(' ').next().unwrap_or(b.keys)
         };
-        spans.push(Span::styled(
-            format!(" {key}"),
-            if disabled {
-                theme.key_disabled
-            } else {
-                theme.key
-            },
-        ));
-        spans.push(Span::styled(
-            format!(" {label} "),
-            if disabled {
-                theme.key_disabled
-            } else {
-                theme.muted
-            },
-        ));
+        let (key_style, label_style) = if disabled {
+            (theme.key_disabled, theme.key_disabled)
+        } else {
+            (theme.key, theme.muted)
+        };
+        spans.push(Span::styled(format!(" {key}"), key_style));
+        spans.push(Span::styled(format!(" {label} "), label_style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
