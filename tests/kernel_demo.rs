@@ -23,30 +23,29 @@ fn namespaces_of(pid: u32) -> Vec<String> {
         .collect()
 }
 
-/// Processes whose name starts with `demo-` and whose parent is `pid`.
+/// The children of `pid`, as (pid, name).
+fn children_of(pid: u32) -> Vec<(u32, String)> {
+    let child = |p: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+        let ppid: u32 = stat[close + 2..].split_whitespace().nth(1)?.parse().ok()?;
+        (ppid == pid).then(|| (p, stat[open + 1..close].to_string()))
+    };
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter_map(child)
+        .collect()
+}
+
+/// The demo's helpers: its children named `demo-*`.
 fn helpers_of(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
-            continue;
-        };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let name = &stat[open + 1..close];
-        let ppid: u32 = stat[close + 2..]
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        if name.starts_with("demo-") && ppid == pid {
-            found.push(p);
-        }
-    }
-    found
+    children_of(pid)
+        .into_iter()
+        .filter(|(_, name)| name.starts_with("demo-"))
+        .map(|(p, _)| p)
+        .collect()
 }
 
 /// A running demo; ended with SIGTERM (which it forwards to its UI before cleaning up) if
@@ -202,12 +201,8 @@ fn a_crashed_ui_and_a_killed_demo_are_cleaned_up() {
 
 /// The UI started by demo `pid`: its child running `tui`.
 fn ui_of(pid: u32) -> Option<u32> {
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let p: u32 = e.file_name().to_string_lossy().parse().ok()?;
-        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
-        let close = stat.rfind(')')?;
-        let ppid: u32 = stat[close + 2..].split_whitespace().nth(1)?.parse().ok()?;
-        let cmdline = std::fs::read_to_string(format!("/proc/{p}/cmdline")).ok()?;
-        (ppid == pid && cmdline.split('\0').any(|a| a == "tui")).then_some(p)
+    children_of(pid).into_iter().map(|(p, _)| p).find(|p| {
+        std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+            .is_ok_and(|cmdline| cmdline.split('\0').any(|a| a == "tui"))
     })
 }

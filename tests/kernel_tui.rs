@@ -160,3 +160,81 @@ fn sigterm_and_sighup_restore_the_terminal_too() {
         assert_restored(&pty);
     }
 }
+
+const WIDER: &str = r#"
+[settings]
+input_policy = "drop"
+
+[services.e2esvc]
+ports = ["2222/tcp", "2223/tcp"]
+allow = ["any"]
+"#;
+
+fn pending_id(lab: &Lab) -> Option<String> {
+    let status: serde_json::Value =
+        serde_json::from_str(&lab.portcullis_ok(&["status", "--json"])).expect("status json");
+    status["pending"]["id"].as_str().map(str::to_string)
+}
+
+#[test]
+fn c_keeps_and_b_rolls_back_the_pending_commit_from_the_ui() {
+    let Some((lab, policy)) = setup() else { return };
+    let path = policy.path().to_str().expect("utf-8");
+    let wider = policy_file(WIDER);
+    let wider_path = wider.path().to_str().expect("utf-8");
+    let apply_pending = || {
+        lab.portcullis_ok(&[
+            "--policy",
+            wider_path,
+            "apply",
+            "--no-wait",
+            "--confirm-timeout",
+            "5m",
+        ]);
+        pending_id(&lab).expect("a pending commit")
+    };
+    let mut pty = spawn(&ui_argv(&lab, path, false));
+    pty.wait_screen("the first frame", Duration::from_secs(10), counter);
+
+    // c: the commit shown as pending is kept, as `portcullis confirm` would.
+    let id = apply_pending();
+    pty.wait_screen("the pending commit", Duration::from_secs(10), |s| {
+        s.contents()
+            .contains(&format!("PENDING commit {id}"))
+            .then_some(())
+    });
+    pty.type_text("c");
+    pty.wait_screen("the confirmation", Duration::from_secs(10), |s| {
+        s.contents()
+            .contains(&format!("confirmed commit {id}"))
+            .then_some(())
+    });
+    assert_eq!(pending_id(&lab), None);
+    assert!(
+        lab.nft(&["list", "table", "inet", "portcullis"])
+            .contains("2223")
+    );
+
+    // b: the next one is rolled back now, and 2223 is closed again.
+    lab.portcullis_ok(&["--policy", path, "apply", "--yes"]);
+    let id = apply_pending();
+    pty.wait_screen("the second pending commit", Duration::from_secs(10), |s| {
+        s.contents()
+            .contains(&format!("PENDING commit {id}"))
+            .then_some(())
+    });
+    pty.type_text("b");
+    pty.wait_screen("the rollback", Duration::from_secs(10), |s| {
+        s.contents()
+            .contains(&format!("rolled back commit {id}"))
+            .then_some(())
+    });
+    assert_eq!(pending_id(&lab), None);
+    assert!(
+        !lab.nft(&["list", "table", "inet", "portcullis"])
+            .contains("2223")
+    );
+
+    pty.type_text("q");
+    assert_eq!(pty.wait(Duration::from_secs(10)), 0);
+}

@@ -73,6 +73,9 @@ pub struct App {
     pub now_ms: u64,
     pub policy: Option<Policy>,
     pub policy_error: Option<String>,
+    /// Counts policy loads, so cached exposures know when the policy changed.
+    policy_generation: u64,
+    exposures: sockets::ExposureCache,
     pub sockets: Vec<SocketRow>,
     pub sockets_error: Option<String>,
     pub rules_state: RulesState,
@@ -111,11 +114,17 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Refresh,
-    /// Keep the pending commit.
+    Commit(CommitRequest),
+    Quit,
+}
+
+/// What the operator asked of the pending commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitRequest {
+    /// Keep it.
     Confirm,
     /// Roll back this commit (the one on screen, not whatever is pending by then).
     Rollback(String),
-    Quit,
 }
 
 impl App {
@@ -127,6 +136,8 @@ impl App {
             now_ms,
             policy: None,
             policy_error: None,
+            policy_generation: 0,
+            exposures: sockets::ExposureCache::default(),
             sockets: Vec::new(),
             sockets_error: None,
             rules_state: RulesState::NoTable,
@@ -205,24 +216,31 @@ impl App {
         self.refreshing = false;
         self.last_refresh_ms = Some(obs.at_ms);
         self.now_ms = self.now_ms.max(obs.at_ms);
-        match obs.policy {
-            Some(PolicyLoad::Loaded(p)) => {
-                self.policy = Some(*p);
-                self.policy_error = None;
+        if let Some(load) = obs.policy {
+            self.policy_generation += 1;
+            match load {
+                PolicyLoad::Loaded(p) => {
+                    self.policy = Some(*p);
+                    self.policy_error = None;
+                }
+                PolicyLoad::Invalid(e) => {
+                    self.policy = None;
+                    self.policy_error = Some(e);
+                }
             }
-            Some(PolicyLoad::Invalid(e)) => {
-                self.policy = None;
-                self.policy_error = Some(e);
-            }
-            None => {}
         }
         let live = match &obs.rules {
-            RulesState::Table { objects, .. } => Some(objects.as_slice()),
+            RulesState::Table { objects, rules } => Some(sockets::LiveTable { objects, rules }),
             _ => None,
         };
         match obs.sockets {
             Ok(listeners) => {
-                self.sockets = sockets::rows(listeners, self.policy.as_ref(), live);
+                self.sockets = self.exposures.rows(
+                    listeners,
+                    self.policy.as_ref(),
+                    self.policy_generation,
+                    live,
+                );
                 self.sockets_error = None;
             }
             Err(e) => self.sockets_error = Some(e),
@@ -316,7 +334,7 @@ impl App {
             Action::RefreshNow => return self.refresh(),
             Action::Confirm => {
                 self.busy = true;
-                return vec![Effect::Confirm];
+                return vec![Effect::Commit(CommitRequest::Confirm)];
             }
             Action::Rollback => {
                 let Some(p) = &self.pending else {
@@ -324,7 +342,7 @@ impl App {
                 };
                 let id = p.id.clone();
                 self.busy = true;
-                return vec![Effect::Rollback(id)];
+                return vec![Effect::Commit(CommitRequest::Rollback(id))];
             }
         }
         Vec::new()

@@ -4,6 +4,7 @@
 
 use crate::nft::counters::LiveRule;
 use crate::nft::live::LiveObject;
+pub use crate::nft::tables::{OtherChain, OtherTable};
 use crate::policy::Policy;
 use crate::sockets::Listener;
 
@@ -36,32 +37,6 @@ pub enum RulesState {
         objects: Vec<LiveObject>,
         rules: Vec<LiveRule>,
     },
-}
-
-/// A table that is not ours, summarised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OtherTable {
-    pub family: String,
-    pub name: String,
-    pub chains: Vec<OtherChain>,
-}
-
-impl OtherTable {
-    /// Whether one of its base chains filters the input hook, as ours does.
-    pub fn filters_input(&self) -> bool {
-        self.chains
-            .iter()
-            .any(|c| c.hook.as_deref() == Some("input"))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OtherChain {
-    pub name: String,
-    /// The hook of a base chain; None for a regular chain.
-    pub hook: Option<String>,
-    pub policy: Option<String>,
-    pub rules: usize,
 }
 
 /// The pending commit, as the status bar needs it.

@@ -81,15 +81,18 @@ pub fn run(path: &Path, nft: &dyn Nft, opts: &Options) -> u8 {
         .as_ref()
         .map(|p| p.settings.table.clone())
         .unwrap_or_else(|| "portcullis".to_string());
-    let listing = nft.list_ruleset_terse_json().ok();
+    let listing = nft
+        .list_ruleset_terse_json()
+        .ok()
+        .and_then(|l| crate::nft::live::parse(&l).ok());
     let warnings = listing
-        .as_deref()
-        .map(|l| other_input_filters(l, &table_name))
+        .as_ref()
+        .map(|doc| other_input_filters(doc, &table_name))
         .unwrap_or_default();
     // Our table as the kernel runs it now; nothing (and no live exposure) if unreadable.
     let live = listing
-        .as_deref()
-        .and_then(|l| crate::nft::live::table_objects(l, &table_name).ok())
+        .as_ref()
+        .and_then(|doc| crate::nft::live::objects_of(doc, &table_name).ok())
         .unwrap_or_default();
     if as_json {
         let doc = Document {
@@ -186,15 +189,20 @@ pub fn run(path: &Path, nft: &dyn Nft, opts: &Options) -> u8 {
 }
 
 /// Base chains of other tables on the input hook: a drop there wins over our accept.
-fn other_input_filters(listing: &str, ours: &str) -> Vec<String> {
-    crate::nft::live::input_hook_chains(listing)
-        .into_iter()
-        .filter(|(family, table, _)| !(family == "inet" && table == ours))
-        .map(|(family, table, chain)| {
-            format!(
-                "table {family} {table} also filters the input hook (chain {chain}); its rules \
-                 may change these outcomes (in nftables a drop in any base chain wins)"
-            )
+fn other_input_filters(listing: &serde_json::Value, ours: &str) -> Vec<String> {
+    crate::nft::tables::other_tables(listing, ours)
+        .iter()
+        .flat_map(|t| {
+            t.chains
+                .iter()
+                .filter(|c| c.hook.as_deref() == Some("input"))
+                .map(move |c| {
+                    format!(
+                        "table {} {} also filters the input hook (chain {}); its rules may \
+                         change these outcomes (in nftables a drop in any base chain wins)",
+                        t.family, t.name, c.name
+                    )
+                })
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Cli, Machinery, eprint, load_policy};
-use crate::app::{Config, Effect};
+use crate::app::{CommitRequest, Config};
 use crate::commit::system::session_origin;
 use crate::commit::{Actor, RollbackOutcome, ops};
 use crate::nft::backend::NftProcess;
@@ -77,12 +77,12 @@ fn commit_action(cli: &Cli) -> CommitAction {
         command: None,
         ..cli.clone()
     };
-    Box::new(move |effect| {
+    Box::new(move |request| {
         let m = Machinery::open(&cli, false)
             .map_err(|e| format!("cannot use the state directory: {e}"))?;
         let cx = m.context(Actor::Operator);
-        match effect {
-            Effect::Confirm => ops::confirm(&cx, session_origin().as_ref())
+        match request {
+            CommitRequest::Confirm => ops::confirm(&cx, session_origin().as_ref())
                 .map(|p| {
                     format!(
                         "confirmed commit {}: it stays, and `restore` loads it at boot",
@@ -90,7 +90,7 @@ fn commit_action(cli: &Cli) -> CommitAction {
                     )
                 })
                 .map_err(|e| format!("not confirmed: {e}")),
-            Effect::Rollback(id) => match ops::rollback(
+            CommitRequest::Rollback(id) => match ops::rollback(
                 &cx,
                 Some(&id),
                 "rolled back by the operator in the terminal UI",
@@ -102,7 +102,6 @@ fn commit_action(cli: &Cli) -> CommitAction {
                 Ok(RollbackOutcome::NothingPending) => Err("no commit is pending".into()),
                 Err(e) => Err(format!("{e} (the guard keeps retrying; see status)")),
             },
-            Effect::Refresh | Effect::Quit => Ok(String::new()),
         }
     })
 }

@@ -11,6 +11,7 @@ use ipnet::IpNet;
 use nftables::expr::{Expression, NamedExpression, SetItem};
 use nftables::schema::{NfListObject, SetType, SetTypeValue};
 use nftables::stmt::{AnonymousCounter, Counter, Statement};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::compile::addr_expr;
@@ -31,32 +32,23 @@ pub enum LiveError {
     Shape,
 }
 
-/// Every base chain on the input hook in an nft JSON listing, as (family, table, chain).
-pub fn input_hook_chains(listing: &str) -> Vec<(String, String, String)> {
-    let Ok(doc) = serde_json::from_str::<Value>(listing) else {
-        return Vec::new();
-    };
-    doc.get("nftables")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| item.get("chain"))
-                .filter(|c| c.get("hook").and_then(Value::as_str) == Some("input"))
-                .map(|c| {
-                    let field =
-                        |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
-                    (field("family"), field("table"), field("name"))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The objects of `table inet NAME` in an nft JSON listing (ruleset, tables or one table).
 /// Empty when the table does not exist.
 pub fn table_objects(listing: &str, table: &str) -> Result<Vec<LiveObject>, LiveError> {
+    objects_of(&parse(listing)?, table)
+}
+
+/// Parses an nft JSON listing once, for callers that read several things from it.
+pub fn parse(listing: &str) -> Result<Value, LiveError> {
     let doc: Value = serde_json::from_str(listing)?;
+    if doc.get("nftables").and_then(Value::as_array).is_none() {
+        return Err(LiveError::Shape);
+    }
+    Ok(doc)
+}
+
+/// The objects of `table inet NAME` in a parsed listing.
+pub fn objects_of(doc: &Value, table: &str) -> Result<Vec<LiveObject>, LiveError> {
     let items = doc
         .get("nftables")
         .and_then(Value::as_array)
@@ -76,7 +68,7 @@ pub fn table_objects(listing: &str, table: &str) -> Result<Vec<LiveObject>, Live
         if !ours {
             continue;
         }
-        match serde_json::from_value::<NfListObject<'static>>(item.clone()) {
+        match NfListObject::deserialize(item) {
             Ok(object) => out.push(LiveObject::Known(object)),
             Err(_) => out.push(LiveObject::Unknown {
                 kind: kind.clone(),

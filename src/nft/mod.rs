@@ -8,5 +8,6 @@ pub mod intervals;
 pub mod live;
 pub mod render;
 pub mod script;
+pub mod tables;
 
 pub use compile::{CompiledTable, compile};

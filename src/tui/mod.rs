@@ -15,7 +15,7 @@ use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::app::{App, Config, Effect, Msg, update};
+use crate::app::{App, CommitRequest, Config, Effect, Msg, update};
 use crate::commit::system::now_ms;
 use crate::ui::theme::Theme;
 pub use owners::OwnerCache;
@@ -23,7 +23,7 @@ pub use refresh::Sources;
 pub use terminal::NoTerminal;
 
 /// Runs a confirm or a rollback; returns what to tell the operator.
-pub type CommitAction = Box<dyn Fn(Effect) -> Result<String, String> + Send>;
+pub type CommitAction = Box<dyn Fn(CommitRequest) -> Result<String, String> + Send>;
 
 pub struct Options {
     pub config: Config,
@@ -35,7 +35,7 @@ pub struct Options {
 /// What the worker thread is asked to do.
 enum Job {
     Refresh,
-    Commit(Effect),
+    Commit(CommitRequest),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,8 +102,8 @@ fn event_loop(
                     next_refresh = Instant::now() + refresh_every;
                     let _ = jobs.send(Job::Refresh);
                 }
-                Effect::Confirm | Effect::Rollback(_) => {
-                    let _ = jobs.send(Job::Commit(effect));
+                Effect::Commit(request) => {
+                    let _ = jobs.send(Job::Commit(request));
                 }
             }
         }
@@ -120,7 +120,7 @@ fn spawn_worker(mut sources: Sources, commit: CommitAction, tx: Sender<Msg>) -> 
         for job in queue {
             let msg = match job {
                 Job::Refresh => Msg::Refreshed(Box::new(sources.observe())),
-                Job::Commit(effect) => Msg::Done(commit(effect)),
+                Job::Commit(request) => Msg::Done(commit(request)),
             };
             if tx.send(msg).is_err() {
                 break;

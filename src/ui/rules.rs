@@ -18,7 +18,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::format;
 use super::theme::Theme;
-use super::{pane_block, title};
+use super::{pane_block, title, visible_rows};
 use crate::app::observation::RulesState;
 use crate::app::rules::RuleRow;
 use crate::app::{App, Focus};
@@ -95,12 +95,12 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let selected = app.rule_table.selected();
     let listed = app.book.rows.len();
 
-    let rows: Vec<Row> = app
-        .book
-        .rows
+    let height = usize::from(list.height.saturating_sub(1));
+    let window = visible_rows(&mut app.rule_table, selected, listed, height);
+    let rows: Vec<Row> = app.book.rows[window.clone()]
         .iter()
-        .enumerate()
-        .map(|(i, r)| {
+        .zip(window.clone())
+        .map(|(r, i)| {
             let row = rule_row(r, theme, history_width);
             if highlighted.contains(&i) {
                 row.style(theme.linked)
@@ -114,16 +114,17 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         .header(header)
         .row_highlight_style(if focused { theme.selected } else { theme.base });
     // The pinned row is selectable too (index `listed`); the table sees no selection then.
-    let mut state = TableState::default()
-        .with_offset(app.rule_table.offset())
-        .with_selected(selected.filter(|i| *i < listed));
+    let mut state = TableState::default().with_selected(
+        selected
+            .filter(|s| window.contains(s))
+            .map(|s| s - window.start),
+    );
     app.areas.rules_rows = Rect {
         y: list.y.saturating_add(1),
         height: list.height.saturating_sub(1),
         ..list
     };
     frame.render_stateful_widget(table, list, &mut state);
-    *app.rule_table.offset_mut() = state.offset();
 
     if let Some(policy) = &app.book.input_policy {
         let [rule, row_area] =

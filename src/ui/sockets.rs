@@ -13,10 +13,10 @@ use std::net::IpAddr;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::theme::Theme;
-use super::{exposure_style, pane_block, title};
+use super::{exposure_style, pane_block, title, visible_rows};
 use crate::app::sockets::SocketRow;
 use crate::app::{App, Focus};
 use crate::sockets::exposure::Exposure;
@@ -56,16 +56,17 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     }
 
     let linked = app.highlighted_sockets();
-    let verdict = app
+    let default_verdict = app
         .policy
         .as_ref()
         .map(|p| p.settings.input_policy.as_str());
-    let default_verdict = verdict;
-    let rows: Vec<Row> = app
-        .sockets
+    let height = usize::from(inner.height.saturating_sub(1));
+    let selected = app.socket_table.selected();
+    let window = visible_rows(&mut app.socket_table, selected, app.sockets.len(), height);
+    let rows: Vec<Row> = app.sockets[window.clone()]
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
+        .zip(window.clone())
+        .map(|(s, i)| {
             let row = socket_row(s, theme, default_verdict);
             if linked.contains(&i) {
                 row.style(theme.linked)
@@ -108,7 +109,12 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         height: inner.height.saturating_sub(1),
         ..inner
     };
-    frame.render_stateful_widget(table, inner, &mut app.socket_table);
+    let mut state = TableState::default().with_selected(
+        selected
+            .filter(|s| window.contains(s))
+            .map(|s| s - window.start),
+    );
+    frame.render_stateful_widget(table, inner, &mut state);
 }
 
 fn socket_row<'a>(s: &'a SocketRow, theme: &Theme, default_verdict: Option<&str>) -> Row<'a> {

@@ -19,31 +19,65 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("mono", include_str!("../../themes/mono.toml")),
 ];
 
-/// Every style the views use, by what it is for.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Theme {
-    pub base: Style,
-    pub title: Style,
-    pub border: Style,
-    pub border_focused: Style,
-    pub header: Style,
-    pub selected: Style,
+/// Declares the theme's slots once: the `Theme` struct, the TOML file's shape (every slot
+/// optional, unknown ones refused), reading one into the other, and a map over all slots.
+macro_rules! slots {
+    ($($(#[$doc:meta])* $slot:ident,)*) => {
+        /// Every style the views use, by what it is for.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct Theme {
+            $($(#[$doc])* pub $slot: Style,)*
+        }
+
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct ThemeFile {
+            $(#[serde(default)] $slot: SlotFile,)*
+        }
+
+        impl Theme {
+            fn from_file(file: &ThemeFile) -> Result<Theme, String> {
+                Ok(Theme {
+                    $($slot: style_of(&file.$slot).map_err(|m| format!("{}: {m}", stringify!($slot)))?,)*
+                })
+            }
+
+            /// The theme with `f` applied to every slot (given its name).
+            fn map(&self, f: impl Fn(&str, Style) -> Style) -> Theme {
+                Theme { $($slot: f(stringify!($slot), self.$slot),)* }
+            }
+
+            #[cfg(test)]
+            fn styles(&self) -> Vec<Style> {
+                vec![$(self.$slot),*]
+            }
+        }
+    };
+}
+
+slots! {
+    base,
+    title,
+    border,
+    border_focused,
+    header,
+    selected,
     /// Rows linked to the selection in the other pane.
-    pub linked: Style,
-    pub muted: Style,
-    pub sparkline: Style,
-    pub exposure_anyone: Style,
-    pub exposure_networks: Style,
-    pub exposure_loopback: Style,
-    pub exposure_blocked: Style,
-    pub exposure_uncovered: Style,
-    pub policy_drop: Style,
-    pub status_bar: Style,
-    pub status_error: Style,
-    pub pending: Style,
-    pub warning: Style,
-    pub key: Style,
-    pub key_disabled: Style,
+    linked,
+    muted,
+    sparkline,
+    exposure_anyone,
+    exposure_networks,
+    exposure_loopback,
+    exposure_blocked,
+    exposure_uncovered,
+    policy_drop,
+    status_bar,
+    status_error,
+    pending,
+    warning,
+    key,
+    key_disabled,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,53 +106,6 @@ struct SlotFile {
     modifiers: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ThemeFile {
-    #[serde(default)]
-    base: SlotFile,
-    #[serde(default)]
-    title: SlotFile,
-    #[serde(default)]
-    border: SlotFile,
-    #[serde(default)]
-    border_focused: SlotFile,
-    #[serde(default)]
-    header: SlotFile,
-    #[serde(default)]
-    selected: SlotFile,
-    #[serde(default)]
-    linked: SlotFile,
-    #[serde(default)]
-    muted: SlotFile,
-    #[serde(default)]
-    sparkline: SlotFile,
-    #[serde(default)]
-    exposure_anyone: SlotFile,
-    #[serde(default)]
-    exposure_networks: SlotFile,
-    #[serde(default)]
-    exposure_loopback: SlotFile,
-    #[serde(default)]
-    exposure_blocked: SlotFile,
-    #[serde(default)]
-    exposure_uncovered: SlotFile,
-    #[serde(default)]
-    policy_drop: SlotFile,
-    #[serde(default)]
-    status_bar: SlotFile,
-    #[serde(default)]
-    status_error: SlotFile,
-    #[serde(default)]
-    pending: SlotFile,
-    #[serde(default)]
-    warning: SlotFile,
-    #[serde(default)]
-    key: SlotFile,
-    #[serde(default)]
-    key_disabled: SlotFile,
-}
-
 impl Theme {
     /// Parses a theme file's text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Theme, ThemeError> {
@@ -127,31 +114,7 @@ impl Theme {
             message,
         };
         let file: ThemeFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let slot =
-            |name: &str, s: &SlotFile| style_of(s).map_err(|m| invalid(format!("{name}: {m}")));
-        Ok(Theme {
-            base: slot("base", &file.base)?,
-            title: slot("title", &file.title)?,
-            border: slot("border", &file.border)?,
-            border_focused: slot("border_focused", &file.border_focused)?,
-            header: slot("header", &file.header)?,
-            selected: slot("selected", &file.selected)?,
-            linked: slot("linked", &file.linked)?,
-            muted: slot("muted", &file.muted)?,
-            sparkline: slot("sparkline", &file.sparkline)?,
-            exposure_anyone: slot("exposure_anyone", &file.exposure_anyone)?,
-            exposure_networks: slot("exposure_networks", &file.exposure_networks)?,
-            exposure_loopback: slot("exposure_loopback", &file.exposure_loopback)?,
-            exposure_blocked: slot("exposure_blocked", &file.exposure_blocked)?,
-            exposure_uncovered: slot("exposure_uncovered", &file.exposure_uncovered)?,
-            policy_drop: slot("policy_drop", &file.policy_drop)?,
-            status_bar: slot("status_bar", &file.status_bar)?,
-            status_error: slot("status_error", &file.status_error)?,
-            pending: slot("pending", &file.pending)?,
-            warning: slot("warning", &file.warning)?,
-            key: slot("key", &file.key)?,
-            key_disabled: slot("key_disabled", &file.key_disabled)?,
-        })
+        Theme::from_file(&file).map_err(invalid)
     }
 
     /// A built-in theme.
@@ -198,36 +161,22 @@ impl Theme {
     /// The same theme without any colour: what NO_COLOR asks for. Modifiers stay, so the
     /// selection and the exposure still stand out.
     pub fn without_colour(&self) -> Theme {
-        let strip = |s: Style| Style {
-            fg: None,
-            bg: None,
-            underline_color: None,
-            ..s
-        };
-        Theme {
-            base: strip(self.base),
-            title: strip(self.title),
-            border: strip(self.border),
-            border_focused: strip(self.border_focused),
-            header: strip(self.header),
+        self.map(|slot, style| {
+            let plain = Style {
+                fg: None,
+                bg: None,
+                underline_color: None,
+                ..style
+            };
             // Colour was what marked these; reverse video and underline mark them instead.
-            selected: strip(self.selected).add_modifier(Modifier::REVERSED),
-            linked: strip(self.linked).add_modifier(Modifier::UNDERLINED),
-            muted: strip(self.muted),
-            sparkline: strip(self.sparkline),
-            exposure_anyone: strip(self.exposure_anyone),
-            exposure_networks: strip(self.exposure_networks),
-            exposure_loopback: strip(self.exposure_loopback),
-            exposure_blocked: strip(self.exposure_blocked),
-            exposure_uncovered: strip(self.exposure_uncovered),
-            policy_drop: strip(self.policy_drop),
-            status_bar: strip(self.status_bar).add_modifier(Modifier::REVERSED),
-            status_error: strip(self.status_error).add_modifier(Modifier::REVERSED),
-            pending: strip(self.pending).add_modifier(Modifier::REVERSED),
-            warning: strip(self.warning),
-            key: strip(self.key),
-            key_disabled: strip(self.key_disabled),
-        }
+            match slot {
+                "selected" | "status_bar" | "status_error" | "pending" => {
+                    plain.add_modifier(Modifier::REVERSED)
+                }
+                "linked" => plain.add_modifier(Modifier::UNDERLINED),
+                _ => plain,
+            }
+        })
     }
 }
 
@@ -300,29 +249,7 @@ mod tests {
         // So a 16-colour console shows them as designed.
         for (name, _) in BUILT_IN {
             let t = Theme::built_in(name).expect("parses");
-            let styles = [
-                t.base,
-                t.title,
-                t.border,
-                t.border_focused,
-                t.header,
-                t.selected,
-                t.linked,
-                t.muted,
-                t.sparkline,
-                t.exposure_anyone,
-                t.exposure_networks,
-                t.exposure_loopback,
-                t.exposure_blocked,
-                t.exposure_uncovered,
-                t.policy_drop,
-                t.status_bar,
-                t.status_error,
-                t.pending,
-                t.warning,
-                t.key,
-                t.key_disabled,
-            ];
+            let styles = t.styles();
             for s in styles {
                 for c in [s.fg, s.bg].into_iter().flatten() {
                     assert!(
