@@ -36,7 +36,13 @@ fn toml_fragment() -> impl Strategy<Value = String> {
     ];
     let value = prop_oneof![
         scalar.clone(),
-        prop::collection::vec(scalar, 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+        prop::collection::vec(scalar.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+        // One entry a line, with comments and a trailing comma, as long lists are written.
+        (
+            prop::collection::vec(scalar, 0..4),
+            "[a-z\\x00-\\x1f\\x7f]{0,2}"
+        )
+            .prop_map(|(v, c)| format!("[\n  {}, # last{c}\n]", v.join(", # note\n  "))),
     ];
     prop_oneof![
         Just("[settings]".to_string()),
@@ -69,6 +75,13 @@ proptest! {
                 prop_assert_eq!(rendered.lines().count(), d.len());
             }
         }
+    }
+
+    #[test]
+    fn long_lists_read_past_toml_give_the_same_policy_and_messages(lines in prop::collection::vec(toml_fragment(), 0..16)) {
+        let text = lines.join("\n");
+        // 1: every string list is taken out of toml's hands; MAX: none is.
+        prop_assert_eq!(policy::parse_with(&text, 1), policy::parse_with(&text, usize::MAX));
     }
 
     #[test]
@@ -319,6 +332,7 @@ proptest! {
     ) {
         let text = policy_text(&networks, &services);
         let policy = policy::parse(&text).map_err(|d| TestCaseError::fail(d.render("gen.toml", &text)))?;
+        prop_assert_eq!(&policy::parse_with(&text, 1).expect("valid either way"), &policy);
         let table = compile(&policy);
         let addrs = probe_addresses(&policy, &random_addrs);
         for (i, spec) in services.iter().enumerate() {

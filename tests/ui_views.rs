@@ -10,7 +10,7 @@ use portcullis::app::observation::{
     Observation, OtherChain, OtherTable, PendingCommit, PolicyLoad, RulesState,
 };
 use portcullis::app::{App, Config, Msg, update};
-use portcullis::nft::counters::{LiveRule, service_of};
+use portcullis::nft::counters::{LiveRule, service_of, structure_of};
 use portcullis::policy::Protocol;
 use portcullis::sockets::{Listener, Process};
 use portcullis::ui::theme::Theme;
@@ -165,7 +165,8 @@ fn running_app() -> App {
     let mut app = App::new(config(false), NOW);
     for i in 0..=60 {
         let table = RulesState::Table {
-            objects: Vec::new(),
+            objects: Vec::new().into(),
+            structure: structure_of(&rules_at(i)),
             rules: rules_at(i),
         };
         update(
@@ -373,7 +374,8 @@ fn pending_commit_and_other_tables_collapsed() {
     snapshot_both("pending", || {
         let mut app = running_app();
         let table = RulesState::Table {
-            objects: Vec::new(),
+            objects: Vec::new().into(),
+            structure: structure_of(&rules_at(61)),
             rules: rules_at(61),
         };
         let mut obs = observation(61, table, Ok(sockets(true)));
@@ -389,7 +391,8 @@ fn other_tables_expanded() {
     snapshot_both("other_tables", || {
         let mut app = running_app();
         let table = RulesState::Table {
-            objects: Vec::new(),
+            objects: Vec::new().into(),
+            structure: structure_of(&rules_at(61)),
             rules: rules_at(61),
         };
         let mut obs = observation(61, table, Ok(sockets(true)));

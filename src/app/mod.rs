@@ -230,7 +230,12 @@ impl App {
             }
         }
         let live = match &obs.rules {
-            RulesState::Table { objects, rules } => Some(sockets::LiveTable { objects, rules }),
+            RulesState::Table {
+                objects, structure, ..
+            } => Some(sockets::LiveTable {
+                objects,
+                structure: *structure,
+            }),
             _ => None,
         };
         match obs.sockets {
@@ -246,7 +251,9 @@ impl App {
             Err(e) => self.sockets_error = Some(e),
         }
         match &obs.rules {
-            RulesState::Table { rules, .. } => self.book.ingest(rules, obs.at_ms),
+            RulesState::Table {
+                rules, structure, ..
+            } => self.book.ingest(rules, *structure, obs.at_ms),
             _ => self.book.clear(),
         }
         self.rules_state = obs.rules;
@@ -461,14 +468,17 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
             refresh_due,
         } => {
             app.now_ms = now_ms;
+            let effects = if refresh_due {
+                app.refresh()
+            } else {
+                Vec::new()
+            };
             Outcome {
-                // Without a refresh, only the countdown and the refresh age change.
-                redraw: true,
-                effects: if refresh_due {
-                    app.refresh()
-                } else {
-                    Vec::new()
-                },
+                // Without a refresh, only the countdown and the refresh age change. With
+                // one, its result redraws a moment later: drawing now as well would double
+                // the drawing on every tick.
+                redraw: effects.is_empty(),
+                effects,
             }
         }
         Msg::Refreshed(obs) => {

@@ -2,6 +2,8 @@
 //! their counters, the other tables, the pending commit. Plain data, built by the refresh
 //! worker (`tui::refresh`) and by tests.
 
+use std::sync::Arc;
+
 use crate::nft::counters::LiveRule;
 use crate::nft::live::LiveObject;
 pub use crate::nft::tables::{OtherChain, OtherTable};
@@ -33,9 +35,13 @@ pub enum RulesState {
     /// nft works, but our table does not exist.
     NoTable,
     /// Our table's objects (terse: no set elements) and its rules with counters.
+    /// The objects are shared between ticks while the table's structure stays the same;
+    /// their counter values are those of the last structural change: read `rules`.
     Table {
-        objects: Vec<LiveObject>,
+        objects: Arc<[LiveObject]>,
         rules: Vec<LiveRule>,
+        /// Equal for two readings whose rules differ only in their counters.
+        structure: u64,
     },
 }
 

@@ -43,79 +43,139 @@ pub struct RuleRow {
     pub history: VecDeque<f64>,
 }
 
+impl RuleRow {
+    /// Takes the row's new counters, `elapsed_s` after the last ones.
+    fn advance(&mut self, packets: u64, bytes: u64, elapsed_s: Option<f64>) {
+        // A counter that went down means the rule was replaced (an apply): no rate.
+        self.rate = elapsed_s.map(|s| {
+            if packets >= self.packets {
+                (packets - self.packets) as f64 / s
+            } else {
+                0.0
+            }
+        });
+        if let Some(r) = self.rate {
+            self.history.push_back(r);
+            while self.history.len() > HISTORY {
+                self.history.pop_front();
+            }
+        }
+        self.packets = packets;
+        self.bytes = bytes;
+    }
+}
+
 /// The rows, in the order the chain lists them, and the input policy row apart.
 #[derive(Debug, Clone, Default)]
 pub struct RuleBook {
     pub rows: Vec<RuleRow>,
     pub input_policy: Option<RuleRow>,
     last_at_ms: Option<u64>,
+    /// For the rules' structure last seen: which row each rule adds to. While the rules
+    /// stay the same (every tick but an apply's), counters are summed through it without
+    /// building a single key.
+    layout: Option<(u64, Vec<Option<Slot>>)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    Row(usize),
+    InputPolicy,
 }
 
 impl RuleBook {
-    /// Takes the counters of one refresh at `at_ms`.
-    pub fn ingest(&mut self, rules: &[LiveRule], at_ms: u64) {
+    /// Takes the counters of one refresh at `at_ms`. `structure` is equal for two lists
+    /// of rules that differ only in their counters.
+    pub fn ingest(&mut self, rules: &[LiveRule], structure: u64, at_ms: u64) {
+        let elapsed_s = self
+            .last_at_ms
+            .filter(|last| at_ms > *last)
+            .map(|last| (at_ms - last) as f64 / 1000.0);
+        self.last_at_ms = Some(at_ms);
+        match &self.layout {
+            Some((s, slots)) if *s == structure && slots.len() == rules.len() => {
+                let mut totals = vec![(0u64, 0u64); self.rows.len() + 1];
+                for (rule, slot) in rules.iter().zip(slots) {
+                    let (Some(slot), Some(packets), Some(bytes)) = (slot, rule.packets, rule.bytes)
+                    else {
+                        continue;
+                    };
+                    let i = match slot {
+                        Slot::Row(i) => *i,
+                        Slot::InputPolicy => self.rows.len(),
+                    };
+                    totals[i] = (totals[i].0 + packets, totals[i].1 + bytes);
+                }
+                let rows = self.rows.iter_mut().chain(self.input_policy.as_mut());
+                for (row, (packets, bytes)) in rows.zip(totals) {
+                    row.advance(packets, bytes, elapsed_s);
+                }
+            }
+            _ => self.lay_out(rules, structure, elapsed_s),
+        }
+    }
+
+    /// Groups the rules into rows anew, carrying over the history of rows that remain.
+    fn lay_out(&mut self, rules: &[LiveRule], structure: u64, elapsed_s: Option<f64>) {
         let mut previous: HashMap<RowKey, RuleRow> = self
             .rows
             .drain(..)
             .chain(self.input_policy.take())
             .map(|r| (r.key.clone(), r))
             .collect();
-        let elapsed_s = self
-            .last_at_ms
-            .filter(|last| at_ms > *last)
-            .map(|last| (at_ms - last) as f64 / 1000.0);
-        self.last_at_ms = Some(at_ms);
-
         let mut order: Vec<RowKey> = Vec::new();
-        let mut sums: HashMap<RowKey, (usize, u64, u64)> = HashMap::new();
+        let mut index: HashMap<RowKey, usize> = HashMap::new();
+        let mut sums: Vec<(usize, u64, u64)> = Vec::new();
+        let mut slots: Vec<Option<usize>> = Vec::with_capacity(rules.len());
         for rule in rules {
-            let (Some(packets), Some(bytes)) = (rule.packets, rule.bytes) else {
-                continue; // no counter: nothing to show (loopback, conntrack, ICMPv6 ND)
+            let (Some(packets), Some(bytes), Some(kind)) =
+                (rule.packets, rule.bytes, kind_of(rule))
+            else {
+                // No counter: nothing to show (loopback, conntrack, ICMPv6 ND).
+                slots.push(None);
+                continue;
             };
-            let Some(kind) = kind_of(rule) else { continue };
             let key = RowKey {
                 chain: rule.chain.clone(),
                 kind,
             };
-            let sum = sums.entry(key.clone()).or_insert_with(|| {
-                order.push(key.clone());
-                (0, 0, 0)
+            let i = *index.entry(key.clone()).or_insert_with(|| {
+                order.push(key);
+                sums.push((0, 0, 0));
+                sums.len() - 1
             });
-            *sum = (sum.0 + 1, sum.1 + packets, sum.2 + bytes);
+            sums[i] = (sums[i].0 + 1, sums[i].1 + packets, sums[i].2 + bytes);
+            slots.push(Some(i));
         }
-        for key in order {
-            let (rules, packets, bytes) = sums[&key];
-            let old = previous.remove(&key);
-            // A counter that went down means the rule was replaced (an apply): no rate.
-            let rate = match (&old, elapsed_s) {
-                (Some(o), Some(s)) if packets >= o.packets => {
-                    Some((packets - o.packets) as f64 / s)
+        // Group index -> slot: the input policy row stands apart from the listed ones.
+        let mut slot_of = Vec::with_capacity(order.len());
+        for (key, (rules, packets, bytes)) in order.into_iter().zip(sums) {
+            let row = match previous.remove(&key) {
+                Some(mut row) => {
+                    row.rules = rules;
+                    row.advance(packets, bytes, elapsed_s);
+                    row
                 }
-                (Some(_), Some(_)) => Some(0.0),
-                _ => None,
-            };
-            let mut history = old.map(|o| o.history).unwrap_or_default();
-            if let Some(r) = rate {
-                history.push_back(r);
-                while history.len() > HISTORY {
-                    history.pop_front();
-                }
-            }
-            let row = RuleRow {
-                label: label_of(&key),
-                key,
-                rules,
-                packets,
-                bytes,
-                rate,
-                history,
+                None => RuleRow {
+                    label: label_of(&key),
+                    key,
+                    rules,
+                    packets,
+                    bytes,
+                    rate: None,
+                    history: VecDeque::new(),
+                },
             };
             if matches!(row.key.kind, RowKind::InputPolicy(_)) {
+                slot_of.push(Slot::InputPolicy);
                 self.input_policy = Some(row);
             } else {
+                slot_of.push(Slot::Row(self.rows.len()));
                 self.rows.push(row);
             }
         }
+        let slots = slots.into_iter().map(|g| g.map(|g| slot_of[g])).collect();
+        self.layout = Some((structure, slots));
     }
 
     /// Forgets everything (the table went away).
@@ -146,7 +206,12 @@ fn kind_of(rule: &LiveRule) -> Option<RowKind> {
             RowKind::InputPolicy(c.trim_start_matches("input policy ").to_string()),
         ),
         // The other chains' policy counters are not what an operator watches here.
-        Some(c) if c.starts_with(&format!("{} policy ", rule.chain)) => None,
+        Some(c)
+            if c.strip_prefix(rule.chain.as_str())
+                .is_some_and(|rest| rest.starts_with(" policy ")) =>
+        {
+            None
+        }
         Some(c) => Some(RowKind::Other(c.to_string())),
         None => Some(RowKind::Other(rule.rule.clone())),
     }
@@ -193,6 +258,7 @@ mod tests {
                 rule("input", "input policy drop", 9),
                 rule("output", "output policy accept", 100),
             ],
+            1,
             1_000,
         );
         let labels: Vec<_> = book.rows.iter().map(|r| r.label.as_str()).collect();
@@ -205,11 +271,33 @@ mod tests {
     }
 
     #[test]
+    fn counters_summed_through_the_kept_layout_match_a_fresh_grouping() {
+        let tick = |i: u64| {
+            vec![
+                rule("input", "service=ssh allow=admin", 3 * i),
+                rule("input", "ping", i),
+                rule("input", "service=ssh allow=admin", 4 * i),
+                rule("input", "input policy drop", 9 * i),
+            ]
+        };
+        let (mut kept, mut fresh) = (RuleBook::default(), RuleBook::default());
+        for i in 0..5u64 {
+            kept.ingest(&tick(i), 7, 1_000 * i);
+            fresh.ingest(&tick(i), i, 1_000 * i); // a new structure every time
+            assert_eq!(kept.rows, fresh.rows);
+            assert_eq!(kept.input_policy, fresh.input_policy);
+        }
+        assert_eq!(kept.rows[0].packets, 28);
+        assert_eq!(kept.rows[0].rate, Some(7.0));
+    }
+
+    #[test]
     fn rates_come_from_counter_deltas_and_history_keeps_a_minute() {
         let mut book = RuleBook::default();
         for i in 0..=70u64 {
             book.ingest(
                 &[rule("input", "service=web allow=any", i * 10)],
+                1,
                 1_000 + i * 500,
             );
         }
@@ -217,7 +305,7 @@ mod tests {
         assert_eq!(row.rate, Some(20.0)); // 10 packets per half second
         assert_eq!(row.history.len(), HISTORY);
         // A replaced rule (counter reset) gives 0, not a negative rate.
-        book.ingest(&[rule("input", "service=web allow=any", 5)], 60_000);
+        book.ingest(&[rule("input", "service=web allow=any", 5)], 1, 60_000);
         assert_eq!(book.rows[0].rate, Some(0.0));
     }
 }

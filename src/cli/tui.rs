@@ -4,19 +4,25 @@
 use std::time::Duration;
 
 use super::{Cli, Machinery, eprint, load_policy};
+use crate::app::observation::PolicyLoad;
 use crate::app::{CommitRequest, Config};
 use crate::commit::system::session_origin;
 use crate::commit::{Actor, RollbackOutcome, ops};
 use crate::nft::backend::NftProcess;
 use crate::policy::Settings;
 use crate::sockets::ServiceNames;
-use crate::tui::{self, CommitAction, OwnerCache, Sources};
+use crate::tui::refresh::modified;
+use crate::tui::{self, CommitAction, OwnerCache, RulesetReader, Sources};
 use crate::ui::theme::{Theme, colour_disabled, config_dir};
 
 /// Set by `portcullis demo` for the UI it starts: the namespace's name, for the status bar.
 pub const DEMO_ENV: &str = "PORTCULLIS_DEMO_NAMESPACE";
 
 pub fn run(cli: &Cli, refresh: Duration) -> u8 {
+    // The policy is read first and once: with a large network, the TOML parser's
+    // transient memory is most of the program's peak, and here little else is allocated.
+    let policy_mtime = modified(&cli.policy);
+    let policy = load_policy(&cli.policy);
     let env = |k: &str| std::env::var(k).ok();
     let theme = match Theme::load(
         cli.theme.as_deref().unwrap_or("default"),
@@ -35,8 +41,9 @@ pub fn run(cli: &Cli, refresh: Duration) -> u8 {
     };
     // A broken policy file must not keep the operator from seeing the machine: the UI
     // starts with the default table and shows the error in its status bar.
-    let table =
-        load_policy(&cli.policy).map_or_else(|_| Settings::default().table, |p| p.settings.table);
+    let table = policy
+        .as_ref()
+        .map_or_else(|_| Settings::default().table, |p| p.settings.table.clone());
     let read_only = !nix::unistd::geteuid().is_root();
     let config = Config {
         host: host_name(),
@@ -48,13 +55,17 @@ pub fn run(cli: &Cli, refresh: Duration) -> u8 {
     };
     let sources = Sources {
         nft: Box::new(NftProcess::new(&cli.nft)),
-        table,
+        rules: RulesetReader::new(table),
         policy_path: cli.policy.clone(),
         state_dir: cli.state_dir.clone(),
         read_only,
         names: ServiceNames::load(),
         owners: OwnerCache::default(),
-        policy_seen: None,
+        policy_seen: Some(policy_mtime),
+        first_policy: Some(match policy {
+            Ok(p) => PolicyLoad::Loaded(Box::new(p)),
+            Err(e) => PolicyLoad::Invalid(e),
+        }),
     };
     let options = tui::Options {
         config,

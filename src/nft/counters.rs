@@ -67,6 +67,17 @@ pub fn live_rules(objects: &[LiveObject]) -> Vec<LiveRule> {
         .collect()
 }
 
+/// The rules' chains, text and comments, hashed: equal for the same rules, whatever their
+/// counters say. (The refresh tick gets the same from a skim of the listing.)
+pub fn structure_of(rules: &[LiveRule]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    for r in rules {
+        (&r.chain, &r.rule, &r.comment).hash(&mut h);
+    }
+    h.finish()
+}
+
 /// `service=ssh allow=admin` -> `ssh`.
 pub fn service_of(comment: &str) -> Option<String> {
     let rest = comment.strip_prefix(SERVICE_TAG)?;

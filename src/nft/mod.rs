@@ -8,6 +8,7 @@ pub mod intervals;
 pub mod live;
 pub mod render;
 pub mod script;
+pub mod skim;
 pub mod tables;
 
 pub use compile::{CompiledTable, compile};

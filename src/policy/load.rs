@@ -4,6 +4,7 @@
 //! through serde, because serde stops at the first error and the operator should see all of
 //! them in one run.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
+use super::bulk::{BULK_MIN, Bulk, take_out};
 use super::{
     ANY, ConfirmMode, Diagnostic, Diagnostics, Direction, Network, Policy, Service, Settings,
     Source, Verdict, parse_net, parse_port_spec, validate_interface_name, validate_object_name,
@@ -35,9 +37,25 @@ const MAX_CONFIRM: Duration = Duration::from_secs(24 * 3600);
 
 /// Parses and validates a policy document.
 pub fn parse(source: &str) -> Result<Policy, Diagnostics> {
-    let (root, syntax_errors) = DeTable::parse_recoverable(source);
-    let mut v = Validator::default();
+    parse_with(source, BULK_MIN)
+}
+
+/// `parse`, taking string lists of at least `bulk_min` entries out of toml's hands
+/// (see `bulk`). Tests compare it with `usize::MAX`, which leaves everything to toml.
+pub fn parse_with(source: &str, bulk_min: usize) -> Result<Policy, Diagnostics> {
+    let (for_toml, bulk) = take_out(source, bulk_min);
+    let (root, syntax_errors) = DeTable::parse_recoverable(&for_toml);
+    let mut v = Validator {
+        diagnostics: Vec::new(),
+        bulk: &bulk,
+    };
     if !syntax_errors.is_empty() {
+        // toml's recovery from an error elsewhere may read a blanked list differently;
+        // the messages come from the text as written (a broken file has no memory to save).
+        let syntax_errors = match for_toml {
+            Cow::Owned(_) => DeTable::parse_recoverable(source).1,
+            Cow::Borrowed(_) => syntax_errors,
+        };
         for e in syntax_errors {
             let span = e.span().unwrap_or(0..0);
             v.error(span, format!("TOML syntax error: {}", e.message().trim()));
@@ -72,12 +90,12 @@ pub fn parse(source: &str) -> Result<Policy, Diagnostics> {
     }
 }
 
-#[derive(Default)]
-struct Validator {
+struct Validator<'b> {
     diagnostics: Vec<Diagnostic>,
+    bulk: &'b Bulk<'b>,
 }
 
-impl Validator {
+impl<'b> Validator<'b> {
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.diagnostics.push(Diagnostic::new(span, message));
     }
@@ -149,7 +167,17 @@ impl Validator {
     }
 
     /// Each string of a list, with its span; non-strings are reported and skipped.
-    fn strings<'a>(&mut self, value: &'a Value<'_>, what: &str) -> Vec<(&'a str, Range<usize>)> {
+    fn strings<'a>(&mut self, value: &'a Value<'_>, what: &str) -> Vec<(&'a str, Range<usize>)>
+    where
+        'b: 'a,
+    {
+        let bulk: &'b Bulk<'b> = self.bulk;
+        if let Some(taken) = bulk.strings(value.span().start) {
+            return taken
+                .iter()
+                .map(|(s, span)| (s.as_ref(), span.clone()))
+                .collect();
+        }
         let Some(items) = self.array(value, what) else {
             return Vec::new();
         };
@@ -160,6 +188,12 @@ impl Validator {
                     .map(|s| (s, item.span()))
             })
             .collect()
+    }
+
+    /// `[]`, and not a long list that `bulk` took out.
+    fn is_empty_list(&self, value: &Value<'_>) -> bool {
+        matches!(value.get_ref(), DeValue::Array(a) if a.is_empty())
+            && self.bulk.strings(value.span().start).is_none()
     }
 
     fn settings(&mut self, value: &Value<'_>) -> Settings {
@@ -257,7 +291,7 @@ impl Validator {
             }
             let what = format!("networks.{name}");
             let entries = self.strings(value, &what);
-            if entries.is_empty() && matches!(value.get_ref(), DeValue::Array(a) if a.is_empty()) {
+            if entries.is_empty() && self.is_empty_list(value) {
                 self.error(
                     value.span(),
                     format!("{what} is empty; list at least one address or prefix, or remove it"),
@@ -336,7 +370,7 @@ impl Validator {
             Some(v) => {
                 let what = format!("services.{name}.ports");
                 let entries = self.strings(v, &what);
-                if matches!(v.get_ref(), DeValue::Array(a) if a.is_empty()) {
+                if self.is_empty_list(v) {
                     self.error(
                         v.span(),
                         format!("{what} is empty; list at least one port, e.g. \"22/tcp\""),
@@ -363,7 +397,7 @@ impl Validator {
             Some(v) => {
                 let what = format!("services.{name}.allow");
                 let entries = self.strings(v, &what);
-                if matches!(v.get_ref(), DeValue::Array(a) if a.is_empty()) {
+                if self.is_empty_list(v) {
                     self.error(
                         v.span(),
                         format!("{what} is empty; name a network, a prefix, or \"any\""),

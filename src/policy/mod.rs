@@ -2,6 +2,7 @@
 //! validated. Pure: nothing here touches files, processes or the kernel.
 
 mod addr;
+mod bulk;
 mod diag;
 mod load;
 mod names;
@@ -14,7 +15,7 @@ use ipnet::IpNet;
 
 pub use addr::parse_net;
 pub use diag::{Diagnostic, Diagnostics, LineIndex};
-pub use load::parse;
+pub use load::{parse, parse_with};
 pub use names::{
     interface_matches, validate_interface_name, validate_object_name, validate_table_name,
 };

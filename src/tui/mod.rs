@@ -6,6 +6,7 @@
 
 mod owners;
 pub mod refresh;
+pub mod ruleset;
 mod terminal;
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -20,6 +21,7 @@ use crate::commit::system::now_ms;
 use crate::ui::theme::Theme;
 pub use owners::OwnerCache;
 pub use refresh::Sources;
+pub use ruleset::RulesetReader;
 pub use terminal::NoTerminal;
 
 /// Runs a confirm or a rollback; returns what to tell the operator.

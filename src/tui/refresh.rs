@@ -2,22 +2,21 @@
 //! (`nft -t -j list ruleset`: counters, and milliseconds even with huge sets), the journal
 //! and the policy file. Runs on the worker thread, never on the render path.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::owners::OwnerCache;
+use super::ruleset::RulesetReader;
 use crate::app::observation::{Observation, OtherTable, PendingCommit, PolicyLoad, RulesState};
 use crate::commit::StateDir;
 use crate::commit::system::now_ms;
 use crate::nft::backend::Nft;
-use crate::nft::counters::live_rules;
-use crate::nft::live;
-use crate::nft::tables::other_tables;
 use crate::sockets::{self, ServiceNames};
 
 pub struct Sources {
     pub nft: Box<dyn Nft + Send>,
-    pub table: String,
+    /// Our table's reading, kept between ticks.
+    pub rules: RulesetReader,
     pub policy_path: PathBuf,
     pub state_dir: PathBuf,
     pub read_only: bool,
@@ -25,6 +24,9 @@ pub struct Sources {
     pub owners: OwnerCache,
     /// The policy file's mtime when last read, to read it again only when it changes.
     pub policy_seen: Option<Option<SystemTime>>,
+    /// The policy as read at start, handed to the first refresh: reading a big policy
+    /// again on the worker thread would double the start's peak memory.
+    pub first_policy: Option<PolicyLoad>,
 }
 
 impl Sources {
@@ -48,26 +50,11 @@ impl Sources {
         }
     }
 
-    fn ruleset(&self) -> (RulesState, Vec<OtherTable>) {
-        let listing = match self.nft.list_ruleset_terse_json() {
-            Ok(l) => l,
-            Err(e) => return (RulesState::Unavailable(e.to_string()), Vec::new()),
-        };
-        // One parse for both readings: at 1,000 rules parsing is most of a refresh.
-        let doc = match live::parse(&listing) {
-            Ok(d) => d,
-            Err(e) => return (RulesState::Unavailable(e.to_string()), Vec::new()),
-        };
-        let others = other_tables(&doc, &self.table);
-        let state = match live::objects_of(&doc, &self.table) {
-            Err(e) => RulesState::Unavailable(e.to_string()),
-            Ok(objects) if !live::has_table(&objects) => RulesState::NoTable,
-            Ok(objects) => RulesState::Table {
-                rules: live_rules(&objects),
-                objects,
-            },
-        };
-        (state, others)
+    fn ruleset(&mut self) -> (RulesState, Vec<OtherTable>) {
+        match self.nft.list_ruleset_terse_json() {
+            Ok(listing) => self.rules.read(&listing),
+            Err(e) => (RulesState::Unavailable(e.to_string()), Vec::new()),
+        }
     }
 
     fn pending(&self) -> Option<PendingCommit> {
@@ -83,9 +70,10 @@ impl Sources {
     }
 
     fn policy_if_changed(&mut self) -> Option<PolicyLoad> {
-        let mtime = std::fs::metadata(&self.policy_path)
-            .and_then(|m| m.modified())
-            .ok();
+        if let Some(first) = self.first_policy.take() {
+            return Some(first);
+        }
+        let mtime = modified(&self.policy_path);
         if self.policy_seen == Some(mtime) {
             return None;
         }
@@ -95,4 +83,9 @@ impl Sources {
             Err(e) => PolicyLoad::Invalid(e),
         })
     }
+}
+
+/// A file's modification time, None if it cannot be read.
+pub fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
