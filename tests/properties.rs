@@ -379,3 +379,42 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 }
+
+// ---------- edits in place read back as written ----------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn an_edited_list_reads_back_as_the_entries_given(
+        layout in 0usize..3,
+        keep in prop::collection::vec(any::<bool>(), 4),
+        extra in prop::collection::vec("[a-z]{1,4}", 0..3),
+        reverse in any::<bool>(),
+    ) {
+        let old = ["a", "b", "c", "d"];
+        let list = match layout {
+            0 => "[\"a\", \"b\", \"c\", \"d\"]".to_string(),
+            1 => "[ # opener\n  \"a\", # one\n  # above b\n  \"b\",\n  \"c\", # three\n  \"d\" # four\n]".to_string(),
+            _ => "[\n  \"a\",\n  \"b\",\n  \"c\",\n  \"d\", # last\n]".to_string(),
+        };
+        let text = format!("# head\n[networks]\nn = {list} # after\nm = [\"x\"]\n");
+        let mut entries: Vec<String> = old.iter().zip(&keep).filter(|(_, k)| **k).map(|(e, _)| e.to_string()).collect();
+        entries.extend(extra.iter().filter(|e| !old.contains(&e.as_str())).cloned());
+        if reverse { entries.reverse(); }
+        let mut doc = policy::document::PolicyDocument::parse(&text).expect("valid");
+        doc.set_network(Some("n"), "n", &entries).expect("edited");
+        let edited = doc.text();
+        let again = policy::document::PolicyDocument::parse(&edited).map_err(|e| TestCaseError::fail(format!("{e}\n{edited}")))?;
+        prop_assert_eq!(again.network("n"), Some(entries.clone()), "{}", edited);
+        prop_assert_eq!(again.network("m"), Some(vec!["x".to_string()]));
+        prop_assert!(edited.starts_with("# head\n[networks]\nn = ["), "{}", edited);
+        prop_assert!(edited.contains("] # after\n"), "{}", edited);
+        // Kept entries keep their line comments.
+        for (entry, comment) in [("a", "# one"), ("c", "# three"), ("d", "# four")] {
+            if layout == 1 && entries.iter().any(|e| e == entry) {
+                prop_assert!(edited.contains(comment), "{} lost {}:\n{}", entry, comment, edited);
+            }
+        }
+    }
+}

@@ -149,28 +149,7 @@ impl StateDir {
     /// Replaces `name` (relative to the state directory) atomically, mode 0600.
     pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StateError> {
         let path = self.path(name);
-        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        let tmp = dir.join(format!(
-            ".{}.tmp.{}",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-            std::process::id()
-        ));
-        let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            File::open(&dir)?.sync_all()
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(io_err(&path))
+        crate::atomic_file::replace(&path, bytes, 0o600).map_err(io_err(&path))
     }
 
     /// Renames `from` to `to` (both relative to the state directory) atomically, and makes

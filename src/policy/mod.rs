@@ -4,6 +4,8 @@
 mod addr;
 mod bulk;
 mod diag;
+pub mod document;
+pub mod file;
 mod load;
 mod names;
 mod ports;

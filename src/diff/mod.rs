@@ -1,6 +1,10 @@
 //! Diffs of nft text, and the live-table-vs-policy comparison `diff` (and later the TUI's
 //! diff view) shows. Pure: the live objects come in already read.
 
+mod policy;
+
+pub use policy::{Change, policy_changes};
+
 use nftables::schema::NfListObject;
 use similar::TextDiff;
 

@@ -1,0 +1,369 @@
+//! What an edit changes, in the operator's terms: services and networks added, removed or
+//! changed (and how), addresses added to and removed from networks and sets, rules added
+//! and removed, settings changed. The TUI's diff screen shows it above the nft text diff.
+//! Pure: two policies in, a list of changes out.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use nftables::schema::NfListObject;
+
+use super::rule_changes;
+use crate::nft::live::LiveObject;
+use crate::nft::{CompiledTable, compile};
+use crate::policy::{Direction, Policy, Service, Source};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    ServiceAdded {
+        name: String,
+        summary: String,
+    },
+    ServiceRemoved {
+        name: String,
+    },
+    /// Each detail reads `ports: 22/tcp → 22/tcp, 2222/tcp`.
+    ServiceChanged {
+        name: String,
+        details: Vec<String>,
+    },
+    NetworkAdded {
+        name: String,
+        entries: usize,
+    },
+    NetworkRemoved {
+        name: String,
+    },
+    NetworkChanged {
+        name: String,
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    Setting {
+        name: &'static str,
+        from: String,
+        to: String,
+    },
+    /// Rules of the compiled table, compared as nft text within their chain.
+    Rules {
+        added: usize,
+        removed: usize,
+    },
+    /// Elements of one named set of the compiled table.
+    SetElements {
+        set: String,
+        added: usize,
+        removed: usize,
+    },
+}
+
+impl Change {
+    /// One line for the diff screen, starting with `+`, `-` or `~`.
+    pub fn line(&self) -> String {
+        match self {
+            Change::ServiceAdded { name, summary } => format!("+ service {name}: {summary}"),
+            Change::ServiceRemoved { name } => format!("- service {name}"),
+            Change::ServiceChanged { name, details } => {
+                format!("~ service {name}: {}", details.join("; "))
+            }
+            Change::NetworkAdded { name, entries } => {
+                format!(
+                    "+ network {name}: {entries} {}",
+                    plural(*entries, "entry", "entries")
+                )
+            }
+            Change::NetworkRemoved { name } => format!("- network {name}"),
+            Change::NetworkChanged {
+                name,
+                added,
+                removed,
+            } => format!(
+                "~ network {name}: {}",
+                [("+", added), ("-", removed)]
+                    .iter()
+                    .filter(|(_, list)| !list.is_empty())
+                    .map(|(sign, list)| format!("{sign}{}", abbreviate(list)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            Change::Setting { name, from, to } => format!("~ settings.{name}: {from} → {to}"),
+            Change::Rules { added, removed } => {
+                format!("~ rules: {added} added, {removed} removed")
+            }
+            Change::SetElements {
+                set,
+                added,
+                removed,
+            } => format!("~ set {set}: {added} elements added, {removed} removed"),
+        }
+    }
+}
+
+/// The changes from `old` to `new`, services and networks first, then the compiled table.
+pub fn policy_changes(old: &Policy, new: &Policy) -> Vec<Change> {
+    let mut changes = Vec::new();
+    settings(old, new, &mut changes);
+    for (name, network) in &new.networks {
+        let now: BTreeSet<String> = network.entries.iter().map(|n| n.to_string()).collect();
+        match old.networks.get(name) {
+            None => changes.push(Change::NetworkAdded {
+                name: name.clone(),
+                entries: now.len(),
+            }),
+            Some(before) => {
+                let was: BTreeSet<String> = before.entries.iter().map(|n| n.to_string()).collect();
+                if was != now {
+                    changes.push(Change::NetworkChanged {
+                        name: name.clone(),
+                        added: now.difference(&was).cloned().collect(),
+                        removed: was.difference(&now).cloned().collect(),
+                    });
+                }
+            }
+        }
+    }
+    for name in old
+        .networks
+        .keys()
+        .filter(|n| !new.networks.contains_key(*n))
+    {
+        changes.push(Change::NetworkRemoved { name: name.clone() });
+    }
+    for (name, service) in &new.services {
+        match old.services.get(name) {
+            None => changes.push(Change::ServiceAdded {
+                name: name.clone(),
+                summary: summary(service),
+            }),
+            Some(before) if before != service => changes.push(Change::ServiceChanged {
+                name: name.clone(),
+                details: details(before, service),
+            }),
+            Some(_) => {}
+        }
+    }
+    for name in old
+        .services
+        .keys()
+        .filter(|n| !new.services.contains_key(*n))
+    {
+        changes.push(Change::ServiceRemoved { name: name.clone() });
+    }
+    let (before, after) = (compile(old), compile(new));
+    let as_live: Vec<LiveObject> = before
+        .objects
+        .iter()
+        .cloned()
+        .map(LiveObject::Known)
+        .collect();
+    let (added, removed) = rule_changes(&after, &as_live);
+    if added + removed > 0 {
+        changes.push(Change::Rules { added, removed });
+    }
+    changes.extend(set_changes(&before, &after));
+    changes
+}
+
+fn settings(old: &Policy, new: &Policy, changes: &mut Vec<Change>) {
+    let (a, b) = (&old.settings, &new.settings);
+    let pairs: [(&'static str, String, String); 5] = [
+        ("table", a.table.clone(), b.table.clone()),
+        (
+            "input_policy",
+            a.input_policy.as_str().into(),
+            b.input_policy.as_str().into(),
+        ),
+        (
+            "output_policy",
+            a.output_policy.as_str().into(),
+            b.output_policy.as_str().into(),
+        ),
+        (
+            "allow_ping",
+            a.allow_ping.to_string(),
+            b.allow_ping.to_string(),
+        ),
+        (
+            "confirm_timeout",
+            format!("{}s", a.confirm_timeout.as_secs()),
+            format!("{}s", b.confirm_timeout.as_secs()),
+        ),
+    ];
+    for (name, from, to) in pairs {
+        if from != to {
+            changes.push(Change::Setting { name, from, to });
+        }
+    }
+}
+
+fn summary(s: &Service) -> String {
+    let mut text = format!("{} from {}", ports(s), allow(s));
+    if !s.interfaces.is_empty() {
+        text.push_str(&format!(" on {}", s.interfaces.join(", ")));
+    }
+    if s.direction == Direction::Out {
+        text.push_str(" (outbound)");
+    }
+    text
+}
+
+fn details(a: &Service, b: &Service) -> Vec<String> {
+    let fields = [
+        ("ports", ports(a), ports(b)),
+        ("allow", allow(a), allow(b)),
+        (
+            "interfaces",
+            a.interfaces.join(", "),
+            b.interfaces.join(", "),
+        ),
+        (
+            "direction",
+            format!("{:?}", a.direction).to_lowercase(),
+            format!("{:?}", b.direction).to_lowercase(),
+        ),
+        (
+            "description",
+            a.description.clone().unwrap_or_default(),
+            b.description.clone().unwrap_or_default(),
+        ),
+    ];
+    fields
+        .into_iter()
+        .filter(|(_, x, y)| x != y)
+        .map(|(name, x, y)| format!("{name}: {} → {}", or_none(&x), or_none(&y)))
+        .collect()
+}
+
+fn ports(s: &Service) -> String {
+    s.ports
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn allow(s: &Service) -> String {
+    s.allow
+        .iter()
+        .map(|a| match a {
+            Source::Any => "any".to_string(),
+            Source::Network(n) => n.clone(),
+            Source::Literal(net) => net.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn or_none(text: &str) -> &str {
+    if text.is_empty() { "(none)" } else { text }
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// The first few of a long list, and how many more.
+fn abbreviate(list: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let head = list
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if list.len() > SHOWN {
+        format!("{head} and {} more", list.len() - SHOWN)
+    } else {
+        head
+    }
+}
+
+/// Elements added to and removed from each named set (compared as nft's JSON).
+fn set_changes(before: &CompiledTable, after: &CompiledTable) -> Vec<Change> {
+    fn sets(t: &CompiledTable) -> BTreeMap<String, BTreeSet<String>> {
+        t.objects
+            .iter()
+            .filter_map(|o| match o {
+                NfListObject::Set(s) => Some((
+                    s.name.to_string(),
+                    s.elem
+                        .iter()
+                        .flat_map(|e| e.iter())
+                        .map(|e| serde_json::to_string(e).unwrap_or_default())
+                        .collect(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+    let (old, new) = (sets(before), sets(after));
+    let empty = BTreeSet::new();
+    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let (a, b) = (
+                old.get(name).unwrap_or(&empty),
+                new.get(name).unwrap_or(&empty),
+            );
+            let added = b.difference(a).count();
+            let removed = a.difference(b).count();
+            (added + removed > 0).then(|| Change::SetElements {
+                set: name.clone(),
+                added,
+                removed,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::parse;
+
+    const BEFORE: &str = "[networks]\nadmin = [\"10.8.0.0/24\", \"192.0.2.10\"]\nold = [\"198.51.100.0/24\"]\n\n\
+        [services.ssh]\nports = [\"22/tcp\"]\nallow = [\"admin\"]\n\n\
+        [services.legacy]\nports = [\"23/tcp\"]\nallow = [\"old\"]\n";
+
+    const AFTER: &str = "[settings]\nallow_ping = false\n\n\
+        [networks]\nadmin = [\"10.8.0.0/24\", \"203.0.113.0/24\"]\n\n\
+        [services.ssh]\nports = [\"22/tcp\", \"2222/tcp\"]\nallow = [\"admin\"]\n\n\
+        [services.web]\nports = [\"443/tcp\"]\nallow = [\"any\"]\n";
+
+    #[test]
+    fn every_kind_of_change_is_named_in_policy_terms() {
+        let (a, b) = (parse(BEFORE).unwrap(), parse(AFTER).unwrap());
+        let lines: Vec<String> = policy_changes(&a, &b).iter().map(Change::line).collect();
+        let text = lines.join("\n");
+        for expected in [
+            "~ settings.allow_ping: true → false",
+            "~ network admin: +203.0.113.0/24 -192.0.2.10/32",
+            "- network old",
+            "~ service ssh: ports: 22/tcp → 22/tcp, 2222/tcp",
+            "+ service web: 443/tcp from any",
+            "- service legacy",
+        ] {
+            assert!(
+                lines.iter().any(|l| l == expected),
+                "missing {expected:?} in:\n{text}"
+            );
+        }
+        assert!(lines.iter().any(|l| l.starts_with("~ rules: ")), "{text}");
+        assert!(lines.iter().any(|l| l.starts_with("~ set ")), "{text}");
+    }
+
+    #[test]
+    fn the_same_policy_has_no_changes() {
+        let a = parse(BEFORE).unwrap();
+        assert_eq!(policy_changes(&a, &a), vec![]);
+    }
+
+    #[test]
+    fn long_address_lists_are_abbreviated() {
+        let list: Vec<String> = (1..=5).map(|i| format!("10.0.0.{i}/32")).collect();
+        assert_eq!(
+            abbreviate(&list),
+            "10.0.0.1/32, 10.0.0.2/32, 10.0.0.3/32 and 2 more"
+        );
+    }
+}

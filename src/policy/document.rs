@@ -1,0 +1,617 @@
+//! The policy file as the operator wrote it, edited in place: adding, changing, renaming
+//! and removing services and networks keeps every comment, the order of keys and tables,
+//! and the formatting of what was not touched (toml_edit keeps all of it). Entries of a
+//! list that stay keep their own comments too. Validation is the `check` validator run on
+//! the edited text, so the forms can never accept what `check` would refuse. Pure: the
+//! text comes in and goes out as strings.
+
+use toml_edit::{Array, DocumentMut, Item, Table, Value};
+
+use super::{Diagnostics, Policy, parse};
+
+/// A service as the form edits it: each field as text entries, unvalidated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceDraft {
+    pub description: Option<String>,
+    pub ports: Vec<String>,
+    pub allow: Vec<String>,
+    pub interfaces: Vec<String>,
+    /// `in` (the default, left out of the file) or `out`.
+    pub direction: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EditError {
+    #[error("the policy file is not valid TOML, so it cannot be edited in place: {0}")]
+    Syntax(String),
+    #[error("[{0}] in the policy file is not a table")]
+    NotATable(&'static str),
+    #[error("there is no {kind} named {name:?}")]
+    Missing { kind: &'static str, name: String },
+    #[error("a {kind} named {name:?} exists already")]
+    Exists { kind: &'static str, name: String },
+    #[error("network {name:?} is used by {}; take it out of their allow lists first", users.join(", "))]
+    InUse { name: String, users: Vec<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct PolicyDocument {
+    doc: DocumentMut,
+}
+
+impl PolicyDocument {
+    pub fn parse(text: &str) -> Result<Self, EditError> {
+        text.parse::<DocumentMut>()
+            .map(|doc| PolicyDocument { doc })
+            .map_err(|e| EditError::Syntax(e.message().to_string()))
+    }
+
+    /// The file's text with the edits.
+    pub fn text(&self) -> String {
+        self.doc.to_string()
+    }
+
+    /// The edited policy through the validator `check` uses.
+    pub fn validate(&self) -> Result<Policy, Diagnostics> {
+        parse(&self.text())
+    }
+
+    /// A service as the form shows it, read from the file.
+    pub fn service(&self, name: &str) -> Option<ServiceDraft> {
+        let table = self.doc.get("services")?.as_table_like()?;
+        let service = table.get(name)?.as_table_like()?;
+        let strings = |key: &str| -> Vec<String> {
+            service
+                .get(key)
+                .and_then(Item::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let text = |key: &str| service.get(key).and_then(Item::as_str).map(str::to_string);
+        Some(ServiceDraft {
+            description: text("description"),
+            ports: strings("ports"),
+            allow: strings("allow"),
+            interfaces: strings("interfaces"),
+            direction: text("direction"),
+        })
+    }
+
+    /// The entries of a network, read from the file.
+    pub fn network(&self, name: &str) -> Option<Vec<String>> {
+        let array = self.doc.get("networks")?.get(name)?.as_array()?;
+        Some(
+            array
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        )
+    }
+
+    /// Adds a service (`original` None) or changes one, renaming it if `name` differs.
+    /// A renamed service keeps its place and the comments above it.
+    pub fn set_service(
+        &mut self,
+        original: Option<&str>,
+        name: &str,
+        draft: &ServiceDraft,
+    ) -> Result<(), EditError> {
+        let services = section(&mut self.doc, "services")?;
+        if original != Some(name) && services.contains_key(name) {
+            return Err(EditError::Exists {
+                kind: "service",
+                name: name.into(),
+            });
+        }
+        let mut table = match original {
+            None => {
+                let mut t = Table::new();
+                t.set_implicit(false);
+                t
+            }
+            Some(old) => match services.remove(old) {
+                Some(Item::Table(t)) => t,
+                Some(other) => table_of(other),
+                None => {
+                    return Err(EditError::Missing {
+                        kind: "service",
+                        name: old.into(),
+                    });
+                }
+            },
+        };
+        set_text(&mut table, "description", draft.description.as_deref());
+        set_list(&mut table, "ports", &draft.ports, true);
+        set_list(&mut table, "allow", &draft.allow, true);
+        set_list(&mut table, "interfaces", &draft.interfaces, false);
+        let direction = draft.direction.as_deref().filter(|d| *d != "in");
+        set_text(&mut table, "direction", direction);
+        services.insert(name, Item::Table(table));
+        Ok(())
+    }
+
+    pub fn remove_service(&mut self, name: &str) -> Result<(), EditError> {
+        self.remove("services", "service", name)
+    }
+
+    /// Adds a network (`original` None) or changes one. Renaming it renames it in every
+    /// allow list too, so the policy means the same.
+    pub fn set_network(
+        &mut self,
+        original: Option<&str>,
+        name: &str,
+        entries: &[String],
+    ) -> Result<(), EditError> {
+        let networks = section(&mut self.doc, "networks")?;
+        if original != Some(name) && networks.contains_key(name) {
+            return Err(EditError::Exists {
+                kind: "network",
+                name: name.into(),
+            });
+        }
+        let order: Vec<String> = networks.iter().map(|(k, _)| k.to_string()).collect();
+        let (key, mut array) = match original {
+            None => (toml_edit::Key::new(name), Array::new()),
+            Some(old) => match networks.remove_entry(old) {
+                Some((key, item)) => {
+                    let array = item.as_array().cloned().unwrap_or_default();
+                    let renamed =
+                        toml_edit::Key::new(name).with_leaf_decor(key.leaf_decor().clone());
+                    (renamed, array)
+                }
+                None => {
+                    return Err(EditError::Missing {
+                        kind: "network",
+                        name: old.into(),
+                    });
+                }
+            },
+        };
+        merge_entries(&mut array, entries);
+        networks.insert_formatted(&key, Item::Value(Value::Array(array)));
+        if let Some(old) = original {
+            // Back to the renamed network's old place.
+            let place = |k: &str| {
+                let k = if k == name { old } else { k };
+                order.iter().position(|o| o == k).unwrap_or(usize::MAX)
+            };
+            networks.sort_values_by(|a, _, b, _| place(a.get()).cmp(&place(b.get())));
+            if old != name {
+                self.rename_in_allow_lists(old, name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a network, unless a service allows it: then the error names them.
+    pub fn remove_network(&mut self, name: &str) -> Result<(), EditError> {
+        let users = self.users_of(name);
+        if !users.is_empty() {
+            return Err(EditError::InUse {
+                name: name.into(),
+                users,
+            });
+        }
+        self.remove("networks", "network", name)
+    }
+
+    fn remove(
+        &mut self,
+        section_name: &'static str,
+        kind: &'static str,
+        name: &str,
+    ) -> Result<(), EditError> {
+        section(&mut self.doc, section_name)?
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| EditError::Missing {
+                kind,
+                name: name.into(),
+            })
+    }
+
+    /// The services whose allow list names `network`, in file order.
+    pub fn users_of(&self, network: &str) -> Vec<String> {
+        let Some(services) = self.doc.get("services").and_then(Item::as_table_like) else {
+            return Vec::new();
+        };
+        services
+            .iter()
+            .filter(|(_, s)| {
+                s.get("allow")
+                    .and_then(Item::as_array)
+                    .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(network)))
+            })
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    fn rename_in_allow_lists(&mut self, old: &str, new: &str) {
+        let Some(services) = self
+            .doc
+            .get_mut("services")
+            .and_then(Item::as_table_like_mut)
+        else {
+            return;
+        };
+        for (_, service) in services.iter_mut() {
+            let Some(allow) = service.get_mut("allow").and_then(Item::as_array_mut) else {
+                continue;
+            };
+            for value in allow.iter_mut() {
+                if value.as_str() == Some(old) {
+                    let decor = value.decor().clone();
+                    *value = Value::from(new);
+                    *value.decor_mut() = decor;
+                }
+            }
+        }
+    }
+}
+
+/// `[services]` or `[networks]`, made if the file has none yet.
+fn section<'d>(doc: &'d mut DocumentMut, name: &'static str) -> Result<&'d mut Table, EditError> {
+    let item = doc.entry(name).or_insert_with(|| {
+        let mut t = Table::new();
+        // `[services.NAME]` headers only, no empty `[services]` line.
+        t.set_implicit(name == "services");
+        Item::Table(t)
+    });
+    if let Item::Value(Value::InlineTable(_)) = item {
+        let inline = std::mem::take(item);
+        *item = Item::Table(table_of(inline));
+    }
+    item.as_table_mut().ok_or(EditError::NotATable(name))
+}
+
+/// An inline table (`ssh = { ports = [...] }`) as a `[section.name]` table.
+fn table_of(item: Item) -> Table {
+    match item {
+        Item::Value(Value::InlineTable(t)) => t.into_table(),
+        Item::Table(t) => t,
+        _ => Table::new(),
+    }
+}
+
+fn set_text(table: &mut Table, key: &str, text: Option<&str>) {
+    match text.filter(|t| !t.is_empty()) {
+        None => {
+            table.remove(key);
+        }
+        Some(t) if table.get(key).and_then(Item::as_str) == Some(t) => {}
+        Some(t) => match table.get_mut(key) {
+            Some(Item::Value(v)) => {
+                let decor = v.decor().clone();
+                *v = Value::from(t);
+                *v.decor_mut() = decor;
+            }
+            _ => {
+                table.insert(key, toml_edit::value(t));
+            }
+        },
+    }
+}
+
+/// Sets a list, keeping the entries (and their comments) that stay. An empty optional
+/// list is left out of the file.
+fn set_list(table: &mut Table, key: &str, entries: &[String], required: bool) {
+    if entries.is_empty() && !required {
+        table.remove(key);
+        return;
+    }
+    match table.get_mut(key).and_then(Item::as_array_mut) {
+        Some(array) => merge_entries(array, entries),
+        None => {
+            let mut array = Array::new();
+            merge_entries(&mut array, entries);
+            table.insert(key, Item::Value(Value::Array(array)));
+        }
+    }
+}
+
+/// Makes `array` hold `entries` in their order: an entry that was there keeps its value
+/// and its comments; a new one is laid out like the others (one per line if the list
+/// was written one per line).
+///
+/// toml_edit stores the comment at the end of an entry's line in the *next* entry's
+/// prefix (or in the array's trailing text for the last one), so the decor is first cut
+/// into each entry's own parts: the comment lines above it (`lead`) and the rest of its
+/// line after the comma (`tail`).
+fn merge_entries(array: &mut Array, entries: &[String]) {
+    if array
+        .iter()
+        .map(Value::as_str)
+        .eq(entries.iter().map(|e| Some(e.as_str())))
+    {
+        return;
+    }
+    struct Piece {
+        value: Value,
+        lead: String,
+        tail: Option<String>,
+    }
+    // "tail\nlead" -> (Some(tail), lead); "lead" -> (None, lead).
+    fn split(text: &str) -> (Option<String>, String) {
+        match text.split_once('\n') {
+            Some((tail, lead)) => (Some(tail.to_string()), lead.to_string()),
+            None => (None, text.to_string()),
+        }
+    }
+    let prefix = |v: &Value| {
+        v.decor()
+            .prefix()
+            .and_then(|p| p.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut opener = None;
+    for (i, v) in array.iter().enumerate() {
+        let (tail, lead) = split(&prefix(v));
+        match pieces.last_mut() {
+            Some(last) => last.tail = tail,
+            None => opener = tail,
+        }
+        debug_assert!(i == pieces.len());
+        pieces.push(Piece {
+            value: v.clone().decorated(
+                "",
+                v.decor().suffix().and_then(|s| s.as_str()).unwrap_or(""),
+            ),
+            lead,
+            tail: None,
+        });
+    }
+    let (last_tail, closer) = split(array.trailing().as_str().unwrap_or(""));
+    if let Some(last) = pieces.last_mut() {
+        last.tail = last_tail;
+    }
+    let multi_line = opener.is_some() || pieces.iter().any(|p| p.tail.is_some());
+    let indent = pieces
+        .iter()
+        .map(|p| p.lead.rsplit('\n').next().unwrap_or("").to_string())
+        .next_back()
+        .unwrap_or_else(|| "  ".to_string());
+
+    let mut old: Vec<Option<Piece>> = pieces.into_iter().map(Some).collect();
+    let chosen: Vec<Piece> = entries
+        .iter()
+        .map(|entry| {
+            old.iter_mut()
+                .find(|p| p.as_ref().and_then(|p| p.value.as_str()) == Some(entry.as_str()))
+                .and_then(Option::take)
+                .unwrap_or_else(|| Piece {
+                    value: Value::from(entry.as_str()),
+                    lead: if multi_line {
+                        indent.clone()
+                    } else {
+                        " ".into()
+                    },
+                    tail: multi_line.then(String::new),
+                })
+        })
+        .collect();
+
+    let mut merged = Array::new();
+    let mut previous_tail = opener;
+    let mut first = true;
+    for piece in chosen {
+        let lead = if first && !multi_line {
+            String::new()
+        } else {
+            piece.lead
+        };
+        let prefix = match previous_tail.take() {
+            Some(tail) => format!("{tail}\n{lead}"),
+            None => lead,
+        };
+        let suffix = piece
+            .value
+            .decor()
+            .suffix()
+            .and_then(|s| s.as_str())
+            .unwrap_or("")
+            .to_string();
+        merged.push_formatted(piece.value.decorated(prefix, suffix));
+        previous_tail = piece.tail;
+        first = false;
+    }
+    let trailing = match previous_tail {
+        Some(tail) => format!("{tail}\n{closer}"),
+        None => closer,
+    };
+    merged.set_trailing(trailing);
+    merged.set_trailing_comma(array.trailing_comma() && !merged.is_empty());
+    *merged.decor_mut() = array.decor().clone();
+    *array = merged;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"# Example policy: keep this header.
+[settings]
+table = "portcullis"
+
+[networks]
+# The admins' VPN.
+admin = [
+  "10.8.0.0/24", # vpn pool
+  "192.0.2.10",
+]
+siem = ["198.51.100.7"]
+
+# Remote shell, admins only.
+[services.ssh]
+ports = ["22/tcp"] # the usual port
+allow = ["admin"]
+
+[services.syslog]
+ports = ["514/udp"]
+allow = ["siem"]
+"#;
+
+    fn doc() -> PolicyDocument {
+        PolicyDocument::parse(FILE).expect("valid TOML")
+    }
+
+    fn draft(ports: &[&str], allow: &[&str]) -> ServiceDraft {
+        ServiceDraft {
+            ports: ports.iter().map(|s| s.to_string()).collect(),
+            allow: allow.iter().map(|s| s.to_string()).collect(),
+            ..ServiceDraft::default()
+        }
+    }
+
+    #[test]
+    fn an_untouched_document_is_the_file_byte_for_byte() {
+        assert_eq!(doc().text(), FILE);
+    }
+
+    #[test]
+    fn changing_a_service_keeps_every_comment() {
+        let mut d = doc();
+        d.set_service(
+            Some("ssh"),
+            "ssh",
+            &draft(&["22/tcp", "2222/tcp"], &["admin"]),
+        )
+        .unwrap();
+        let text = d.text();
+        assert!(
+            text.contains("# Remote shell, admins only.\n[services.ssh]\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ports = [\"22/tcp\", \"2222/tcp\"] # the usual port\n"),
+            "{text}"
+        );
+        assert!(text.starts_with("# Example policy: keep this header.\n"));
+        assert_eq!(text.replace(", \"2222/tcp\"", ""), FILE);
+        d.validate().expect("still valid");
+    }
+
+    #[test]
+    fn a_new_service_goes_at_the_end_and_reads_back() {
+        let mut d = doc();
+        let mut web = draft(&["443/tcp"], &["any"]);
+        web.description = Some("the web site".into());
+        d.set_service(None, "web", &web).unwrap();
+        let text = d.text();
+        assert!(text.starts_with(FILE), "{text}");
+        assert!(text.ends_with(
+            "\n[services.web]\ndescription = \"the web site\"\nports = [\"443/tcp\"]\nallow = [\"any\"]\n"
+        ), "{text}");
+        assert_eq!(d.service("web"), Some(web));
+        assert_eq!(d.validate().unwrap().services.len(), 3);
+    }
+
+    #[test]
+    fn renaming_a_service_keeps_its_place_and_comment() {
+        let mut d = doc();
+        d.set_service(Some("ssh"), "shell", &draft(&["22/tcp"], &["admin"]))
+            .unwrap();
+        let text = d.text();
+        assert_eq!(text, FILE.replace("[services.ssh]", "[services.shell]"));
+        assert_eq!(
+            d.set_service(Some("shell"), "syslog", &draft(&["1/tcp"], &["any"])),
+            Err(EditError::Exists {
+                kind: "service",
+                name: "syslog".into()
+            })
+        );
+    }
+
+    #[test]
+    fn removing_a_service_leaves_the_rest() {
+        let mut d = doc();
+        d.remove_service("syslog").unwrap();
+        assert!(!d.text().contains("syslog]"));
+        assert!(d.text().contains("[services.ssh]"));
+        assert!(matches!(
+            d.remove_service("syslog"),
+            Err(EditError::Missing { .. })
+        ));
+    }
+
+    #[test]
+    fn network_entries_that_stay_keep_their_comments_and_new_ones_get_lines() {
+        let mut d = doc();
+        let entries: Vec<String> = ["10.8.0.0/24", "203.0.113.0/24"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        d.set_network(Some("admin"), "admin", &entries).unwrap();
+        let text = d.text();
+        assert!(
+            text.contains("# The admins' VPN.\nadmin = [\n  \"10.8.0.0/24\", # vpn pool\n  \"203.0.113.0/24\",\n]\n"),
+            "{text}"
+        );
+        assert_eq!(d.network("admin"), Some(entries));
+    }
+
+    #[test]
+    fn renaming_a_network_renames_it_where_it_is_allowed_and_keeps_its_place() {
+        let mut d = doc();
+        let entries = d.network("admin").unwrap();
+        d.set_network(Some("admin"), "ops", &entries).unwrap();
+        let text = d.text();
+        assert_eq!(
+            text,
+            FILE.replace("admin = [", "ops = [")
+                .replace("allow = [\"admin\"]", "allow = [\"ops\"]")
+        );
+        d.validate().expect("still valid");
+    }
+
+    #[test]
+    fn a_network_in_use_is_not_removed_and_the_error_names_its_users() {
+        let mut d = doc();
+        let err = d.remove_network("siem").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "network \"siem\" is used by syslog; take it out of their allow lists first"
+        );
+        d.remove_service("syslog").unwrap();
+        d.remove_network("siem").unwrap();
+        assert!(!d.text().contains("siem"));
+    }
+
+    #[test]
+    fn a_new_network_in_a_file_without_networks() {
+        let mut d =
+            PolicyDocument::parse("[services.ssh]\nports = [\"22/tcp\"]\nallow = [\"any\"]\n")
+                .unwrap();
+        d.set_network(None, "lan", &["192.168.1.0/24".to_string()])
+            .unwrap();
+        let p = d.validate().expect("valid");
+        assert_eq!(p.networks["lan"].entries.len(), 1);
+    }
+
+    #[test]
+    fn an_invalid_edit_is_reported_by_the_check_validator() {
+        let mut d = doc();
+        d.set_service(Some("ssh"), "ssh", &draft(&["99999/tcp"], &["nowhere"]))
+            .unwrap();
+        let messages = d.validate().unwrap_err().to_string();
+        assert!(messages.contains("99999"), "{messages}");
+        assert!(messages.contains("nowhere"), "{messages}");
+    }
+
+    #[test]
+    fn an_inline_service_becomes_a_table_when_edited() {
+        let mut d = PolicyDocument::parse(
+            "services = { ssh = { ports = [\"22/tcp\"], allow = [\"any\"] } }\n",
+        )
+        .unwrap();
+        d.set_service(Some("ssh"), "ssh", &draft(&["2222/tcp"], &["any"]))
+            .unwrap();
+        let p = d.validate().expect("valid");
+        assert_eq!(p.services["ssh"].ports[0].to_string(), "2222/tcp");
+    }
+}
