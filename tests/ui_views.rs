@@ -12,6 +12,7 @@ use portcullis::app::observation::{
 use portcullis::app::{App, Config, Msg, update};
 use portcullis::nft::counters::{LiveRule, service_of, structure_of};
 use portcullis::policy::Protocol;
+use portcullis::policy::file::Loaded;
 use portcullis::sockets::{Listener, Process};
 use portcullis::ui::theme::Theme;
 use ratatui::Terminal;
@@ -157,6 +158,8 @@ fn observation(i: u64, rules: RulesState, sockets: Result<Vec<Listener>, String>
                 portcullis::policy::parse(POLICY).expect("example is valid"),
             ))
         }),
+        policy_text: (i == 0).then(|| Loaded::of_text(POLICY)),
+        last_commit: None,
     }
 }
 

@@ -22,194 +22,198 @@ pub enum Action {
     Confirm,
     /// Roll the pending commit back now (as `portcullis rollback`).
     Rollback,
+    /// Show the pending commit's countdown again.
+    ShowPending,
+    ShowOverview,
+    ShowServices,
+    ShowNetworks,
+    ShowDiff,
+    /// A service form filled in from the selected socket.
+    ServiceFromSocket,
+    Add,
+    Edit,
+    Delete,
+    Save,
+    DiscardEdits,
+    /// Save and apply what the diff shows, with the confirm window.
+    Commit,
+    FormSubmit,
+    FormCancel,
+    FormNext,
+    FormPrevious,
+    FormUndo,
+    FormRedo,
+    Yes,
+    No,
+    Reload,
+    Overwrite,
 }
 
-/// Where a binding works.
+/// Where a binding works: a screen, or the overlay on top of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    Browse,
+    Overview,
+    Services,
+    Networks,
+    Diff,
     Help,
+    Form,
+    /// A yes/no question.
+    Ask,
+    /// The policy file changed on disk: reload it or save over it.
+    Conflict,
+    /// The countdown of a pending commit.
+    Countdown,
+    /// A lockout warning: type `yes` to commit anyway.
+    Lockout,
+}
+
+const SCREENS: &[Scope] = &[
+    Scope::Overview,
+    Scope::Services,
+    Scope::Networks,
+    Scope::Diff,
+];
+const LISTS: &[Scope] = &[Scope::Services, Scope::Networks];
+const MOVES: &[Scope] = &[
+    Scope::Overview,
+    Scope::Services,
+    Scope::Networks,
+    Scope::Diff,
+];
+
+/// A key as bindings name it: the code, and whether Ctrl is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key(pub KeyCode, pub bool);
+
+const fn k(c: char) -> Key {
+    Key(KeyCode::Char(c), false)
+}
+
+const fn ctrl(c: char) -> Key {
+    Key(KeyCode::Char(c), true)
+}
+
+const fn code(c: KeyCode) -> Key {
+    Key(c, false)
 }
 
 pub struct Binding {
     /// The keys as the footer and help print them.
     pub keys: &'static str,
+    pub codes: &'static [Key],
     pub action: Action,
     /// Short label for the footer; None keeps it to the help screen.
     pub footer: Option<&'static str>,
     pub help: &'static str,
-    pub scope: Scope,
+    pub scopes: &'static [Scope],
     /// Changes the firewall: disabled (with the reason) in read-only mode.
     pub changes_firewall: bool,
 }
 
 const fn bind(
     keys: &'static str,
+    codes: &'static [Key],
     action: Action,
     footer: Option<&'static str>,
     help: &'static str,
-    scope: Scope,
-    changes_firewall: bool,
+    scopes: &'static [Scope],
 ) -> Binding {
     Binding {
         keys,
+        codes,
         action,
         footer,
         help,
-        scope,
-        changes_firewall,
+        scopes,
+        changes_firewall: false,
     }
 }
 
+/// The same binding, marked as one that changes the firewall.
+const fn firewall(b: Binding) -> Binding {
+    Binding {
+        changes_firewall: true,
+        ..b
+    }
+}
+
+use Action as A;
+use Scope as S;
+
+#[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
-    bind(
-        "q ^C",
-        Action::Quit,
-        Some("quit"),
-        "Quit (the firewall stays)",
-        Scope::Browse,
-        false,
-    ),
-    bind(
-        "?",
-        Action::Help,
-        Some("help"),
-        "Show this help",
-        Scope::Browse,
-        false,
-    ),
-    bind(
-        "Tab",
-        Action::FocusNext,
-        Some("pane"),
-        "Next pane (sockets, rules)",
-        Scope::Browse,
-        false,
-    ),
-    bind(
-        "S-Tab",
-        Action::FocusPrevious,
-        None,
-        "Previous pane",
-        Scope::Browse,
-        false,
-    ),
-    bind(
-        "↑ k",
-        Action::Up,
-        Some("select"),
-        "Previous row",
-        Scope::Browse,
-        false,
-    ),
-    bind("↓ j", Action::Down, None, "Next row", Scope::Browse, false),
-    bind(
-        "PgUp",
-        Action::PageUp,
-        None,
-        "Page up",
-        Scope::Browse,
-        false,
-    ),
-    bind(
-        "PgDn",
-        Action::PageDown,
-        None,
-        "Page down",
-        Scope::Browse,
-        false,
-    ),
-    bind(
-        "Home g",
-        Action::Top,
-        None,
-        "First row",
-        Scope::Browse,
-        false,
-    ),
-    bind(
-        "End G",
-        Action::Bottom,
-        None,
-        "Last row",
-        Scope::Browse,
-        false,
-    ),
-    bind(
-        "o",
-        Action::ToggleOtherTables,
-        Some("other tables"),
-        "Other tables: expand, collapse",
-        Scope::Browse,
-        false,
-    ),
-    bind(
-        "r",
-        Action::RefreshNow,
-        None,
-        "Refresh now",
-        Scope::Browse,
-        false,
-    ),
-    bind(
-        "c",
-        Action::Confirm,
-        Some("keep commit"),
-        "Keep the pending commit",
-        Scope::Browse,
-        true,
-    ),
-    bind(
-        "b",
-        Action::Rollback,
-        Some("roll back"),
-        "Roll the pending commit back",
-        Scope::Browse,
-        true,
-    ),
-    bind(
-        "Esc ? q",
-        Action::CloseOverlay,
-        Some("close"),
-        "Close this help",
-        Scope::Help,
-        false,
-    ),
+    bind("q ^C", &[k('q'), ctrl('c')], A::Quit, Some("quit"), "Quit (the firewall stays)", SCREENS),
+    bind("?", &[k('?')], A::Help, Some("help"), "Show this help", SCREENS),
+    bind("1", &[k('1')], A::ShowOverview, None, "Overview: sockets and rules", SCREENS),
+    bind("2", &[k('2')], A::ShowServices, None, "Services: list and edit", SCREENS),
+    bind("3", &[k('3')], A::ShowNetworks, None, "Networks: list and edit", SCREENS),
+    bind("4 d", &[k('4'), k('d')], A::ShowDiff, None, "Diff: edits vs the live table", SCREENS),
+    bind("Tab", &[code(KeyCode::Tab)], A::FocusNext, Some("pane"), "Next pane (sockets, rules)", &[S::Overview]),
+    bind("S-Tab", &[code(KeyCode::BackTab)], A::FocusPrevious, None, "Previous pane", &[S::Overview]),
+    bind("↑ k", &[code(KeyCode::Up), k('k')], A::Up, Some("select"), "Previous row, scroll up", MOVES),
+    bind("↓ j", &[code(KeyCode::Down), k('j')], A::Down, None, "Next row", MOVES),
+    bind("PgUp", &[code(KeyCode::PageUp)], A::PageUp, None, "Page up", MOVES),
+    bind("PgDn", &[code(KeyCode::PageDown)], A::PageDown, None, "Page down", MOVES),
+    bind("Home g", &[code(KeyCode::Home), k('g')], A::Top, None, "First row", MOVES),
+    bind("End G", &[code(KeyCode::End), k('G')], A::Bottom, None, "Last row", MOVES),
+    bind("o", &[k('o')], A::ToggleOtherTables, Some("other tables"), "Other tables: expand, collapse", &[S::Overview]),
+    bind("a", &[k('a')], A::ServiceFromSocket, Some("add service"), "New service for this socket", &[S::Overview]),
+    bind("a", &[k('a')], A::Add, Some("add"), "Add a service or network", LISTS),
+    bind("e ⏎", &[k('e'), code(KeyCode::Enter)], A::Edit, Some("edit"), "Edit the selected one", LISTS),
+    bind("x Del", &[k('x'), code(KeyCode::Delete)], A::Delete, Some("delete"), "Delete the selected one", LISTS),
+    bind("s", &[k('s')], A::Save, Some("save"), "Save edits to the policy file", SCREENS),
+    bind("U", &[k('U')], A::DiscardEdits, None, "Discard every unsaved edit", SCREENS),
+    firewall(bind("C", &[k('C')], A::Commit, Some("commit"), "Commit: save, apply, confirm window", &[S::Diff])),
+    bind("r", &[k('r')], A::RefreshNow, None, "Refresh now (and the diff)", SCREENS),
+    firewall(bind("c", &[k('c')], A::Confirm, Some("keep commit"), "Keep the pending commit", SCREENS)),
+    firewall(bind("b", &[k('b')], A::Rollback, Some("roll back"), "Roll the pending commit back", SCREENS)),
+    bind("p", &[k('p')], A::ShowPending, None, "Show the pending countdown", SCREENS),
+    bind("Esc ? q", &[code(KeyCode::Esc), k('?'), k('q')], A::CloseOverlay, Some("close"), "Close this help", &[S::Help]),
+    bind("Tab", &[code(KeyCode::Tab)], A::FormNext, Some("next field"), "Next field; completes a network name", &[S::Form]),
+    bind("S-Tab", &[code(KeyCode::BackTab)], A::FormPrevious, None, "Previous field", &[S::Form]),
+    bind("⏎ ^S", &[code(KeyCode::Enter), ctrl('s')], A::FormSubmit, Some("done"), "Done (⏎ adds a line in a list of addresses)", &[S::Form]),
+    bind("Esc", &[code(KeyCode::Esc)], A::FormCancel, Some("cancel"), "Cancel the form", &[S::Form]),
+    bind("^Z ^U", &[ctrl('z'), ctrl('u')], A::FormUndo, Some("undo"), "Undo typing in this field", &[S::Form]),
+    bind("^R", &[ctrl('r')], A::FormRedo, None, "Redo", &[S::Form]),
+    bind("y", &[k('y')], A::Yes, Some("yes"), "Yes", &[S::Ask]),
+    bind("n Esc", &[k('n'), code(KeyCode::Esc)], A::No, Some("no"), "No", &[S::Ask]),
+    bind("r", &[k('r')], A::Reload, Some("reload (drop my edits)"), "Reload the file from disk", &[S::Conflict]),
+    bind("o", &[k('o')], A::Overwrite, Some("overwrite"), "Save over the file on disk", &[S::Conflict]),
+    bind("Esc", &[code(KeyCode::Esc)], A::No, Some("cancel"), "Cancel", &[S::Conflict]),
+    firewall(bind("y", &[k('y')], A::Confirm, Some("keep"), "Keep the commit", &[S::Countdown])),
+    firewall(bind("n", &[k('n')], A::Rollback, Some("revert now"), "Revert now", &[S::Countdown])),
+    bind("Esc", &[code(KeyCode::Esc)], A::CloseOverlay, Some("hide"), "Hide (the countdown stays in the status bar)", &[S::Countdown]),
+    firewall(bind("⏎", &[code(KeyCode::Enter)], A::Commit, Some("commit anyway (after typing yes)"), "Commit despite the lockout", &[S::Lockout])),
+    bind("Esc", &[code(KeyCode::Esc)], A::No, Some("back"), "Back to the diff", &[S::Lockout]),
 ];
 
 /// The action a key stands for in `scope`, if any. Ctrl-C always quits: in raw mode it is
 /// a key like any other, and an operator expects it to leave.
 pub fn action_of(key: &KeyEvent, scope: Scope) -> Option<Action> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return matches!(key.code, KeyCode::Char('c')).then_some(Action::Quit);
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
     }
-    let action = match (scope, key.code) {
-        (Scope::Help, KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')) => {
-            Action::CloseOverlay
-        }
-        (Scope::Help, _) => return None,
-        (Scope::Browse, KeyCode::Char('q')) => Action::Quit,
-        (Scope::Browse, KeyCode::Char('?')) => Action::Help,
-        (Scope::Browse, KeyCode::Tab) => Action::FocusNext,
-        (Scope::Browse, KeyCode::BackTab) => Action::FocusPrevious,
-        (Scope::Browse, KeyCode::Up | KeyCode::Char('k')) => Action::Up,
-        (Scope::Browse, KeyCode::Down | KeyCode::Char('j')) => Action::Down,
-        (Scope::Browse, KeyCode::PageUp) => Action::PageUp,
-        (Scope::Browse, KeyCode::PageDown) => Action::PageDown,
-        (Scope::Browse, KeyCode::Home | KeyCode::Char('g')) => Action::Top,
-        (Scope::Browse, KeyCode::End | KeyCode::Char('G')) => Action::Bottom,
-        (Scope::Browse, KeyCode::Char('o')) => Action::ToggleOtherTables,
-        (Scope::Browse, KeyCode::Char('r')) => Action::RefreshNow,
-        (Scope::Browse, KeyCode::Char('c')) => Action::Confirm,
-        (Scope::Browse, KeyCode::Char('b')) => Action::Rollback,
-        _ => return None,
-    };
-    Some(action)
+    // Shifted letters arrive as the capital with SHIFT set; the binding names the capital.
+    let pressed = Key(key.code, ctrl);
+    BINDINGS
+        .iter()
+        .find(|b| b.scopes.contains(&scope) && b.codes.contains(&pressed))
+        .map(|b| b.action)
 }
 
-/// The binding of an action (for its help text and whether it changes the firewall).
-pub fn binding_of(action: Action) -> Option<&'static Binding> {
-    BINDINGS.iter().find(|b| b.action == action)
+/// The binding of an action in a scope (for its help text and whether it changes the
+/// firewall).
+pub fn binding_of(action: Action, scope: Scope) -> Option<&'static Binding> {
+    BINDINGS
+        .iter()
+        .find(|b| b.action == action && b.scopes.contains(&scope))
+}
+
+/// The bindings that work in `scope`, in the keymap's order.
+pub fn bindings_in(scope: Scope) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| b.scopes.contains(&scope))
 }
 
 #[cfg(test)]
@@ -217,30 +221,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_listed_binding_is_reachable_by_its_first_key() {
+    fn every_key_of_every_binding_reaches_its_action() {
         for b in BINDINGS {
-            let first = b.keys.split(' ').next().expect("a key");
-            let code = match first {
-                "Tab" => KeyCode::Tab,
-                "S-Tab" => KeyCode::BackTab,
-                "↑" => KeyCode::Up,
-                "↓" => KeyCode::Down,
-                "PgUp" => KeyCode::PageUp,
-                "PgDn" => KeyCode::PageDown,
-                "Home" => KeyCode::Home,
-                "End" => KeyCode::End,
-                "Esc" => KeyCode::Esc,
-                k => KeyCode::Char(k.chars().next().expect("char")),
-            };
-            let key = KeyEvent::new(code, KeyModifiers::NONE);
-            assert_eq!(action_of(&key, b.scope), Some(b.action), "{}", b.keys);
+            for scope in b.scopes {
+                for key in b.codes {
+                    let modifiers = if key.1 {
+                        KeyModifiers::CONTROL
+                    } else {
+                        KeyModifiers::NONE
+                    };
+                    let event = KeyEvent::new(key.0, modifiers);
+                    if key.1 && key.0 == KeyCode::Char('c') {
+                        continue;
+                    }
+                    assert_eq!(
+                        action_of(&event, *scope),
+                        Some(b.action),
+                        "{} in {scope:?}",
+                        b.keys
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_key_means_two_things_in_one_scope() {
+        for (i, a) in BINDINGS.iter().enumerate() {
+            for b in &BINDINGS[i + 1..] {
+                let shared_scope = a.scopes.iter().any(|s| b.scopes.contains(s));
+                let shared_key = a.codes.iter().any(|c| b.codes.contains(c));
+                assert!(
+                    !(shared_scope && shared_key),
+                    "{} and {} clash",
+                    a.keys,
+                    b.keys
+                );
+            }
         }
     }
 
     #[test]
     fn ctrl_c_quits_everywhere() {
         let key = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_of(&key, Scope::Browse), Some(Action::Quit));
-        assert_eq!(action_of(&key, Scope::Help), Some(Action::Quit));
+        for scope in [S::Overview, S::Help, S::Form, S::Countdown] {
+            assert_eq!(action_of(&key, scope), Some(Action::Quit));
+        }
     }
 }

@@ -1,24 +1,38 @@
-//! The terminal UI's state and its update step: messages in (keys, mouse, refresh results,
-//! the clock, signals), effects out (refresh, confirm, roll back, quit). No terminal, no
-//! files, no processes: `tui` runs the effects and `ui` draws the state.
+//! The terminal UI's state and its update step: messages in (keys, mouse, paste, refresh
+//! results, what the worker did, the clock, signals), effects out (refresh, review, save,
+//! apply, confirm, roll back, quit). No terminal, no files, no processes: `tui` runs the
+//! effects and `ui` draws the state.
+//!
+//! `overview` owns the sockets and rules panes, `edit` the services and networks screens
+//! and their forms, `flow` the diff, the commit and the countdown.
 
+mod edit;
+pub mod editor;
+mod flow;
+pub mod form;
 pub mod keymap;
 pub mod observation;
+mod overview;
+pub mod review;
 pub mod rules;
 pub mod sockets;
 
 use std::time::Duration;
 
-use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
-use ratatui::layout::{Position, Rect};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseEvent};
+use ratatui::layout::Rect;
 use ratatui::widgets::TableState;
 
+use editor::{Editor, Section};
+use form::Form;
 use keymap::{Action, Scope, action_of, binding_of};
-use observation::{Observation, OtherTable, PendingCommit, PolicyLoad, RulesState};
-use rules::{RowKind, RuleBook};
+use observation::{LastCommit, Observation, OtherTable, PendingCommit, PolicyLoad, RulesState};
+use review::{ApplyDone, ApplyFailed, ApplyJob, ReviewState, Watch};
+use rules::RuleBook;
 use sockets::SocketRow;
 
 use crate::policy::Policy;
+use crate::policy::file::{Loaded, Stamp};
 
 /// Fixed facts about this run, shown in the status bar.
 #[derive(Debug, Clone)]
@@ -33,10 +47,48 @@ pub struct Config {
     pub demo: Option<String>,
 }
 
+/// The screen under any overlay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Browse,
-    Help,
+pub enum Screen {
+    Overview,
+    Services,
+    Networks,
+    Diff,
+}
+
+impl Screen {
+    fn scope(self) -> Scope {
+        match self {
+            Screen::Overview => Scope::Overview,
+            Screen::Services => Scope::Services,
+            Screen::Networks => Scope::Networks,
+            Screen::Diff => Scope::Diff,
+        }
+    }
+}
+
+/// What is on top of the screen.
+#[derive(Debug, Clone, Default)]
+pub enum Modal {
+    #[default]
+    None,
+    /// The help of the screen it was opened on.
+    Help(Scope),
+    Form(Box<Form>),
+    Ask(Question),
+    /// The policy file changed on disk under unsaved edits.
+    Conflict,
+    /// The countdown of the pending commit.
+    Countdown,
+    /// The diff locks an operator out: commit only after typing `yes`.
+    Lockout(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Question {
+    Delete(Section, String),
+    Discard,
+    Quit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +104,22 @@ pub struct Notice {
     pub error: bool,
 }
 
+impl Notice {
+    fn info(text: impl Into<String>) -> Option<Notice> {
+        Some(Notice {
+            text: text.into(),
+            error: false,
+        })
+    }
+
+    fn error(text: impl Into<String>) -> Option<Notice> {
+        Some(Notice {
+            text: text.into(),
+            error: true,
+        })
+    }
+}
+
 /// Where the last frame put things, for the mouse.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Areas {
@@ -62,20 +130,26 @@ pub struct Areas {
     pub rules_rows: Rect,
     /// The tab bar of the narrow layout.
     pub tabs: Rect,
+    /// The rows of the services or networks list, and of the diff.
+    pub list_rows: Rect,
 }
 
 #[derive(Debug)]
 pub struct App {
     pub config: Config,
-    pub mode: Mode,
+    pub screen: Screen,
+    pub modal: Modal,
     pub focus: Focus,
     /// Wall clock, ms, as last told by a Clock message (tests set it; nothing reads time).
     pub now_ms: u64,
+    /// The policy file as last loaded (what the overview's exposures are computed from).
     pub policy: Option<Policy>,
     pub policy_error: Option<String>,
     /// Counts policy loads, so cached exposures know when the policy changed.
     policy_generation: u64,
     exposures: sockets::ExposureCache,
+    /// The policy being edited.
+    pub editor: Option<Editor>,
     pub sockets: Vec<SocketRow>,
     pub sockets_error: Option<String>,
     pub rules_state: RulesState,
@@ -83,21 +157,35 @@ pub struct App {
     pub other_tables: Vec<OtherTable>,
     pub other_expanded: bool,
     pub pending: Option<PendingCommit>,
+    pub last_commit: Option<LastCommit>,
+    /// What the countdown watches.
+    pub watch: Option<Watch>,
+    /// The pending commit whose countdown the operator hid.
+    hidden_countdown: Option<String>,
+    pub review: ReviewState,
+    /// Lines scrolled off the top of the diff.
+    pub diff_scroll: usize,
     pub last_refresh_ms: Option<u64>,
     pub refreshing: bool,
-    /// A confirm or rollback is running.
+    /// A confirm, rollback, save or commit is running.
     pub busy: bool,
     pub socket_table: TableState,
     pub rule_table: TableState,
+    pub service_table: TableState,
+    pub network_table: TableState,
     pub notice: Option<Notice>,
     pub areas: Areas,
     pub quitting: bool,
+    /// The first refresh has come in (it may bring news of a rollback while away).
+    started: bool,
 }
 
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
     Resize,
     /// The wall clock, ms: a refresh tick or a countdown second.
     Clock {
@@ -107,14 +195,36 @@ pub enum Msg {
     Refreshed(Box<Observation>),
     /// A confirm or rollback finished: what to tell the operator.
     Done(Result<String, String>),
+    Reviewed(Result<Box<review::Review>, String>),
+    /// A save finished: the file as saved and its backup, or why not.
+    Saved(Result<(Loaded, Option<String>), SaveFailed>),
+    /// The file as read again from disk (the operator chose to reload).
+    Reloaded(Result<Loaded, String>),
+    Applied(Result<Box<ApplyDone>, Box<ApplyFailed>>),
     /// SIGTERM, SIGHUP or SIGINT arrived.
     Signal(&'static str),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveFailed {
+    /// The file changed on disk since it was loaded.
+    ChangedOnDisk,
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Refresh,
     Commit(CommitRequest),
+    /// Make the diff of the edited policy.
+    Review(review::ReviewRequest),
+    /// Save the text; refuse if the file is no longer `stamp` (None: save over it).
+    Save {
+        text: String,
+        stamp: Option<Stamp>,
+    },
+    Reload,
+    Apply(Box<ApplyJob>),
     Quit,
 }
 
@@ -131,13 +241,15 @@ impl App {
     pub fn new(config: Config, now_ms: u64) -> App {
         App {
             config,
-            mode: Mode::Browse,
+            screen: Screen::Overview,
+            modal: Modal::None,
             focus: Focus::Sockets,
             now_ms,
             policy: None,
             policy_error: None,
             policy_generation: 0,
             exposures: sockets::ExposureCache::default(),
+            editor: None,
             sockets: Vec::new(),
             sockets_error: None,
             rules_state: RulesState::NoTable,
@@ -145,57 +257,23 @@ impl App {
             other_tables: Vec::new(),
             other_expanded: false,
             pending: None,
+            last_commit: None,
+            watch: None,
+            hidden_countdown: None,
+            review: ReviewState::None,
+            diff_scroll: 0,
             last_refresh_ms: None,
             refreshing: false,
             busy: false,
             socket_table: TableState::default(),
             rule_table: TableState::default(),
+            service_table: TableState::default(),
+            network_table: TableState::default(),
             notice: None,
             areas: Areas::default(),
             quitting: false,
+            started: false,
         }
-    }
-
-    /// The sockets the selected rule row decides (highlighted while the rules pane has the
-    /// focus), by index.
-    pub fn highlighted_sockets(&self) -> Vec<usize> {
-        if self.focus != Focus::Rules {
-            return Vec::new();
-        }
-        let Some(row) = self
-            .rule_table
-            .selected()
-            .and_then(|i| self.book.all().nth(i))
-        else {
-            return Vec::new();
-        };
-        self.sockets
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| decides(row, s))
-            .map(|(i, _)| i)
-            .collect()
-    }
-
-    /// The rule rows that decide the selected socket (highlighted while the sockets pane has
-    /// the focus), by index.
-    pub fn highlighted_rules(&self) -> Vec<usize> {
-        if self.focus != Focus::Sockets {
-            return Vec::new();
-        }
-        let Some(socket) = self
-            .socket_table
-            .selected()
-            .and_then(|i| self.sockets.get(i))
-        else {
-            return Vec::new();
-        };
-        self.book
-            .all()
-            .enumerate()
-            .filter(|(_, r)| decides(r, socket))
-            .map(|(i, _)| i)
-            .collect()
     }
 
     /// Seconds until the pending commit rolls back (0 when due).
@@ -205,11 +283,22 @@ impl App {
             .map(|p| p.deadline_ms.saturating_sub(self.now_ms).div_ceil(1000))
     }
 
-    fn scope(&self) -> Scope {
-        match self.mode {
-            Mode::Browse => Scope::Browse,
-            Mode::Help => Scope::Help,
+    /// Where keys go now.
+    pub fn scope(&self) -> Scope {
+        match &self.modal {
+            Modal::None => self.screen.scope(),
+            Modal::Help(_) => Scope::Help,
+            Modal::Form(_) => Scope::Form,
+            Modal::Ask(_) => Scope::Ask,
+            Modal::Conflict => Scope::Conflict,
+            Modal::Countdown => Scope::Countdown,
+            Modal::Lockout(_) => Scope::Lockout,
         }
+    }
+
+    /// Whether there are unsaved edits.
+    pub fn dirty(&self) -> bool {
+        self.editor.as_ref().is_some_and(Editor::dirty)
     }
 
     fn ingest(&mut self, obs: Observation) {
@@ -227,6 +316,12 @@ impl App {
                     self.policy = None;
                     self.policy_error = Some(e);
                 }
+            }
+        }
+        if let Some(text) = obs.policy_text {
+            match &mut self.editor {
+                Some(editor) => editor.disk_read(text),
+                None => self.editor = Some(Editor::new(&self.config.policy_path, text)),
             }
         }
         let live = match &obs.rules {
@@ -258,56 +353,23 @@ impl App {
         }
         self.rules_state = obs.rules;
         self.other_tables = obs.other_tables;
-        self.pending = obs.pending;
-        clamp(&mut self.socket_table, self.sockets.len());
-        clamp(&mut self.rule_table, self.book.len());
-    }
-
-    fn table_of(&mut self, focus: Focus) -> (&mut TableState, usize) {
-        match focus {
-            Focus::Sockets => (&mut self.socket_table, self.sockets.len()),
-            Focus::Rules => (&mut self.rule_table, self.book.len()),
-        }
-    }
-
-    fn page(&self) -> usize {
-        let area = match self.focus {
-            Focus::Sockets => self.areas.sockets_rows,
-            Focus::Rules => self.areas.rules_rows,
-        };
-        usize::from(area.height).max(1)
-    }
-
-    fn move_selection(&mut self, focus: Focus, delta: isize) {
-        let (state, len) = self.table_of(focus);
-        if len == 0 {
-            return;
-        }
-        let current = state.selected().unwrap_or(0) as isize;
-        let next = (current + delta).clamp(0, len as isize - 1) as usize;
-        state.select(Some(next));
+        self.last_commit = obs.last_commit;
+        self.pending_changed(obs.pending);
+        overview::clamp(&mut self.socket_table, self.sockets.len());
+        overview::clamp(&mut self.rule_table, self.book.len());
+        self.started = true;
     }
 
     fn act(&mut self, action: Action) -> Vec<Effect> {
-        if let Some(b) = binding_of(action)
+        if let Some(b) = binding_of(action, self.scope())
             && b.changes_firewall
         {
             if self.config.read_only {
-                self.notice = Some(Notice {
-                    text: format!(
-                        "{} is disabled: changing the firewall needs root (CAP_NET_ADMIN); \
-                         run with sudo",
-                        b.keys
-                    ),
-                    error: true,
-                });
-                return Vec::new();
-            }
-            if self.pending.is_none() {
-                self.notice = Some(Notice {
-                    text: format!("{}: no commit is pending", b.keys),
-                    error: true,
-                });
+                self.notice = Notice::error(format!(
+                    "{} is disabled: changing the firewall needs root (CAP_NET_ADMIN); run \
+                     with sudo",
+                    b.keys
+                ));
                 return Vec::new();
             }
             if self.busy {
@@ -315,42 +377,100 @@ impl App {
             }
         }
         match action {
-            Action::Quit => {
+            Action::Quit => return self.quit(),
+            Action::Help => self.modal = Modal::Help(self.screen.scope()),
+            Action::CloseOverlay => {
+                if matches!(self.modal, Modal::Countdown) {
+                    self.hidden_countdown = self.pending.as_ref().map(|p| p.id.clone());
+                }
+                self.modal = Modal::None;
+            }
+            Action::ShowOverview => self.screen = Screen::Overview,
+            Action::ShowServices => self.show_list(Screen::Services),
+            Action::ShowNetworks => self.show_list(Screen::Networks),
+            Action::ShowDiff => return self.show_diff(),
+            Action::FocusNext
+            | Action::FocusPrevious
+            | Action::ToggleOtherTables
+            | Action::ServiceFromSocket => self.overview_action(action),
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => self.move_by(action),
+            Action::RefreshNow => {
+                let mut effects = self.refresh();
+                if self.screen == Screen::Diff {
+                    effects.extend(self.make_review());
+                }
+                return effects;
+            }
+            Action::Add | Action::Edit | Action::Delete => self.list_action(action),
+            Action::Save => return self.save(),
+            Action::DiscardEdits => {
+                if self.dirty() {
+                    self.modal = Modal::Ask(Question::Discard);
+                } else {
+                    self.notice = Notice::info("no unsaved edits");
+                }
+            }
+            Action::Commit => return self.commit(),
+            Action::Confirm | Action::Rollback => return self.resolve_pending(action),
+            Action::ShowPending => {
+                if self.pending.is_some() {
+                    self.modal = Modal::Countdown;
+                } else {
+                    self.notice = Notice::info("no commit is pending");
+                }
+            }
+            Action::Yes | Action::No => return self.answer(action == Action::Yes),
+            Action::Reload => return vec![Effect::Reload],
+            Action::Overwrite => return self.overwrite(),
+            Action::FormSubmit
+            | Action::FormCancel
+            | Action::FormNext
+            | Action::FormPrevious
+            | Action::FormUndo
+            | Action::FormRedo => return self.form_action(action),
+        }
+        Vec::new()
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        if self.dirty() && self.modal_is_not(&Question::Quit) {
+            self.modal = Modal::Ask(Question::Quit);
+            return Vec::new();
+        }
+        self.quitting = true;
+        vec![Effect::Quit]
+    }
+
+    fn modal_is_not(&self, question: &Question) -> bool {
+        !matches!(&self.modal, Modal::Ask(q) if q == question)
+    }
+
+    /// The answer to the question on screen.
+    fn answer(&mut self, yes: bool) -> Vec<Effect> {
+        let Modal::Ask(question) = std::mem::take(&mut self.modal) else {
+            return Vec::new();
+        };
+        if !yes {
+            return Vec::new();
+        }
+        match question {
+            Question::Quit => {
                 self.quitting = true;
                 return vec![Effect::Quit];
             }
-            Action::Help => self.mode = Mode::Help,
-            Action::CloseOverlay => self.mode = Mode::Browse,
-            Action::FocusNext | Action::FocusPrevious => {
-                self.focus = match self.focus {
-                    Focus::Sockets => Focus::Rules,
-                    Focus::Rules => Focus::Sockets,
-                };
-                let (state, len) = self.table_of(self.focus);
-                if state.selected().is_none() && len > 0 {
-                    state.select(Some(0));
+            Question::Discard => {
+                if let Some(e) = &mut self.editor {
+                    e.discard();
                 }
+                self.review = ReviewState::None;
+                self.notice = Notice::info("discarded every unsaved edit");
             }
-            Action::Up => self.move_selection(self.focus, -1),
-            Action::Down => self.move_selection(self.focus, 1),
-            Action::PageUp => self.move_selection(self.focus, -(self.page() as isize)),
-            Action::PageDown => self.move_selection(self.focus, self.page() as isize),
-            Action::Top => self.move_selection(self.focus, isize::MIN / 2),
-            Action::Bottom => self.move_selection(self.focus, isize::MAX / 2),
-            Action::ToggleOtherTables => self.other_expanded = !self.other_expanded,
-            Action::RefreshNow => return self.refresh(),
-            Action::Confirm => {
-                self.busy = true;
-                return vec![Effect::Commit(CommitRequest::Confirm)];
-            }
-            Action::Rollback => {
-                let Some(p) = &self.pending else {
-                    return Vec::new();
-                };
-                let id = p.id.clone();
-                self.busy = true;
-                return vec![Effect::Commit(CommitRequest::Rollback(id))];
-            }
+            Question::Delete(section, name) => self.delete(section, &name),
         }
         Vec::new()
     }
@@ -364,49 +484,21 @@ impl App {
         vec![Effect::Refresh]
     }
 
-    fn mouse(&mut self, event: MouseEvent) -> bool {
-        let at = Position::new(event.column, event.row);
-        let pane = if self.areas.sockets.contains(at) {
-            Focus::Sockets
-        } else if self.areas.rules.contains(at) {
-            Focus::Rules
-        } else if self.areas.tabs.contains(at) {
-            if matches!(event.kind, MouseEventKind::Down(MouseButton::Left)) {
-                // The tab bar reads "Sockets │ Rules": the left half is the sockets tab.
-                let half = self.areas.tabs.x + self.areas.tabs.width / 2;
-                self.focus = if event.column < half {
-                    Focus::Sockets
-                } else {
-                    Focus::Rules
-                };
-                return true;
+    /// A key typed into the form or the lockout prompt rather than bound to an action.
+    fn typed(&mut self, key: KeyEvent) -> bool {
+        match &mut self.modal {
+            Modal::Form(_) => {
+                self.form_key(key);
+                true
             }
-            return false;
-        } else {
-            return false;
-        };
-        match event.kind {
-            MouseEventKind::Down(MouseButton::Left) => {
-                self.focus = pane;
-                let (rows, state) = match pane {
-                    Focus::Sockets => (self.areas.sockets_rows, &self.socket_table),
-                    Focus::Rules => (self.areas.rules_rows, &self.rule_table),
-                };
-                if rows.contains(at) {
-                    let index = state.offset() + usize::from(at.y - rows.y);
-                    let (state, len) = self.table_of(pane);
-                    if index < len {
-                        state.select(Some(index));
+            Modal::Lockout(typed) => {
+                match key.code {
+                    KeyCode::Char(c) => typed.push(c),
+                    KeyCode::Backspace => {
+                        typed.pop();
                     }
+                    _ => {}
                 }
-                true
-            }
-            MouseEventKind::ScrollDown => {
-                self.move_selection(pane, 3);
-                true
-            }
-            MouseEventKind::ScrollUp => {
-                self.move_selection(pane, -3);
                 true
             }
             _ => false,
@@ -414,31 +506,18 @@ impl App {
     }
 }
 
-/// Whether a rule row decides new connections to a socket: the input rules of a service
-/// that covers it, or the chain policy's counter for a socket no service covers. (Links
-/// come from the policy file's services; without a valid policy nothing is linked.)
-fn decides(row: &rules::RuleRow, socket: &SocketRow) -> bool {
-    match &row.key.kind {
-        RowKind::Service(name) => row.key.chain == "input" && socket.services.contains(name),
-        RowKind::InputPolicy(_) => socket.uncovered(),
-        RowKind::Other(_) => false,
-    }
-}
-
-fn clamp(state: &mut TableState, len: usize) {
-    match state.selected() {
-        _ if len == 0 => state.select(None),
-        None => state.select(Some(0)),
-        Some(i) if i >= len => state.select(Some(len - 1)),
-        Some(_) => {}
-    }
-}
-
 /// What update decided: whether the screen must be drawn again, and what to run.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Outcome {
     pub redraw: bool,
     pub effects: Vec<Effect>,
+}
+
+fn redraw(effects: Vec<Effect>) -> Outcome {
+    Outcome {
+        redraw: true,
+        effects,
+    }
 }
 
 /// The update step. Never blocks, never does IO.
@@ -446,23 +525,35 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
     match msg {
         Msg::Key(key) => {
             app.notice = None;
+            if app.enter_adds_line(&key) {
+                app.form_key(key);
+                return redraw(Vec::new());
+            }
             let effects = match action_of(&key, app.scope()) {
                 Some(action) => app.act(action),
-                None => Vec::new(),
+                None => {
+                    app.typed(key);
+                    Vec::new()
+                }
             };
-            Outcome {
-                redraw: true,
-                effects,
+            redraw(effects)
+        }
+        Msg::Paste(text) => {
+            match &mut app.modal {
+                Modal::Form(form) => {
+                    form.paste(&text);
+                    app.revalidate_form();
+                }
+                Modal::Lockout(typed) => typed.push_str(text.trim()),
+                _ => {}
             }
+            redraw(Vec::new())
         }
         Msg::Mouse(event) => Outcome {
             redraw: app.mouse(event),
             effects: Vec::new(),
         },
-        Msg::Resize => Outcome {
-            redraw: true,
-            effects: Vec::new(),
-        },
+        Msg::Resize => redraw(Vec::new()),
         Msg::Clock {
             now_ms,
             refresh_due,
@@ -483,28 +574,29 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
         }
         Msg::Refreshed(obs) => {
             app.ingest(*obs);
-            Outcome {
-                redraw: true,
-                effects: Vec::new(),
-            }
+            redraw(Vec::new())
         }
         Msg::Done(result) => {
             app.busy = false;
-            app.notice = Some(match result {
-                Ok(text) => Notice { text, error: false },
-                Err(text) => Notice { text, error: true },
-            });
-            Outcome {
-                redraw: true,
-                effects: app.refresh(),
-            }
+            app.notice = match result {
+                Ok(text) => Notice::info(text),
+                Err(text) => Notice::error(text),
+            };
+            redraw(app.refresh())
         }
+        Msg::Reviewed(result) => {
+            app.reviewed(result);
+            redraw(Vec::new())
+        }
+        Msg::Saved(result) => redraw(app.saved(result)),
+        Msg::Reloaded(result) => {
+            app.reloaded(result);
+            redraw(Vec::new())
+        }
+        Msg::Applied(result) => redraw(app.applied(result)),
         Msg::Signal(name) => {
             app.quitting = true;
-            app.notice = Some(Notice {
-                text: format!("{name}: quitting"),
-                error: false,
-            });
+            app.notice = Notice::info(format!("{name}: quitting"));
             Outcome {
                 redraw: false,
                 effects: vec![Effect::Quit],

@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::commit::Outcome;
 use crate::nft::counters::LiveRule;
 use crate::nft::live::LiveObject;
 pub use crate::nft::tables::{OtherChain, OtherTable};
 use crate::policy::Policy;
+use crate::policy::file::Loaded;
 use crate::sockets::Listener;
 
 #[derive(Debug, Clone)]
@@ -23,6 +25,20 @@ pub struct Observation {
     pub pending: Option<PendingCommit>,
     /// The policy, when the file is new or changed since the last refresh.
     pub policy: Option<PolicyLoad>,
+    /// The policy file's text, with the policy (for the editor).
+    pub policy_text: Option<Loaded>,
+    /// The last resolved commit in the journal.
+    pub last_commit: Option<LastCommit>,
+}
+
+/// How the last commit ended, for the news after a countdown (or a rollback while away).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastCommit {
+    pub id: String,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    pub user: String,
+    pub resolved_at_ms: u64,
 }
 
 /// What the rules pane can show.

@@ -4,22 +4,17 @@
 //! The sequencing of the commit itself is `commit::ops::apply`, shared with the TUI; this
 //! file is the conversation with the operator around it.
 
-use std::path::Path;
 use std::time::Duration;
 
 use super::prompt::{self, Answer};
-use super::{Cli, Machinery, eprint, load_policy, read_live_table};
+use super::{Cli, Machinery, eprint, load_policy};
 use crate::commit::journal::format_time;
-use crate::commit::lockout::{self, Lockout, SshConnection};
 use crate::commit::ops::{self, LOCK_WAIT};
-use crate::commit::system::{interface_of, now_ms};
+use crate::commit::plan::{Plan, operator_lockouts, read_live_table, read_terse, still_current};
+use crate::commit::system::now_ms;
 use crate::commit::{Actor, Applied, ApplyRequest, CommitError, Outcome, Pending, Window};
-use crate::diff::{canonical_text, live_vs_policy};
 use crate::nft::backend::Nft;
-use crate::nft::live::{self, LiveObject};
-use crate::nft::{CompiledTable, compile, script};
-use crate::policy::{ConfirmMode, Policy};
-use crate::sockets::{self, ServiceNames};
+use crate::policy::ConfirmMode;
 
 pub struct Options {
     pub yes: bool,
@@ -44,7 +39,7 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
             return INVALID;
         }
     };
-    let compiled = compile(&policy);
+    let table = policy.settings.table.clone();
     let m = match Machinery::open(cli, true) {
         Ok(m) => m,
         Err(e) => {
@@ -69,29 +64,29 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
 
     let read = if opts.yes {
         // No diff is shown with --yes, so the fast terse listing is enough for the counts.
-        read_terse(&m.nft, &compiled.name)
+        read_terse(&m.nft, &table)
     } else {
-        read_live_table(&m.nft, &compiled.name)
+        read_live_table(&m.nft, &table)
     };
     let live = match read {
         Ok(l) => l,
         Err(e) => return refuse(&format!("cannot read the live table: {e}")),
     };
+    let policy_name = cli.policy.display().to_string();
+    let plan = Plan::new(policy, live, &policy_name, !opts.yes);
     if !opts.yes {
-        let diff = live_vs_policy(&compiled, &live, &cli.policy.display().to_string());
-        if diff.is_empty() {
+        if plan.diff.is_empty() {
             println!(
                 "table inet {} already matches {}; nothing to apply",
-                compiled.name,
-                cli.policy.display()
+                plan.compiled.name, policy_name
             );
             return APPLIED;
         }
-        print!("{diff}");
+        print!("{}", plan.diff);
     }
 
     let waits_here = !opts.yes && !opts.no_wait;
-    let lockouts = lockouts_of(&policy);
+    let lockouts = operator_lockouts(&plan.policy);
     if !lockouts.is_empty() {
         for lockout in &lockouts {
             eprint(&format!("portcullis: {lockout}"));
@@ -102,7 +97,7 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
         };
         // Time passed while the operator read the warning: make sure the diff they saw is
         // still the truth before acting on it.
-        if asked && let Some(code) = refuse_if_changed(&m.nft, &compiled, &live, &cli.policy) {
+        if asked && let Some(code) = refuse_if_changed(&m.nft, &plan, &policy_name) {
             return code;
         }
     }
@@ -110,19 +105,18 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
     let window = (!opts.yes).then(|| Window {
         timeout: opts
             .confirm_timeout
-            .unwrap_or(policy.settings.confirm_timeout),
+            .unwrap_or(plan.policy.settings.confirm_timeout),
         require_new_session: opts.require_new_session
-            || policy.settings.confirm == ConfirmMode::NewSession,
+            || plan.policy.settings.confirm == ConfirmMode::NewSession,
     });
-    let text = script::text(&compiled);
     let cx = m.context(Actor::Operator);
     let applied = ops::apply(
         &cx,
         &lock,
         &ApplyRequest {
-            compiled: &compiled,
-            script: &text,
-            live_before: &live,
+            compiled: &plan.compiled,
+            script: &plan.script,
+            live_before: &plan.live,
             window,
         },
     );
@@ -132,9 +126,9 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
             println!(
                 "{} table inet {}: {} rules, {} set elements (commit {}, confirmed)",
                 if p.had_table { "replaced" } else { "created" },
-                compiled.name,
-                compiled.rule_count(),
-                compiled.set_element_count(),
+                plan.compiled.name,
+                plan.compiled.rule_count(),
+                plan.compiled.set_element_count(),
                 p.id
             );
             return APPLIED;
@@ -191,66 +185,6 @@ fn refuse(why: &str) -> u8 {
     NOT_APPLIED
 }
 
-fn read_terse(nft: &dyn Nft, table: &str) -> Result<Vec<LiveObject>, String> {
-    let listing = nft.list_ruleset_terse_json().map_err(|e| e.to_string())?;
-    live::table_objects(&listing, table).map_err(|e| e.to_string())
-}
-
-/// The processes whose established connections are the ones an operator may be using:
-/// the per-connection sshd (`sshd-session` from OpenSSH 9.8) and Cockpit's web server.
-const OPERATOR_SERVERS: &[&str] = &["sshd", "sshd-session", "cockpit-ws"];
-
-/// The lockouts the policy would cause: for this SSH session (`SSH_CONNECTION`), and for
-/// every peer with an established connection to sshd or cockpit-ws in the socket table.
-fn lockouts_of(policy: &Policy) -> Vec<Lockout> {
-    let mut candidates: Vec<(SshConnection, String)> = Vec::new();
-    if let Some(c) = std::env::var("SSH_CONNECTION")
-        .ok()
-        .and_then(|v| SshConnection::parse(&v))
-    {
-        candidates.push((c, "your SSH session".to_string()));
-    }
-    // Without the socket table (no permission, no netlink) SSH_CONNECTION still counts.
-    if let Ok(table) = sockets::scan(true, &ServiceNames::default()) {
-        for c in &table.connections {
-            let Some(p) = c
-                .process
-                .as_ref()
-                .filter(|p| OPERATOR_SERVERS.contains(&p.name.as_str()))
-            else {
-                continue;
-            };
-            candidates.push((
-                SshConnection {
-                    client: c.peer,
-                    client_port: c.peer_port,
-                    server: c.local,
-                    server_port: c.local_port,
-                },
-                format!("a connection to {} (pid {})", p.name, p.pid),
-            ));
-        }
-    }
-    let mut found: Vec<Lockout> = Vec::new();
-    for (connection, via) in candidates {
-        // One warning per peer and port is enough.
-        if found.iter().any(|l| {
-            l.connection.client == connection.client
-                && l.connection.server_port == connection.server_port
-        }) {
-            continue;
-        }
-        let interface = interface_of(connection.server);
-        found.extend(lockout::check(
-            policy,
-            &connection,
-            interface.as_deref(),
-            &via,
-        ));
-    }
-    found
-}
-
 enum Consent {
     Given { asked: bool },
     Refused(String),
@@ -276,30 +210,22 @@ fn lockout_consent(opts: &Options, waits_here: bool) -> Consent {
     )
 }
 
-/// Refuses (returning the exit status) if the live table no longer reads as `shown`.
-fn refuse_if_changed(
-    nft: &dyn Nft,
-    compiled: &CompiledTable,
-    shown: &[LiveObject],
-    policy_path: &Path,
-) -> Option<u8> {
-    let now = match read_live_table(nft, &compiled.name) {
-        Ok(l) => l,
-        Err(e) => return Some(refuse(&format!("cannot read the live table: {e}"))),
-    };
-    if canonical_text(&compiled.name, &now) == canonical_text(&compiled.name, shown) {
-        return None;
+/// Refuses (returning the exit status) if the live table no longer reads as the plan's.
+fn refuse_if_changed(nft: &dyn Nft, plan: &Plan, policy_name: &str) -> Option<u8> {
+    match still_current(nft, &plan.compiled, &plan.live_text(), policy_name) {
+        Ok(Ok(())) => None,
+        Ok(Err(changed)) => {
+            eprint(&format!(
+                "portcullis: table inet {} changed since the diff above was shown (another \
+                 operator or tool); not applying over it. The diff against the table as it \
+                 is now:",
+                plan.compiled.name
+            ));
+            print!("{}", changed.diff_now);
+            Some(refuse("run apply again to apply over the new table."))
+        }
+        Err(e) => Some(refuse(&format!("cannot read the live table: {e}"))),
     }
-    eprint(&format!(
-        "portcullis: table inet {} changed since the diff above was shown (another operator \
-         or tool); not applying over it. The diff against the table as it is now:",
-        compiled.name
-    ));
-    print!(
-        "{}",
-        live_vs_policy(compiled, &now, &policy_path.display().to_string())
-    );
-    Some(refuse("run apply again to apply over the new table."))
 }
 
 /// Acts on the operator's answer at the countdown.

@@ -12,6 +12,7 @@ mod rules;
 mod sockets;
 mod status;
 pub mod tui;
+mod tui_ops;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,8 +21,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commit::guard::{ProcessGuards, absolute};
 use crate::commit::{Actor, Context, StateDir, Who, ops};
-use crate::nft::backend::{Nft, NftProcess};
-use crate::nft::live::{self, LiveObject};
+use crate::nft::backend::NftProcess;
 use crate::policy::{self, Policy};
 
 #[derive(Debug, Clone, Parser)]
@@ -425,19 +425,4 @@ pub fn eprint(message: &str) {
     }
 }
 
-/// The live objects of `table inet NAME`, with set elements; empty if the table is absent.
-/// Checks with the (fast) terse listing first, because listing a missing table is an error.
-pub fn read_live_table(nft: &dyn Nft, table: &str) -> Result<Vec<LiveObject>, String> {
-    if !table_exists(nft, table)? {
-        return Ok(Vec::new());
-    }
-    let listing = nft.list_table_json(table).map_err(|e| e.to_string())?;
-    live::table_objects(&listing, table).map_err(|e| e.to_string())
-}
-
-/// Whether `table inet NAME` exists, from the terse listing (milliseconds at any size).
-pub fn table_exists(nft: &dyn Nft, table: &str) -> Result<bool, String> {
-    let listing = nft.list_ruleset_terse_json().map_err(|e| e.to_string())?;
-    let objects = live::table_objects(&listing, table).map_err(|e| e.to_string())?;
-    Ok(live::has_table(&objects))
-}
+pub use crate::commit::plan::{read_live_table, table_exists};

@@ -3,16 +3,14 @@
 
 use std::time::Duration;
 
-use super::{Cli, Machinery, eprint, load_policy};
+use super::{Cli, eprint, load_policy};
+use crate::app::Config;
 use crate::app::observation::PolicyLoad;
-use crate::app::{CommitRequest, Config};
-use crate::commit::system::session_origin;
-use crate::commit::{Actor, RollbackOutcome, ops};
 use crate::nft::backend::NftProcess;
 use crate::policy::Settings;
 use crate::sockets::ServiceNames;
 use crate::tui::refresh::modified;
-use crate::tui::{self, CommitAction, OwnerCache, RulesetReader, Sources};
+use crate::tui::{self, OwnerCache, RulesetReader, Sources};
 use crate::ui::theme::{Theme, colour_disabled, config_dir};
 
 /// Set by `portcullis demo` for the UI it starts: the namespace's name, for the status bar.
@@ -23,6 +21,8 @@ pub fn run(cli: &Cli, refresh: Duration) -> u8 {
     // transient memory is most of the program's peak, and here little else is allocated.
     let policy_mtime = modified(&cli.policy);
     let policy = load_policy(&cli.policy);
+    // The text too, for the editor (a file that does not exist yet reads as empty).
+    let policy_text = crate::policy::file::read(&cli.policy).ok();
     let env = |k: &str| std::env::var(k).ok();
     let theme = match Theme::load(
         cli.theme.as_deref().unwrap_or("default"),
@@ -66,12 +66,13 @@ pub fn run(cli: &Cli, refresh: Duration) -> u8 {
             Ok(p) => PolicyLoad::Loaded(Box::new(p)),
             Err(e) => PolicyLoad::Invalid(e),
         }),
+        first_text: policy_text,
     };
     let options = tui::Options {
         config,
         theme,
         sources,
-        commit: commit_action(cli),
+        operations: Box::new(super::tui_ops::CliOperations::new(cli)),
     };
     match tui::run(options) {
         Ok(()) => 0,
@@ -80,41 +81,6 @@ pub fn run(cli: &Cli, refresh: Duration) -> u8 {
             2
         }
     }
-}
-
-/// Confirm and rollback as the CLI's `confirm` and `rollback` do them.
-fn commit_action(cli: &Cli) -> CommitAction {
-    let cli = Cli {
-        command: None,
-        ..cli.clone()
-    };
-    Box::new(move |request| {
-        let m = Machinery::open(&cli, false)
-            .map_err(|e| format!("cannot use the state directory: {e}"))?;
-        let cx = m.context(Actor::Operator);
-        match request {
-            CommitRequest::Confirm => ops::confirm(&cx, session_origin().as_ref())
-                .map(|p| {
-                    format!(
-                        "confirmed commit {}: it stays, and `restore` loads it at boot",
-                        p.id
-                    )
-                })
-                .map_err(|e| format!("not confirmed: {e}")),
-            CommitRequest::Rollback(id) => match ops::rollback(
-                &cx,
-                Some(&id),
-                "rolled back by the operator in the terminal UI",
-            ) {
-                Ok(RollbackOutcome::RolledBack(p)) => Ok(format!("rolled back commit {}", p.id)),
-                Ok(RollbackOutcome::NotPending(id)) => {
-                    Ok(format!("commit {id} is no longer pending"))
-                }
-                Ok(RollbackOutcome::NothingPending) => Err("no commit is pending".into()),
-                Err(e) => Err(format!("{e} (the guard keeps retrying; see status)")),
-            },
-        }
-    })
 }
 
 fn host_name() -> String {

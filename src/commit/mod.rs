@@ -12,6 +12,7 @@ pub mod guard;
 pub mod journal;
 pub mod lockout;
 pub mod ops;
+pub mod plan;
 pub mod state;
 pub mod system;
 

@@ -9,6 +9,7 @@ use nftables::schema::NfListObject;
 use similar::TextDiff;
 
 use crate::nft::CompiledTable;
+use crate::nft::counters::service_of;
 use crate::nft::live::{LiveObject, normalize};
 use crate::nft::render::{self, RenderOptions};
 
@@ -104,6 +105,38 @@ pub fn rule_changes(compiled: &CompiledTable, live: &[LiveObject]) -> (usize, us
     (added, removed + unknown_rules)
 }
 
+/// The services whose rules the policy adds or changes against the live table (their
+/// rules' canonical text differs, within their chain), by the `service=NAME` comment.
+pub fn changed_services(compiled: &CompiledTable, live: &[LiveObject]) -> Vec<String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    fn by_service<'a>(
+        objects: impl Iterator<Item = &'a NfListObject<'static>>,
+    ) -> BTreeMap<String, BTreeSet<String>> {
+        let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for o in objects {
+            let NfListObject::Rule(r) = normalize(o) else {
+                continue;
+            };
+            let Some(name) = r.comment.as_deref().and_then(service_of) else {
+                continue;
+            };
+            let text = format!("{} {}", r.chain, render::rule(&r, RenderOptions::default()));
+            map.entry(name).or_default().insert(text);
+        }
+        map
+    }
+    let wanted = by_service(compiled.objects.iter());
+    let current = by_service(live.iter().filter_map(|o| match o {
+        LiveObject::Known(k) => Some(k),
+        LiveObject::Unknown { .. } => None,
+    }));
+    wanted
+        .into_iter()
+        .filter(|(name, rules)| current.get(name) != Some(rules))
+        .map(|(name, _)| name)
+        .collect()
+}
+
 /// A live table as canonical text; objects portcullis cannot read are listed at the end so
 /// that they show in a diff instead of vanishing.
 pub fn canonical_text(table: &str, live: &[LiveObject]) -> String {
@@ -148,6 +181,18 @@ mod tests {
         assert_eq!(rule_changes(&c, &[]), (all, 0));
         let live = compiled(&POLICY.replace("22/tcp", "2222/tcp"));
         assert_eq!(rule_changes(&c, &as_live(&live)), (1, 1));
+    }
+
+    #[test]
+    fn changed_services_are_those_whose_rules_differ() {
+        let c = compiled(POLICY);
+        assert_eq!(changed_services(&c, &as_live(&c)), Vec::<String>::new());
+        assert_eq!(changed_services(&c, &[]), vec!["ssh".to_string()]);
+        let live = compiled(&POLICY.replace("22/tcp", "2222/tcp"));
+        assert_eq!(
+            changed_services(&c, &as_live(&live)),
+            vec!["ssh".to_string()]
+        );
     }
 
     #[test]

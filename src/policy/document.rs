@@ -5,6 +5,8 @@
 //! the edited text, so the forms can never accept what `check` would refuse. Pure: the
 //! text comes in and goes out as strings.
 
+use std::ops::Range;
+
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
 use super::{Diagnostics, Policy, parse};
@@ -90,6 +92,16 @@ impl PolicyDocument {
                 .filter_map(|v| v.as_str().map(str::to_string))
                 .collect(),
         )
+    }
+
+    /// The services' names, in file order.
+    pub fn service_names(&self) -> Vec<String> {
+        names_in(&self.doc, "services")
+    }
+
+    /// The networks' names, in file order.
+    pub fn network_names(&self) -> Vec<String> {
+        names_in(&self.doc, "networks")
     }
 
     /// Adds a service (`original` None) or changes one, renaming it if `name` differs.
@@ -250,6 +262,69 @@ impl PolicyDocument {
                 }
             }
         }
+    }
+}
+
+fn names_in(doc: &DocumentMut, section: &str) -> Vec<String> {
+    doc.get(section)
+        .and_then(Item::as_table_like)
+        .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Where one service or network sits in a policy text: the span of its name, and of each
+/// of its keys' values (a network's entries are its value, under the key `""`). The forms
+/// use it to put each finding of the validator under the field it is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    pub name: Option<Range<usize>>,
+    pub fields: Vec<(String, Range<usize>)>,
+}
+
+impl Location {
+    /// The field a byte offset falls in: `Some("")` for the name (or a network's whole
+    /// value), `Some(key)` for a key's value, None if it is elsewhere in the file.
+    pub fn field_at(&self, offset: usize) -> Option<&str> {
+        if let Some((key, _)) = self.fields.iter().find(|(_, r)| r.contains(&offset)) {
+            return Some(key.as_str());
+        }
+        self.name
+            .as_ref()
+            .filter(|r| r.contains(&offset) || r.start == offset)
+            .map(|_| "name")
+    }
+}
+
+/// Finds `[section.name]` in `text` (any TOML layout: tables, dotted keys, inline tables).
+pub fn locate(text: &str, section: &str, name: &str) -> Location {
+    let Ok(doc) = toml_edit::Document::parse(text) else {
+        return Location::default();
+    };
+    let Some(table) = doc.get(section).and_then(Item::as_table_like) else {
+        return Location::default();
+    };
+    let name_span = table.key(name).and_then(|k| k.span());
+    let Some(item) = table.get(name) else {
+        return Location::default();
+    };
+    let mut fields = Vec::new();
+    match item.as_table_like() {
+        Some(t) => {
+            for (key, value) in t.iter() {
+                if let Some(span) = value.span() {
+                    fields.push((key.to_string(), span));
+                }
+            }
+        }
+        None => {
+            if let Some(span) = item.span() {
+                fields.push(("entries".to_string(), span));
+            }
+        }
+    }
+    Location {
+        name: name_span,
+        fields,
     }
 }
 
@@ -613,5 +688,24 @@ allow = ["siem"]
             .unwrap();
         let p = d.validate().expect("valid");
         assert_eq!(p.services["ssh"].ports[0].to_string(), "2222/tcp");
+    }
+
+    #[test]
+    fn findings_are_located_in_their_field() {
+        let mut d = doc();
+        d.set_service(Some("ssh"), "ssh", &draft(&["99999/tcp"], &["nowhere"]))
+            .unwrap();
+        let text = d.text();
+        let at = locate(&text, "services", "ssh");
+        let findings = parse(&text).unwrap_err();
+        let fields: Vec<Option<&str>> = findings
+            .0
+            .iter()
+            .map(|f| at.field_at(f.span.start))
+            .collect();
+        assert_eq!(fields, vec![Some("ports"), Some("allow")]);
+        let net = locate(&text, "networks", "admin");
+        assert!(net.fields.iter().any(|(k, _)| k == "entries"));
+        assert!(net.name.is_some());
     }
 }

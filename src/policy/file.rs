@@ -36,6 +36,16 @@ impl Stamp {
     }
 }
 
+impl Loaded {
+    /// A file with this text, as `read` would give it (for tests and fixtures).
+    pub fn of_text(text: &str) -> Loaded {
+        Loaded {
+            text: text.to_string(),
+            stamp: Stamp::of(Some(text)),
+        }
+    }
+}
+
 /// Reads the policy file; a file that does not exist yet reads as empty.
 pub fn read(path: &Path) -> io::Result<Loaded> {
     match fs::read_to_string(path) {

@@ -28,7 +28,7 @@ pub const ANY: &str = "any";
 
 /// A validated policy. Maps are ordered by name, so the same policy always compiles to the
 /// same script whatever order the file lists things in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     pub settings: Settings,
     pub networks: BTreeMap<String, Network>,

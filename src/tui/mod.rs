@@ -16,28 +16,45 @@ use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::app::{App, CommitRequest, Config, Effect, Msg, update};
+use crate::app::review::{ApplyDone, ApplyFailed, ApplyJob, Review, ReviewRequest};
+use crate::app::{App, CommitRequest, Config, Effect, Msg, SaveFailed, update};
 use crate::commit::system::now_ms;
+use crate::policy::file::{Loaded, Stamp};
 use crate::ui::theme::Theme;
 pub use owners::OwnerCache;
 pub use refresh::Sources;
 pub use ruleset::RulesetReader;
 pub use terminal::NoTerminal;
 
-/// Runs a confirm or a rollback; returns what to tell the operator.
-pub type CommitAction = Box<dyn Fn(CommitRequest) -> Result<String, String> + Send>;
+/// What the UI does to the firewall and the policy file, run on the worker thread. The
+/// CLI provides it (`cli::tui_ops`), through the same code as its own commands.
+pub trait Operations: Send {
+    /// A confirm or a rollback; what to tell the operator.
+    fn resolve(&self, request: CommitRequest) -> Result<String, String>;
+    /// The review of an edited policy: changes, diff, lockouts.
+    fn review(&self, request: &ReviewRequest) -> Result<Review, String>;
+    /// Saves the policy file (refusing if it is no longer `stamp`); the backup's path.
+    fn save(
+        &self,
+        text: &str,
+        stamp: Option<&Stamp>,
+    ) -> Result<(Loaded, Option<String>), SaveFailed>;
+    fn reload(&self) -> Result<Loaded, String>;
+    /// Saves and applies a review with the confirm window, as `apply` does.
+    fn apply(&self, job: &ApplyJob) -> Result<ApplyDone, ApplyFailed>;
+}
 
 pub struct Options {
     pub config: Config,
     pub theme: Theme,
     pub sources: Sources,
-    pub commit: CommitAction,
+    pub operations: Box<dyn Operations>,
 }
 
 /// What the worker thread is asked to do.
 enum Job {
     Refresh,
-    Commit(CommitRequest),
+    Effect(Effect),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,11 +70,11 @@ pub fn run(opts: Options) -> Result<(), TuiError> {
         config,
         theme,
         sources,
-        commit,
+        operations,
     } = opts;
     let refresh_every = config.refresh;
     let (tx, rx) = mpsc::channel::<Msg>();
-    let jobs = spawn_worker(sources, commit, tx.clone());
+    let jobs = spawn_worker(sources, operations, tx.clone());
     spawn_signals(tx.clone());
     let mut terminal = terminal::enter()?;
     spawn_input(tx);
@@ -104,8 +121,8 @@ fn event_loop(
                     next_refresh = Instant::now() + refresh_every;
                     let _ = jobs.send(Job::Refresh);
                 }
-                Effect::Commit(request) => {
-                    let _ = jobs.send(Job::Commit(request));
+                other => {
+                    let _ = jobs.send(Job::Effect(other));
                 }
             }
         }
@@ -116,13 +133,22 @@ fn event_loop(
 }
 
 /// All IO, one job at a time, so a slow nft never piles refreshes up.
-fn spawn_worker(mut sources: Sources, commit: CommitAction, tx: Sender<Msg>) -> Sender<Job> {
+fn spawn_worker(mut sources: Sources, ops: Box<dyn Operations>, tx: Sender<Msg>) -> Sender<Job> {
     let (jobs, queue) = mpsc::channel::<Job>();
     std::thread::spawn(move || {
         for job in queue {
             let msg = match job {
                 Job::Refresh => Msg::Refreshed(Box::new(sources.observe())),
-                Job::Commit(request) => Msg::Done(commit(request)),
+                Job::Effect(effect) => match effect {
+                    Effect::Commit(request) => Msg::Done(ops.resolve(request)),
+                    Effect::Review(request) => Msg::Reviewed(ops.review(&request).map(Box::new)),
+                    Effect::Save { text, stamp } => Msg::Saved(ops.save(&text, stamp.as_ref())),
+                    Effect::Reload => Msg::Reloaded(ops.reload()),
+                    Effect::Apply(job) => {
+                        Msg::Applied(ops.apply(&job).map(Box::new).map_err(Box::new))
+                    }
+                    Effect::Refresh | Effect::Quit => continue,
+                },
             };
             if tx.send(msg).is_err() {
                 break;
@@ -139,6 +165,7 @@ fn spawn_input(tx: Sender<Msg>) {
                 Ok(Event::Key(key)) if key.kind == KeyEventKind::Press => Msg::Key(key),
                 Ok(Event::Mouse(mouse)) => Msg::Mouse(mouse),
                 Ok(Event::Resize(..)) => Msg::Resize,
+                Ok(Event::Paste(text)) => Msg::Paste(text),
                 Ok(_) => continue,
                 Err(_) => Msg::Signal("terminal closed"),
             };

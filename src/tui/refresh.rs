@@ -7,10 +7,13 @@ use std::time::SystemTime;
 
 use super::owners::OwnerCache;
 use super::ruleset::RulesetReader;
-use crate::app::observation::{Observation, OtherTable, PendingCommit, PolicyLoad, RulesState};
+use crate::app::observation::{
+    LastCommit, Observation, OtherTable, PendingCommit, PolicyLoad, RulesState,
+};
 use crate::commit::StateDir;
 use crate::commit::system::now_ms;
 use crate::nft::backend::Nft;
+use crate::policy::file::{self, Loaded};
 use crate::sockets::{self, ServiceNames};
 
 pub struct Sources {
@@ -27,6 +30,8 @@ pub struct Sources {
     /// The policy as read at start, handed to the first refresh: reading a big policy
     /// again on the worker thread would double the start's peak memory.
     pub first_policy: Option<PolicyLoad>,
+    /// The policy file's text as read at start, for the editor.
+    pub first_text: Option<Loaded>,
 }
 
 impl Sources {
@@ -35,6 +40,8 @@ impl Sources {
         let sockets = sockets::scan_with_owners(&self.names, |inodes| owners.owners_of(inodes))
             .map(|t| t.listeners)
             .map_err(|e| e.to_string());
+        let (policy, policy_text) = self.policy_if_changed();
+        let (pending, last_commit) = self.journal();
         let (rules, other_tables) = if self.read_only {
             (RulesState::NeedsPrivilege, Vec::new())
         } else {
@@ -45,8 +52,10 @@ impl Sources {
             sockets,
             rules,
             other_tables,
-            pending: self.pending(),
-            policy: self.policy_if_changed(),
+            pending,
+            policy,
+            policy_text,
+            last_commit,
         }
     }
 
@@ -57,31 +66,47 @@ impl Sources {
         }
     }
 
-    fn pending(&self) -> Option<PendingCommit> {
+    /// The pending commit and the last resolved one.
+    fn journal(&self) -> (Option<PendingCommit>, Option<LastCommit>) {
         // Not root, or nothing ever applied: no journal to read, nothing pending.
-        let state = StateDir::open(&self.state_dir, false).ok()?;
-        let p = state.load_journal().ok()?.pending?;
-        Some(PendingCommit {
+        let Some(journal) = StateDir::open(&self.state_dir, false)
+            .ok()
+            .and_then(|s| s.load_journal().ok())
+        else {
+            return (None, None);
+        };
+        let pending = journal.pending.map(|p| PendingCommit {
             id: p.id,
             deadline_ms: p.deadline_ms,
             user: p.user,
             rollback_error: p.rollback_error,
-        })
+        });
+        let last = journal.history.last().map(|r| LastCommit {
+            id: r.id.clone(),
+            outcome: r.outcome,
+            reason: r.reason.clone(),
+            user: r.user.clone(),
+            resolved_at_ms: r.resolved_at_ms,
+        });
+        (pending, last)
     }
 
-    fn policy_if_changed(&mut self) -> Option<PolicyLoad> {
+    /// The policy and its text when the file changed since the last look (by mtime; the
+    /// editor compares contents).
+    fn policy_if_changed(&mut self) -> (Option<PolicyLoad>, Option<Loaded>) {
         if let Some(first) = self.first_policy.take() {
-            return Some(first);
+            return (Some(first), self.first_text.take());
         }
         let mtime = modified(&self.policy_path);
         if self.policy_seen == Some(mtime) {
-            return None;
+            return (None, None);
         }
         self.policy_seen = Some(mtime);
-        Some(match crate::cli::load_policy(&self.policy_path) {
+        let load = match crate::cli::load_policy(&self.policy_path) {
             Ok(p) => PolicyLoad::Loaded(Box::new(p)),
             Err(e) => PolicyLoad::Invalid(e),
-        })
+        };
+        (Some(load), file::read(&self.policy_path).ok())
     }
 }
 

@@ -7,10 +7,12 @@ use std::io::{IsTerminal, Write};
 use ratatui::DefaultTerminal;
 
 /// Mouse reporting: button presses and the wheel (1000) in SGR encoding (1006). Not 1003
-/// (every motion), which would wake the loop on each mouse move.
-const MOUSE_ON: &str = "\x1b[?1000h\x1b[?1006h";
+/// (every motion), which would wake the loop on each mouse move. And bracketed paste
+/// (2004), so a paste of hundreds of addresses arrives as one text, not as keys (where
+/// each newline would be an Enter).
+const MOUSE_ON: &str = "\x1b[?1000h\x1b[?1006h\x1b[?2004h";
 /// Also shows the cursor again (ratatui hides it while drawing).
-const MOUSE_OFF: &str = "\x1b[?1006l\x1b[?1000l\x1b[?25h";
+const MOUSE_OFF: &str = "\x1b[?2004l\x1b[?1006l\x1b[?1000l\x1b[?25h";
 
 #[derive(Debug, thiserror::Error)]
 #[error(

@@ -15,13 +15,13 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::theme::Theme;
 use crate::app::App;
-use crate::app::keymap::{BINDINGS, Scope};
+use crate::app::keymap::{Scope, bindings_in};
 
-pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+/// The help of `scope` (the screen it was opened on): its keys, and on the overview what
+/// the exposure colours mean; elsewhere, the keys of the forms.
+pub fn draw(frame: &mut Frame, app: &App, scope: Scope, theme: &Theme, area: Rect) {
     // The keys in two columns when there is room, so the help fits 80×24.
-    let entries: Vec<Vec<Span>> = BINDINGS
-        .iter()
-        .filter(|b| b.scope == Scope::Browse)
+    let entries: Vec<Vec<Span>> = bindings_in(scope)
         .map(|b| {
             let disabled = b.changes_firewall && app.config.read_only;
             let mut help = b.help.to_string();
@@ -55,11 +55,29 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     } else {
         lines.extend(entries.into_iter().map(Line::from));
     }
+    if scope != Scope::Overview {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(" In a form", theme.header));
+        let keys: Vec<String> = bindings_in(Scope::Form)
+            .map(|b| {
+                format!(
+                    "{} {}",
+                    b.keys,
+                    b.help.split([';', '(']).next().unwrap_or("").trim()
+                )
+            })
+            .collect();
+        lines.push(Line::raw(format!(" {}", keys.join(" · "))));
+        lines.push(Line::raw(
+            " Nothing is written until s saves; C on the diff screen saves and commits.",
+        ));
+        lines.push(Line::styled(" Esc, ? or q closes this help.", theme.muted));
+        return show(frame, lines, theme, area);
+    }
     lines.push(Line::from(vec![
         Span::styled(" mouse  ", theme.key),
         Span::raw("click a pane or row to select it; the wheel scrolls"),
     ]));
-    lines.push(Line::raw(""));
     lines.push(Line::styled(
         " OPEN TO: who may open a new connection to a socket",
         theme.header,
@@ -101,12 +119,14 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             Span::raw(what),
         ]));
     }
-    lines.push(Line::raw(""));
     lines.push(Line::raw(
         " Selecting a socket highlights the rules that decide it; a rule, its sockets.",
     ));
     lines.push(Line::styled(" Esc, ? or q closes this help.", theme.muted));
+    show(frame, lines, theme, area);
+}
 
+fn show(frame: &mut Frame, lines: Vec<Line<'_>>, theme: &Theme, area: Rect) {
     let height = (lines.len() as u16 + 2).min(area.height);
     let width = 80.min(area.width);
     let [row] = Layout::vertical([Constraint::Length(height)])

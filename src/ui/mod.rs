@@ -2,6 +2,9 @@
 //! screen; nothing here reads the system or changes state other than table scroll offsets
 //! and the areas the mouse needs.
 //!
+//! Every screen has the screen tabs on top and the status bar and key footer below; the
+//! overview's body is:
+//!
 //! ```text
 //! wide (120 columns and more)               narrow (below 120)
 //! ┌ Sockets ──────────┐┌ Rules ──────────┐  Sockets │ Rules            (tabs)
@@ -15,8 +18,13 @@
 //! footer: keys
 //! ```
 
+mod ask;
+mod countdown;
+mod diff;
+mod form;
 pub mod format;
 mod help;
+mod lists;
 mod other_tables;
 mod rules;
 mod sockets;
@@ -31,7 +39,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph, TableState};
 
-use crate::app::{App, Focus, Mode};
+use crate::app::{App, Focus, Modal, Screen};
 use theme::Theme;
 
 /// From this width on, the two panes stand side by side.
@@ -43,8 +51,13 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     let area = frame.area();
     frame.render_widget(Block::default().style(theme.base), area);
     let status_lines = status::lines(app, theme);
-    let other = other_tables::height(app, area.height);
-    let [main, other_area, status_area, footer_area] = Layout::vertical([
+    let other = if app.screen == Screen::Overview {
+        other_tables::height(app, area.height)
+    } else {
+        0
+    };
+    let [screens, main, other_area, status_area, footer_area] = Layout::vertical([
+        Constraint::Length(1),
         Constraint::Min(3),
         Constraint::Length(other),
         Constraint::Length(status::height(&status_lines, area.width)),
@@ -53,7 +66,29 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     .areas(area);
 
     app.areas = Default::default();
-    if area.width >= SIDE_BY_SIDE {
+    draw_screen_tabs(frame, app, theme, screens);
+    match app.screen {
+        Screen::Overview => {
+            draw_overview(frame, app, theme, main);
+            other_tables::draw(frame, app, theme, other_area);
+        }
+        Screen::Services => lists::draw_services(frame, app, theme, main),
+        Screen::Networks => lists::draw_networks(frame, app, theme, main),
+        Screen::Diff => diff::draw(frame, app, theme, main),
+    }
+    status::draw(frame, status_lines, theme, status_area);
+    status::draw_footer(frame, app, theme, footer_area);
+    match &app.modal {
+        Modal::None => {}
+        Modal::Help(scope) => help::draw(frame, app, *scope, theme, area),
+        Modal::Form(form) => form::draw(frame, form, theme, area),
+        Modal::Ask(_) | Modal::Conflict | Modal::Lockout(_) => ask::draw(frame, app, theme, area),
+        Modal::Countdown => countdown::draw(frame, app, theme, area),
+    }
+}
+
+fn draw_overview(frame: &mut Frame, app: &mut App, theme: &Theme, main: Rect) {
+    if main.width >= SIDE_BY_SIDE {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(SOCKETS_SHARE), Constraint::Fill(1)])
                 .areas(main);
@@ -68,12 +103,59 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
             Focus::Rules => rules::draw(frame, app, theme, pane),
         }
     }
-    other_tables::draw(frame, app, theme, other_area);
-    status::draw(frame, status_lines, theme, status_area);
-    status::draw_footer(frame, app, theme, footer_area);
-    if app.mode == Mode::Help {
-        help::draw(frame, app, theme, area);
+}
+
+/// The screens by their number keys, the current one marked; unsaved edits on the right.
+fn draw_screen_tabs(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    let mut spans = Vec::new();
+    for (key, name, screen) in [
+        ('1', "Overview", Screen::Overview),
+        ('2', "Services", Screen::Services),
+        ('3', "Networks", Screen::Networks),
+        ('4', "Diff", Screen::Diff),
+    ] {
+        let style = if app.screen == screen {
+            theme.selected
+        } else {
+            theme.muted
+        };
+        spans.push(Span::styled(format!(" {key} {name} "), style));
     }
+    if app.dirty() {
+        spans.push(Span::styled(
+            "  ● unsaved edits (s saves, U discards)",
+            theme.warning,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A box in the middle of `area`, cleared, with a title: for the overlays.
+fn popup(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    height: u16,
+    title_text: &str,
+    theme: &Theme,
+) -> Rect {
+    use ratatui::layout::Flex;
+    use ratatui::widgets::Clear;
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(Span::styled(format!(" {title_text} "), theme.title))
+        .style(theme.base);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    inner
 }
 
 fn draw_tabs(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
@@ -151,6 +233,20 @@ fn exposure_style(exposure: Option<&crate::sockets::exposure::Exposure>, theme: 
         Some(Exposure::Uncovered) => theme.exposure_uncovered,
         None => theme.muted,
     }
+}
+
+/// The keys of the overlay in front, as one line (from the keymap, like the footer).
+fn key_hints(app: &App, theme: &Theme) -> Line<'static> {
+    let spans: Vec<Span> = crate::app::keymap::bindings_in(app.scope())
+        .filter_map(|b| Some((b.keys.split(' ').next()?, b.footer?)))
+        .flat_map(|(k, label)| {
+            [
+                Span::styled(format!(" {k}"), theme.key),
+                Span::styled(format!(" {label} "), theme.muted),
+            ]
+        })
+        .collect();
+    Line::from(spans)
 }
 
 #[cfg(test)]

@@ -13,9 +13,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::format;
 use super::theme::Theme;
-use crate::app::keymap::{BINDINGS, Scope};
+use crate::app::App;
+use crate::app::keymap::{Action, bindings_in};
 use crate::app::observation::RulesState;
-use crate::app::{App, Mode};
 
 /// The bar's line, then (when there are any) a line for the pending commit and one for the
 /// notice and the errors; the last two may wrap.
@@ -152,19 +152,18 @@ fn first_line(text: &str) -> &str {
 
 /// The keys that work here, from the keymap.
 pub fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
-    let scope = match app.mode {
-        Mode::Browse => Scope::Browse,
-        Mode::Help => Scope::Help,
-    };
     let mut spans = Vec::new();
-    for b in BINDINGS.iter().filter(|b| b.scope == scope) {
+    for b in bindings_in(app.scope()) {
         let Some(label) = b.footer else { continue };
-        // Commit keys only mean something while a commit is pending.
-        if b.changes_firewall && app.pending.is_none() {
-            continue;
-        }
-        if b.action == crate::app::keymap::Action::ToggleOtherTables && app.other_tables.is_empty()
-        {
+        // Keep and roll back only mean something while a commit is pending; saving only
+        // with edits.
+        let hidden = match b.action {
+            Action::Confirm | Action::Rollback => app.pending.is_none(),
+            Action::ToggleOtherTables => app.other_tables.is_empty(),
+            Action::Save => !app.dirty(),
+            _ => false,
+        };
+        if hidden {
             continue;
         }
         let disabled = b.changes_firewall && app.config.read_only;

@@ -78,6 +78,10 @@ slots! {
     warning,
     key,
     key_disabled,
+    /// Lines a diff adds.
+    diff_added,
+    /// Lines a diff removes.
+    diff_removed,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,311 @@
+//! The services and networks screens: their lists, the forms that add, change and delete,
+//! and saving the edited policy (or reloading it when someone else changed the file).
+
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::widgets::TableState;
+
+use super::editor::Section;
+use super::form::Form;
+use super::keymap::Action;
+use super::review::ReviewState;
+use super::{App, Effect, Modal, Notice, Question, SaveFailed, Screen};
+use crate::policy::document::ServiceDraft;
+use crate::policy::file::Loaded;
+
+impl App {
+    pub(super) fn show_list(&mut self, screen: Screen) {
+        self.screen = screen;
+        let len = self.list_len(screen);
+        super::overview::clamp(self.list_state(screen), len);
+    }
+
+    fn section_of(screen: Screen) -> Section {
+        match screen {
+            Screen::Networks => Section::Networks,
+            _ => Section::Services,
+        }
+    }
+
+    /// The names a list shows, in file order.
+    pub fn list_names(&self, screen: Screen) -> Vec<String> {
+        let Some(doc) = self.editor.as_ref().and_then(|e| e.doc()) else {
+            return Vec::new();
+        };
+        match Self::section_of(screen) {
+            Section::Services => doc.service_names(),
+            Section::Networks => doc.network_names(),
+        }
+    }
+
+    pub(super) fn list_len(&self, screen: Screen) -> usize {
+        self.list_names(screen).len()
+    }
+
+    pub(super) fn list_state(&mut self, screen: Screen) -> &mut TableState {
+        match screen {
+            Screen::Networks => &mut self.network_table,
+            _ => &mut self.service_table,
+        }
+    }
+
+    fn selected_name(&mut self) -> Option<String> {
+        let screen = self.screen;
+        let names = self.list_names(screen);
+        let i = self.list_state(screen).selected()?;
+        names.get(i).cloned()
+    }
+
+    pub(super) fn list_action(&mut self, action: Action) {
+        let section = Self::section_of(self.screen);
+        let Some(doc) = self.editor.as_ref().and_then(|e| e.doc()) else {
+            self.notice = Notice::error(format!(
+                "the policy file cannot be edited: {}",
+                self.editor
+                    .as_ref()
+                    .and_then(|e| e.syntax_error.clone())
+                    .unwrap_or_else(|| "it has not been read yet".into())
+            ));
+            return;
+        };
+        let doc = doc.clone();
+        let mut form = match action {
+            Action::Add => match section {
+                Section::Services => Form::service(None, "", &ServiceDraft::default()),
+                Section::Networks => Form::network(None, "", &[]),
+            },
+            Action::Edit | Action::Delete => {
+                let Some(name) = self.selected_name() else {
+                    self.notice = Notice::error(format!("no {} selected", section.singular()));
+                    return;
+                };
+                if action == Action::Delete {
+                    let users = doc.users_of(&name);
+                    if section == Section::Networks && !users.is_empty() {
+                        self.notice = Notice::error(format!(
+                            "network {name} is used by {}; take it out of their allow lists \
+                             first",
+                            users.join(", ")
+                        ));
+                        return;
+                    }
+                    self.modal = Modal::Ask(Question::Delete(section, name));
+                    return;
+                }
+                match section {
+                    Section::Services => {
+                        let draft = doc.service(&name).unwrap_or_default();
+                        Form::service(Some(&name), &name, &draft)
+                    }
+                    Section::Networks => {
+                        let entries = doc.network(&name).unwrap_or_default();
+                        Form::network(Some(&name), &name, &entries)
+                    }
+                }
+            }
+            _ => return,
+        };
+        form.validate(&doc);
+        self.modal = Modal::Form(Box::new(form));
+    }
+
+    pub(super) fn delete(&mut self, section: Section, name: &str) {
+        let Some(editor) = &mut self.editor else {
+            return;
+        };
+        let result = editor.edit(|d| match section {
+            Section::Services => d.remove_service(name),
+            Section::Networks => d.remove_network(name),
+        });
+        self.notice = match result {
+            Ok(()) => Notice::info(format!(
+                "deleted {} {name} (not saved yet: s saves, d shows the diff)",
+                section.singular()
+            )),
+            Err(e) => Notice::error(e.to_string()),
+        };
+        self.edited();
+        let screen = self.screen;
+        let len = self.list_len(screen);
+        super::overview::clamp(self.list_state(screen), len);
+    }
+
+    /// The working copy changed: the diff made of it is out of date.
+    fn edited(&mut self) {
+        if !matches!(self.review, ReviewState::Preparing) {
+            self.review = ReviewState::None;
+        }
+    }
+
+    pub(super) fn form_action(&mut self, action: Action) -> Vec<Effect> {
+        let Modal::Form(form) = &mut self.modal else {
+            return Vec::new();
+        };
+        match action {
+            Action::FormCancel => self.modal = Modal::None,
+            Action::FormNext => {
+                if form.complete() {
+                    self.revalidate_form();
+                } else {
+                    form.next_field();
+                }
+            }
+            Action::FormPrevious => form.previous_field(),
+            Action::FormUndo if form.undo() => self.revalidate_form(),
+            Action::FormRedo if form.redo() => self.revalidate_form(),
+            Action::FormSubmit => self.submit_form(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn submit_form(&mut self) {
+        let Modal::Form(form) = std::mem::take(&mut self.modal) else {
+            return;
+        };
+        let Some(editor) = &mut self.editor else {
+            return;
+        };
+        let Some(doc) = editor.doc() else {
+            return;
+        };
+        let mut form = form;
+        form.validate(doc);
+        if !form.valid {
+            self.notice = Notice::error("not done: fix the fields marked in red first");
+            self.modal = Modal::Form(form);
+            return;
+        }
+        let name = form.name();
+        let what = form.section.singular();
+        let verb = match &form.original {
+            None => "added",
+            Some(old) if *old != name => "renamed and changed",
+            Some(_) => "changed",
+        };
+        match editor.edit(|d| form.apply_to(d)) {
+            Ok(()) => {
+                self.notice = Notice::info(format!(
+                    "{what} {name} {verb} (not saved yet: s saves, d shows the diff)"
+                ));
+                self.edited();
+                let screen = if form.section == Section::Networks {
+                    Screen::Networks
+                } else {
+                    Screen::Services
+                };
+                if self.screen != Screen::Overview {
+                    let names = self.list_names(screen);
+                    let at = names.iter().position(|n| *n == name);
+                    self.list_state(screen).select(at);
+                }
+            }
+            Err(e) => {
+                self.notice = Notice::error(e.to_string());
+                self.modal = Modal::Form(form);
+            }
+        }
+    }
+
+    /// Enter in a list of addresses adds a line (^S is done there).
+    pub(super) fn enter_adds_line(&self, key: &KeyEvent) -> bool {
+        matches!(&self.modal, Modal::Form(f) if f.fields[f.focus].multi_line)
+            && key.code == ratatui::crossterm::event::KeyCode::Enter
+            && key.modifiers.is_empty()
+    }
+
+    /// A key that is no binding of the form: it goes to the field in focus.
+    pub(super) fn form_key(&mut self, key: KeyEvent) {
+        let Modal::Form(form) = &mut self.modal else {
+            return;
+        };
+        if form.input(key) {
+            self.revalidate_form();
+        }
+    }
+
+    pub(super) fn revalidate_form(&mut self) {
+        let Modal::Form(form) = &mut self.modal else {
+            return;
+        };
+        if let Some(doc) = self.editor.as_ref().and_then(|e| e.doc()) {
+            form.validate(doc);
+        }
+    }
+
+    pub(super) fn save(&mut self) -> Vec<Effect> {
+        let Some(editor) = &self.editor else {
+            return Vec::new();
+        };
+        if !editor.dirty() {
+            self.notice = Notice::info("nothing to save: no unsaved edits");
+            return Vec::new();
+        }
+        if let Some(findings) = editor.findings() {
+            let count = findings.lines().count();
+            self.notice = Notice::error(format!(
+                "not saved: the edited policy has {count} error{} ({})",
+                if count == 1 { "" } else { "s" },
+                findings.lines().next().unwrap_or("")
+            ));
+            return Vec::new();
+        }
+        if editor.newer_on_disk.is_some() {
+            self.modal = Modal::Conflict;
+            return Vec::new();
+        }
+        self.busy = true;
+        vec![Effect::Save {
+            text: editor.text(),
+            stamp: Some(editor.disk().stamp),
+        }]
+    }
+
+    pub(super) fn overwrite(&mut self) -> Vec<Effect> {
+        self.modal = Modal::None;
+        let Some(editor) = &self.editor else {
+            return Vec::new();
+        };
+        self.busy = true;
+        vec![Effect::Save {
+            text: editor.text(),
+            stamp: None,
+        }]
+    }
+
+    pub(super) fn saved(
+        &mut self,
+        result: Result<(Loaded, Option<String>), SaveFailed>,
+    ) -> Vec<Effect> {
+        self.busy = false;
+        match result {
+            Ok((loaded, backup)) => {
+                if let Some(e) = &mut self.editor {
+                    e.saved(loaded);
+                }
+                self.notice = Notice::info(format!(
+                    "saved {}{}; d shows the diff against the live table, C there commits",
+                    self.config.policy_path,
+                    backup
+                        .map(|b| format!(" (previous file kept as {b})"))
+                        .unwrap_or_default()
+                ));
+            }
+            Err(SaveFailed::ChangedOnDisk) => self.modal = Modal::Conflict,
+            Err(SaveFailed::Other(e)) => self.notice = Notice::error(format!("not saved: {e}")),
+        }
+        Vec::new()
+    }
+
+    pub(super) fn reloaded(&mut self, result: Result<Loaded, String>) {
+        self.modal = Modal::None;
+        match result {
+            Ok(loaded) => {
+                let path = self.config.policy_path.clone();
+                self.editor = Some(super::editor::Editor::new(&path, loaded));
+                self.review = ReviewState::None;
+                self.notice = Notice::info(format!("reloaded {path}; the edits were dropped"));
+            }
+            Err(e) => self.notice = Notice::error(format!("cannot reload: {e}")),
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! The service and network forms: text fields (ratatui-textarea, with its undo history),
+//! the field in focus, and each field's finding from the validator `check` uses, found by
+//! applying the form to a copy of the working policy and locating every finding in the
+//! resulting text. Pure.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::{CursorMove, TextArea};
+
+use super::editor::Section;
+use crate::policy::document::{EditError, PolicyDocument, ServiceDraft, locate};
+use crate::policy::{ANY, parse};
+
+/// One text input of a form.
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub label: &'static str,
+    /// The key of the policy file this field writes (`name` for the name).
+    pub key: &'static str,
+    pub area: TextArea<'static>,
+    /// One entry per line (the network form's addresses); Enter adds a line.
+    pub multi_line: bool,
+    pub hint: &'static str,
+    /// The validator's finding about this field, if any.
+    pub error: Option<String>,
+}
+
+impl Field {
+    fn new(label: &'static str, key: &'static str, lines: Vec<String>, hint: &'static str) -> Self {
+        let lines = if lines.is_empty() {
+            vec![String::new()]
+        } else {
+            lines
+        };
+        let mut area = TextArea::new(lines);
+        area.move_cursor(CursorMove::Bottom);
+        area.move_cursor(CursorMove::End);
+        Field {
+            label,
+            key,
+            area,
+            multi_line: false,
+            hint,
+            error: None,
+        }
+    }
+
+    fn single(label: &'static str, key: &'static str, value: &str, hint: &'static str) -> Self {
+        Field::new(label, key, vec![value.to_string()], hint)
+    }
+
+    /// The field's text, lines joined with newlines.
+    pub fn text(&self) -> String {
+        self.area.lines().join("\n")
+    }
+
+    /// The entries of a list field: separated by commas, spaces or lines.
+    pub fn entries(&self) -> Vec<String> {
+        self.text()
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Types a key into the field; returns whether its text changed.
+    fn input(&mut self, key: KeyEvent) -> bool {
+        if key.code == KeyCode::Enter && !self.multi_line {
+            return false;
+        }
+        let before = self.area.lines().to_vec();
+        self.area.input(key);
+        self.area.lines() != before.as_slice()
+    }
+
+    /// Pastes text; a single-line field gets the lines as a comma-separated list.
+    fn paste(&mut self, text: &str) {
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        if self.multi_line {
+            self.area.insert_str(text);
+        } else {
+            let joined: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            self.area.insert_str(joined.join(", "));
+        }
+    }
+
+    /// The word the cursor is at the end of (for completion).
+    fn word_before_cursor(&self) -> String {
+        let cursor = self.area.cursor();
+        let line = self.area.lines().get(cursor.0).cloned().unwrap_or_default();
+        let before: String = line.chars().take(cursor.1).collect();
+        before
+            .rsplit(|c: char| c == ',' || c.is_whitespace())
+            .next()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub section: Section,
+    /// The name being edited; None for a new one.
+    pub original: Option<String>,
+    pub fields: Vec<Field>,
+    pub focus: usize,
+    /// Findings that are about no field of the form (elsewhere in the file).
+    pub general: Vec<String>,
+    /// The network names (and `any`) the allow field completes from.
+    pub networks: Vec<String>,
+    /// Whether Enter would be accepted: no finding anywhere.
+    pub valid: bool,
+}
+
+/// The name field, then the section's own fields.
+impl Form {
+    pub fn service(original: Option<&str>, name: &str, draft: &ServiceDraft) -> Form {
+        let fields = vec![
+            Field::single("Name", "name", name, "letters, digits, - and _"),
+            Field::single(
+                "Description",
+                "description",
+                draft.description.as_deref().unwrap_or(""),
+                "optional, one line",
+            ),
+            Field::single(
+                "Ports",
+                "ports",
+                &draft.ports.join(", "),
+                "e.g. 22/tcp, 9000-9001/tcp, 53/tcp+udp",
+            ),
+            Field::single(
+                "Allow",
+                "allow",
+                &draft.allow.join(", "),
+                "network names, prefixes or any; Tab completes a name",
+            ),
+            Field::single(
+                "Interfaces",
+                "interfaces",
+                &draft.interfaces.join(", "),
+                "optional, e.g. eth1 or eth*",
+            ),
+            Field::single(
+                "Direction",
+                "direction",
+                draft.direction.as_deref().unwrap_or(""),
+                "in (default) or out",
+            ),
+        ];
+        Form::new(Section::Services, original, fields)
+    }
+
+    pub fn network(original: Option<&str>, name: &str, entries: &[String]) -> Form {
+        let mut list = Field::new(
+            "Addresses",
+            "entries",
+            entries.to_vec(),
+            "one address or prefix per line; paste works",
+        );
+        list.multi_line = true;
+        let fields = vec![
+            Field::single("Name", "name", name, "letters, digits, - and _"),
+            list,
+        ];
+        Form::new(Section::Networks, original, fields)
+    }
+
+    fn new(section: Section, original: Option<&str>, fields: Vec<Field>) -> Form {
+        // A new form starts on its first empty field, an edit on the name.
+        let focus = if original.is_none() {
+            fields
+                .iter()
+                .position(|f| f.text().trim().is_empty())
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        Form {
+            section,
+            original: original.map(str::to_string),
+            fields,
+            focus,
+            general: Vec::new(),
+            networks: Vec::new(),
+            valid: false,
+        }
+    }
+
+    pub fn name(&self) -> String {
+        self.fields[0].text().trim().to_string()
+    }
+
+    fn field(&self, key: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+
+    /// The service the form describes.
+    pub fn draft(&self) -> ServiceDraft {
+        let entries = |k: &str| self.field(k).map(Field::entries).unwrap_or_default();
+        let text = |k: &str| {
+            self.field(k)
+                .map(|f| f.text().trim().to_string())
+                .filter(|t| !t.is_empty())
+        };
+        ServiceDraft {
+            description: text("description"),
+            ports: entries("ports"),
+            allow: entries("allow"),
+            interfaces: entries("interfaces"),
+            direction: text("direction"),
+        }
+    }
+
+    /// Writes the form into `doc`.
+    pub fn apply_to(&self, doc: &mut PolicyDocument) -> Result<(), EditError> {
+        let name = self.name();
+        match self.section {
+            Section::Services => doc.set_service(self.original.as_deref(), &name, &self.draft()),
+            Section::Networks => {
+                let entries = self
+                    .field("entries")
+                    .map(Field::entries)
+                    .unwrap_or_default();
+                doc.set_network(self.original.as_deref(), &name, &entries)
+            }
+        }
+    }
+
+    /// Validates the form against the working copy `doc`: the form is applied to a copy,
+    /// the copy goes through `check`'s validator, and each finding is put under the field
+    /// it is about.
+    pub fn validate(&mut self, doc: &PolicyDocument) {
+        for f in &mut self.fields {
+            f.error = None;
+        }
+        self.general.clear();
+        self.networks = doc.network_names();
+        self.networks.push(ANY.to_string());
+        let name = self.name();
+        if name.is_empty() {
+            self.fields[0].error = Some(format!("a {} needs a name", self.section.singular()));
+            self.valid = false;
+            return;
+        }
+        let mut copy = doc.clone();
+        if let Err(e) = self.apply_to(&mut copy) {
+            self.fields[0].error = Some(e.to_string());
+            self.valid = false;
+            return;
+        }
+        let text = copy.text();
+        let Err(findings) = parse(&text) else {
+            self.valid = true;
+            return;
+        };
+        self.valid = false;
+        let at = locate(&text, self.section.key(), &name);
+        let index = crate::policy::LineIndex::new(&text);
+        for finding in findings.0 {
+            let field = at
+                .field_at(finding.span.start)
+                .and_then(|key| self.fields.iter_mut().find(|f| f.key == key));
+            match field {
+                Some(f) if f.error.is_none() => f.error = Some(finding.message),
+                Some(_) => {}
+                None => {
+                    let (line, col) = index.line_col(finding.span.start);
+                    self.general
+                        .push(format!("line {line}:{col}: {}", finding.message));
+                }
+            }
+        }
+    }
+
+    /// Types a key into the field in focus; returns whether the text changed.
+    pub fn input(&mut self, key: KeyEvent) -> bool {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let field = &mut self.fields[self.focus];
+        match key.code {
+            // ^Z as well as the textarea's own ^U: what most operators try first.
+            KeyCode::Char('z') if ctrl => field.area.undo(),
+            _ => field.input(key),
+        }
+    }
+
+    pub fn paste(&mut self, text: &str) {
+        self.fields[self.focus].paste(text);
+    }
+
+    pub fn undo(&mut self) -> bool {
+        self.fields[self.focus].area.undo()
+    }
+
+    pub fn redo(&mut self) -> bool {
+        self.fields[self.focus].area.redo()
+    }
+
+    pub fn next_field(&mut self) {
+        self.focus = (self.focus + 1) % self.fields.len();
+    }
+
+    pub fn previous_field(&mut self) {
+        self.focus = (self.focus + self.fields.len() - 1) % self.fields.len();
+    }
+
+    /// The network names the word at the cursor of the allow field could become.
+    pub fn completions(&self) -> Vec<&str> {
+        let field = &self.fields[self.focus];
+        if field.key != "allow" {
+            return Vec::new();
+        }
+        let word = field.word_before_cursor();
+        if word.is_empty() {
+            return Vec::new();
+        }
+        self.networks
+            .iter()
+            .map(String::as_str)
+            .filter(|n| n.starts_with(word.as_str()) && *n != word)
+            .collect()
+    }
+
+    /// Completes the word at the cursor of the allow field as far as the candidates agree.
+    /// Returns false when there is nothing to complete (Tab then moves on).
+    pub fn complete(&mut self) -> bool {
+        let candidates = self.completions();
+        let Some(first) = candidates.first() else {
+            return false;
+        };
+        let common = candidates.iter().fold(first.to_string(), |acc, c| {
+            acc.chars()
+                .zip(c.chars())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect()
+        });
+        let field = &mut self.fields[self.focus];
+        let word = field.word_before_cursor();
+        let rest: String = common.chars().skip(word.chars().count()).collect();
+        if rest.is_empty() {
+            return false;
+        }
+        field.area.insert_str(rest);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "[networks]\nadmin = [\"10.8.0.0/24\"]\nagents = [\"10.9.0.0/16\"]\n\n\
+                        [services.ssh]\nports = [\"22/tcp\"]\nallow = [\"admin\"]\n";
+
+    fn typed(form: &mut Form, text: &str) {
+        for c in text.chars() {
+            form.input(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+    }
+
+    #[test]
+    fn findings_go_under_their_fields() {
+        let doc = PolicyDocument::parse(FILE).unwrap();
+        let mut form = Form::service(None, "web", &ServiceDraft::default());
+        form.validate(&doc);
+        assert!(!form.valid);
+        assert!(form.fields[2].error.as_deref().unwrap().contains("empty"));
+        form.focus = 2;
+        typed(&mut form, "99999/tcp");
+        form.focus = 3;
+        typed(&mut form, "nowhere");
+        form.validate(&doc);
+        assert!(form.fields[2].error.as_deref().unwrap().contains("99999"));
+        assert!(form.fields[3].error.as_deref().unwrap().contains("nowhere"));
+        assert!(form.general.is_empty());
+    }
+
+    #[test]
+    fn a_name_in_use_is_refused_on_the_name_field() {
+        let doc = PolicyDocument::parse(FILE).unwrap();
+        let draft = doc.service("ssh").unwrap();
+        let mut form = Form::service(None, "ssh", &draft);
+        form.validate(&doc);
+        assert_eq!(
+            form.fields[0].error.as_deref(),
+            Some("a service named \"ssh\" exists already")
+        );
+    }
+
+    #[test]
+    fn tab_completes_network_names_as_far_as_they_agree() {
+        let doc = PolicyDocument::parse(FILE).unwrap();
+        let mut form = Form::service(None, "x", &ServiceDraft::default());
+        form.validate(&doc);
+        form.focus = 3;
+        typed(&mut form, "a");
+        assert_eq!(form.completions(), vec!["admin", "agents", "any"]);
+        assert!(!form.complete(), "a, ad, ag: nothing in common past 'a'");
+        typed(&mut form, "g");
+        assert!(form.complete());
+        assert_eq!(form.fields[3].text(), "agents");
+        assert!(!form.complete());
+    }
+
+    #[test]
+    fn a_pasted_list_becomes_lines_or_a_comma_list() {
+        let mut form = Form::network(None, "lan", &[]);
+        form.focus = 1;
+        form.paste("10.0.0.1\r\n10.0.0.2\n10.0.0.3");
+        assert_eq!(
+            form.fields[1].entries(),
+            vec!["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+        );
+        form.focus = 0;
+        form.paste("a\nb");
+        assert_eq!(form.fields[0].text(), "lana, b");
+    }
+
+    #[test]
+    fn undo_takes_back_typing() {
+        let mut form = Form::service(None, "", &ServiceDraft::default());
+        form.focus = 0;
+        typed(&mut form, "web");
+        assert!(form.undo());
+        assert!(form.fields[0].text().len() < 3);
+    }
+}

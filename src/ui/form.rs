@@ -1,0 +1,145 @@
+//! The service and network forms, drawn over the screen: a label, the input and, under
+//! it, the validator's finding (in the error style) or a hint; the network names the allow
+//! field can complete to; findings about the rest of the file at the bottom.
+//!
+//! ```text
+//! ┌ New service ──────────────────────────────────────────────────┐
+//! │ Name         web                                               │
+//! │              letters, digits, - and _                          │
+//! │ Ports        443/tcp, 99999/tcp                                │
+//! │              services.web.ports: port 99999 is out of range …  │
+//! │ Allow        ad▏                                               │
+//! │              Tab completes: admin                              │
+//! │ ⏎ done  Esc cancel  Tab next field  ^Z undo                    │
+//! └───────────────────────────────────────────────────────────────┘
+//! ```
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::popup;
+use super::theme::Theme;
+use crate::app::editor::Section;
+use crate::app::form::{Field, Form};
+
+const LABEL: u16 = 13;
+/// Lines the list of addresses shows at once (it scrolls beyond).
+const LIST_LINES: u16 = 8;
+
+pub fn draw(frame: &mut Frame, form: &Form, theme: &Theme, area: Rect) {
+    let what = match form.section {
+        Section::Services => "service",
+        Section::Networks => "network",
+    };
+    let title = match &form.original {
+        None => format!("New {what}"),
+        Some(name) => format!("Edit {what} {name}"),
+    };
+    let heights: Vec<u16> = form.fields.iter().map(field_height).collect();
+    let completions = form.completions();
+    let general = form.general.len() as u16;
+    let height = heights.iter().sum::<u16>() + u16::from(!completions.is_empty()) + general + 2 + 2;
+    let inner = popup(frame, area, 78, height, &title, theme);
+
+    let mut constraints: Vec<Constraint> = heights.iter().map(|h| Constraint::Length(*h)).collect();
+    constraints.push(Constraint::Length(u16::from(!completions.is_empty())));
+    constraints.push(Constraint::Length(general));
+    constraints.push(Constraint::Min(1));
+    let areas = Layout::vertical(constraints).split(inner);
+
+    for (i, field) in form.fields.iter().enumerate() {
+        draw_field(frame, field, i == form.focus, theme, areas[i]);
+    }
+    let n = form.fields.len();
+    if !completions.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::raw(" ".repeat(usize::from(LABEL))),
+                Span::styled("Tab completes: ", theme.muted),
+                Span::styled(completions.join("  "), theme.key),
+            ])),
+            areas[n],
+        );
+    }
+    let general: Vec<Line> = form
+        .general
+        .iter()
+        .map(|g| Line::styled(format!(" elsewhere in the file: {g}"), theme.status_error))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(general).wrap(Wrap { trim: false }),
+        areas[n + 1],
+    );
+    let state = if form.valid {
+        Span::styled(" ⏎/^S done", theme.key)
+    } else {
+        Span::styled(" not valid yet", theme.warning)
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            state,
+            Span::styled(
+                "  Esc cancel  Tab next field  ^Z undo  ^R redo",
+                theme.muted,
+            ),
+        ])),
+        areas[n + 2],
+    );
+}
+
+fn field_height(field: &Field) -> u16 {
+    let input = if field.multi_line { LIST_LINES } else { 1 };
+    let message = field.error.as_ref().map_or(1, |e| {
+        (e.chars().count() as u16)
+            .div_ceil(78 - LABEL - 2)
+            .clamp(1, 3)
+    });
+    input + message
+}
+
+fn draw_field(frame: &mut Frame, field: &Field, focused: bool, theme: &Theme, area: Rect) {
+    let input_height = if field.multi_line { LIST_LINES } else { 1 };
+    let [input_row, message_row] =
+        Layout::vertical([Constraint::Length(input_height), Constraint::Min(1)]).areas(area);
+    let [label_area, input_area] =
+        Layout::horizontal([Constraint::Length(LABEL), Constraint::Fill(1)]).areas(input_row);
+    let label_style = if focused { theme.key } else { theme.base };
+    let marker = if focused { "▸" } else { " " };
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            format!("{marker}{}", field.label),
+            label_style,
+        )),
+        label_area,
+    );
+    // The stored textarea keeps its undo history; a copy takes this frame's styles.
+    let mut input = field.area.clone();
+    let base = if field.error.is_some() {
+        theme.status_error
+    } else {
+        theme.selected
+    };
+    input.set_style(if focused { base } else { theme.base });
+    input.set_cursor_line_style(Style::default());
+    input.set_cursor_style(if focused {
+        // Underlined as well, so it shows where the field itself is drawn reversed (mono).
+        Style::default().add_modifier(Modifier::REVERSED | Modifier::UNDERLINED)
+    } else {
+        Style::default()
+    });
+    input.set_placeholder_text(if field.multi_line { "one per line" } else { "" });
+    frame.render_widget(&input, input_area);
+    let [_, message_area] =
+        Layout::horizontal([Constraint::Length(LABEL), Constraint::Fill(1)]).areas(message_row);
+    let message = match &field.error {
+        Some(e) => Line::styled(format!("✗ {e}"), theme.status_error),
+        None => Line::styled(field.hint, theme.muted),
+    };
+    frame.render_widget(
+        Paragraph::new(message).wrap(Wrap { trim: false }),
+        message_area,
+    );
+}
