@@ -36,26 +36,12 @@ fn setup() -> Option<(Lab, tempfile::NamedTempFile)> {
 /// argv for the UI in the lab's server namespace; `shell` wraps it in sh so that `stty`
 /// can report the terminal's modes after it exits.
 fn ui_argv(lab: &Lab, policy: &str, shell: bool) -> Vec<String> {
-    let exe = env!("CARGO_BIN_EXE_portcullis");
-    let state = lab.state_dir.path().to_str().expect("utf-8");
-    let ui = [
-        exe,
-        "--policy",
-        policy,
-        "--state-dir",
-        state,
-        "tui",
-        "--refresh",
-        "300ms",
-    ];
-    let mut argv: Vec<String> = ["netns", "exec", &lab.server]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut argv = lab.ui_argv(policy);
     if shell {
+        let ui = argv.split_off(3);
         argv.extend(["sh", "-c", "\"$0\" \"$@\"; echo EXIT=$?; stty -a"].map(String::from));
+        argv.extend(ui);
     }
-    argv.extend(ui.map(String::from));
     argv
 }
 

@@ -187,6 +187,29 @@ impl Lab {
             .expect("run portcullis unprivileged")
     }
 
+    /// argv (for `ip`) that runs the terminal UI in the server namespace, with this lab's
+    /// state directory, refreshing every 300 ms.
+    pub fn ui_argv(&self, policy: &str) -> Vec<String> {
+        let exe = env!("CARGO_BIN_EXE_portcullis");
+        let state = self.state_dir.path().to_str().expect("utf-8");
+        [
+            "netns",
+            "exec",
+            &self.server,
+            exe,
+            "--policy",
+            policy,
+            "--state-dir",
+            state,
+            "tui",
+            "--refresh",
+            "300ms",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
     /// Runs the real portcullis binary inside the server namespace.
     pub fn portcullis(&self, args: &[&str]) -> Output {
         self.portcullis_command(args)

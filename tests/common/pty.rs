@@ -2,7 +2,11 @@
 //! controlling terminal (its own session), and the test reads what it printed and types.
 
 use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
@@ -13,9 +17,12 @@ pub const SIZE: (u16, u16) = (30, 120);
 pub struct Pty {
     pub child: Box<dyn Child + Send + Sync>,
     /// Held so the terminal stays open (dropping the master hangs it up).
-    _master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
+    master: Option<Box<dyn MasterPty + Send>>,
+    writer: Option<Box<dyn Write + Send>>,
     output: Arc<Mutex<Vec<u8>>>,
+    /// Tells the reader thread to let go of its copy of the master.
+    stop: Arc<AtomicBool>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Pty {
@@ -39,26 +46,41 @@ impl Pty {
         }
         let child = pair.slave.spawn_command(cmd).expect("spawn in pty");
         drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        // The reader polls its own copy of the master, so that `hang_up` can make it let go:
+        // the terminal hangs up only once every copy of the master is closed.
+        let raw = pair.master.as_raw_fd().expect("a unix pty");
+        let fd = nix::unistd::dup(borrow_master(raw)).expect("dup the master");
+        let mut reader = std::fs::File::from(fd);
         let writer = pair.master.take_writer().expect("pty writer");
         let output = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&output);
-        std::thread::spawn(move || {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
+            while !stopped.load(Ordering::SeqCst) {
+                let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
+                match poll(&mut fds, PollTimeout::from(50u8)) {
+                    Ok(0) => continue,
+                    Ok(_) => {}
+                    Err(_) => break,
                 }
-                sink.lock()
-                    .expect("output lock")
-                    .extend_from_slice(&buf[..n]);
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => sink
+                        .lock()
+                        .expect("output lock")
+                        .extend_from_slice(&buf[..n]),
+                }
             }
         });
         Pty {
             child,
-            _master: pair.master,
-            writer,
+            master: Some(pair.master),
+            writer: Some(writer),
             output,
+            stop,
+            reader: Some(reader),
         }
     }
 
@@ -81,8 +103,19 @@ impl Pty {
     }
 
     pub fn type_text(&mut self, text: &str) {
-        self.writer.write_all(text.as_bytes()).expect("type");
-        self.writer.flush().expect("flush");
+        let writer = self.writer.as_mut().expect("the terminal is open");
+        writer.write_all(text.as_bytes()).expect("type");
+        writer.flush().expect("flush");
+    }
+
+    /// Closes the terminal, as a dropped SSH connection does: the program gets SIGHUP.
+    pub fn hang_up(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.writer = None;
+        self.master = None;
     }
 
     pub fn pid(&self) -> i32 {
@@ -137,4 +170,12 @@ impl Pty {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// The master's descriptor, borrowed for the `dup` right after.
+fn borrow_master(raw: RawFd) -> BorrowedFd<'static> {
+    // SAFETY: portable-pty owns `raw` and keeps it open for as long as the `Pty` holds
+    // the master; it is only borrowed for the `dup` that immediately follows. No safe API
+    // hands out a second descriptor of the master that we could close on our own.
+    unsafe { BorrowedFd::borrow_raw(raw) }
 }
