@@ -84,6 +84,13 @@ impl Setup {
     }
 }
 
+impl Drop for Setup {
+    fn drop(&mut self) {
+        // A save keeps the previous file beside the policy; the temp file goes, so must it.
+        let _ = std::fs::remove_file(format!("{}.bak", self.path()));
+    }
+}
+
 /// Waits until the screen shows `text`.
 fn shows(pty: &Pty, what: &str, text: &str) {
     pty.wait_screen(what, WAIT, |s| s.contents().contains(text).then_some(()));
@@ -106,7 +113,7 @@ fn add_web_service_and_show_the_diff(pty: &mut Pty) {
     keys(pty, "web\t\t8443/tcp\tpart");
     shows(pty, "the completion offer", "Tab completes: partners");
     keys(pty, "\t");
-    shows(pty, "the form valid", "⏎/^S done");
+    shows(pty, "the form valid", "✓ valid");
     keys(pty, "\r");
     shows(pty, "the service added", "service web added");
     keys(pty, "d");
@@ -115,7 +122,7 @@ fn add_web_service_and_show_the_diff(pty: &mut Pty) {
         "the diff in policy terms",
         "+ service web: 8443/tcp from partners",
     );
-    shows(pty, "the commit line", "C saves");
+    shows(pty, "the commit line", "C commits");
 }
 
 #[test]
@@ -180,7 +187,6 @@ fn a_service_added_in_the_form_is_committed_and_confirmed() {
     // The live table is the policy on disk.
     let diff = setup.lab.portcullis(&["--policy", setup.path(), "diff"]);
     assert_eq!(diff.status.code(), Some(0), "{diff:?}");
-    let _ = std::fs::remove_file(backup);
     keys(&mut pty, "q");
     assert_eq!(pty.wait(WAIT), 0);
 }

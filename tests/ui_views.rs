@@ -3,203 +3,17 @@
 //! tabbed, the help overlay, the empty, error and read-only states, a pending commit and
 //! the other tables expanded.
 
-use std::time::Duration;
+#[path = "fixtures/ui.rs"]
+mod fixtures;
 
-use insta::assert_snapshot;
-use portcullis::app::observation::{
-    Observation, OtherChain, OtherTable, PendingCommit, PolicyLoad, RulesState,
-};
-use portcullis::app::{App, Config, Msg, update};
-use portcullis::nft::counters::{LiveRule, service_of, structure_of};
-use portcullis::policy::Protocol;
-use portcullis::policy::file::Loaded;
-use portcullis::sockets::{Listener, Process};
+use fixtures::*;
+use portcullis::app::observation::{OtherChain, OtherTable, PolicyLoad, RulesState};
+use portcullis::app::{App, Msg, update};
+use portcullis::nft::counters::structure_of;
 use portcullis::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-const NOW: u64 = 1_790_000_000_000;
-const POLICY: &str = include_str!("../assets/examples/siem-server.toml");
-
-fn config(read_only: bool) -> Config {
-    Config {
-        host: "web01".into(),
-        table: "portcullis".into(),
-        policy_path: "/etc/portcullis/policy.toml".into(),
-        read_only,
-        refresh: Duration::from_secs(1),
-        demo: None,
-    }
-}
-
-fn listener(
-    protocol: Protocol,
-    address: &str,
-    port: u16,
-    dual: bool,
-    process: Option<(&str, u32)>,
-    service: &str,
-    conns: Option<usize>,
-) -> Listener {
-    Listener {
-        protocol,
-        address: address.parse().expect("address"),
-        port,
-        dual_stack: dual,
-        interface: None,
-        connections: conns,
-        process: process.map(|(name, pid)| Process {
-            pid,
-            name: name.into(),
-            user: "root".into(),
-        }),
-        service: (!service.is_empty()).then(|| service.to_string()),
-        inode: u32::from(port),
-        uid: 0,
-    }
-}
-
-fn sockets(known_owners: bool) -> Vec<Listener> {
-    let own = |name, pid| known_owners.then_some((name, pid));
-    vec![
-        listener(
-            Protocol::Tcp,
-            "::",
-            22,
-            true,
-            Some(("sshd", 812)),
-            "ssh",
-            Some(2),
-        ),
-        listener(
-            Protocol::Tcp,
-            "::",
-            443,
-            true,
-            own("nginx", 1201),
-            "https",
-            Some(14),
-        ),
-        listener(
-            Protocol::Udp,
-            "0.0.0.0",
-            514,
-            false,
-            own("rsyslogd", 640),
-            "syslog",
-            None,
-        ),
-        listener(
-            Protocol::Tcp,
-            "127.0.0.1",
-            5432,
-            false,
-            own("postgres", 990),
-            "postgresql",
-            Some(3),
-        ),
-        listener(
-            Protocol::Tcp,
-            "0.0.0.0",
-            8080,
-            false,
-            own("java", 2210),
-            "http-alt",
-            Some(0),
-        ),
-        listener(
-            Protocol::Udp,
-            "::",
-            2055,
-            true,
-            own("nfcapd", 1500),
-            "",
-            None,
-        ),
-    ]
-}
-
-fn rule(comment: &str, packets: u64) -> LiveRule {
-    LiveRule {
-        chain: "input".into(),
-        handle: None,
-        service: service_of(comment),
-        comment: Some(comment.into()),
-        packets: Some(packets),
-        bytes: Some(packets * 84),
-        rule: String::new(),
-    }
-}
-
-/// The counters at refresh `i`: each service grows at its own pace.
-fn rules_at(i: u64) -> Vec<LiveRule> {
-    vec![
-        rule("ping", 3 * i),
-        rule("service=agents allow=agents", 40 * i + (i % 7) * 9),
-        rule("service=console allow=admin", i / 4),
-        rule("service=ssh allow=admin", 2 * i + i % 3),
-        rule("service=ssh allow=admin", i % 2),
-        rule("service=syslog allow=agents", 250 * i + (i % 5) * 60),
-        rule("service=web allow=soc", 90 * i + (i % 4) * 30),
-        rule("input policy drop", 12 * i + (i % 6) * 4),
-    ]
-}
-
-fn observation(i: u64, rules: RulesState, sockets: Result<Vec<Listener>, String>) -> Observation {
-    Observation {
-        at_ms: NOW - 60_000 + i * 1000,
-        sockets,
-        rules,
-        other_tables: Vec::new(),
-        pending: None,
-        policy: (i == 0).then(|| {
-            PolicyLoad::Loaded(Box::new(
-                portcullis::policy::parse(POLICY).expect("example is valid"),
-            ))
-        }),
-        policy_text: (i == 0).then(|| Loaded::of_text(POLICY)),
-        last_commit: None,
-    }
-}
-
-/// An app after a minute of refreshes with the usual data.
-fn running_app() -> App {
-    let mut app = App::new(config(false), NOW);
-    for i in 0..=60 {
-        let table = RulesState::Table {
-            objects: Vec::new().into(),
-            structure: structure_of(&rules_at(i)),
-            rules: rules_at(i),
-        };
-        update(
-            &mut app,
-            Msg::Refreshed(Box::new(observation(i, table, Ok(sockets(true))))),
-        );
-    }
-    app
-}
-
-fn key(app: &mut App, code: KeyCode) {
-    update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn render(app: &mut App, width: u16, height: u16) -> String {
-    let theme = Theme::built_in("default").expect("default theme");
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    terminal
-        .draw(|f| portcullis::ui::draw(f, app, &theme))
-        .expect("draw");
-    terminal.backend().to_string()
-}
-
-/// Both sizes, one snapshot each.
-fn snapshot_both(name: &str, make: impl Fn() -> App) {
-    for (w, h) in [(80, 24), (160, 48)] {
-        let mut app = make();
-        assert_snapshot!(format!("{name}_{w}x{h}"), render(&mut app, w, h));
-    }
-}
 
 #[test]
 fn overview() {
@@ -328,15 +142,6 @@ fn read_only_editing_keys_say_why_they_are_disabled() {
         key(&mut app, KeyCode::Char('c'));
         app
     });
-}
-
-fn pending() -> PendingCommit {
-    PendingCommit {
-        id: "20261121-101500-1a2b".into(),
-        deadline_ms: NOW + 23_400,
-        user: "alice".into(),
-        rollback_error: None,
-    }
 }
 
 fn other_tables() -> Vec<OtherTable> {

@@ -13,7 +13,7 @@
 //! │ +++ policy: /etc/portcullis/policy.toml                             │
 //! │ +        ip6 saddr … tcp dport 443 counter … accept                  │
 //! └─────────────────────────────────────────────────────────────────────┘
-//!  C saves policy.toml and applies it; it rolls back in 30s unless kept
+//! │ C commits: saves the file, applies it, rolls back in 30s unless kept │
 //! ```
 
 use ratatui::Frame;
@@ -90,8 +90,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             } else {
                 Line::styled(
                     format!(
-                        "C saves {} and applies it; it rolls back in {}s unless kept",
-                        app.config.policy_path,
+                        "C commits: saves the file, applies it, rolls back in {}s unless kept",
                         r.confirm_timeout.as_secs()
                     ),
                     theme.key,

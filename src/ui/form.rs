@@ -8,9 +8,10 @@
 //! │              letters, digits, - and _                          │
 //! │ Ports        443/tcp, 99999/tcp                                │
 //! │              services.web.ports: port 99999 is out of range …  │
-//! │ Allow        ad▏                                               │
+//! │▸Allow        ad▏                                               │
 //! │              Tab completes: admin                              │
-//! │ ⏎ done  Esc cancel  Tab next field  ^Z undo                    │
+//! │              ✗ services.web.allow: unknown network "ad" …      │
+//! │ not valid yet: fix the fields marked ✗                         │
 //! └───────────────────────────────────────────────────────────────┘
 //! ```
 
@@ -38,56 +39,48 @@ pub fn draw(frame: &mut Frame, form: &Form, theme: &Theme, area: Rect) {
         None => format!("New {what}"),
         Some(name) => format!("Edit {what} {name}"),
     };
-    let heights: Vec<u16> = form.fields.iter().map(field_height).collect();
     let completions = form.completions();
+    let heights: Vec<u16> = form
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| field_height(f) + u16::from(i == form.focus && !completions.is_empty()))
+        .collect();
     let general = form.general.len() as u16;
-    let height = heights.iter().sum::<u16>() + u16::from(!completions.is_empty()) + general + 2 + 2;
+    // The fields, findings elsewhere, the form's state line, and the borders.
+    let height = heights.iter().sum::<u16>() + general + 1 + 2;
     let inner = popup(frame, area, 78, height, &title, theme);
 
     let mut constraints: Vec<Constraint> = heights.iter().map(|h| Constraint::Length(*h)).collect();
-    constraints.push(Constraint::Length(u16::from(!completions.is_empty())));
     constraints.push(Constraint::Length(general));
     constraints.push(Constraint::Min(1));
     let areas = Layout::vertical(constraints).split(inner);
 
     for (i, field) in form.fields.iter().enumerate() {
-        draw_field(frame, field, i == form.focus, theme, areas[i]);
+        let offer: &[&str] = if i == form.focus { &completions } else { &[] };
+        draw_field(frame, field, i == form.focus, offer, theme, areas[i]);
     }
     let n = form.fields.len();
-    if !completions.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::from(vec![
-                Span::raw(" ".repeat(usize::from(LABEL))),
-                Span::styled("Tab completes: ", theme.muted),
-                Span::styled(completions.join("  "), theme.key),
-            ])),
-            areas[n],
-        );
-    }
     let general: Vec<Line> = form
         .general
         .iter()
         .map(|g| Line::styled(format!(" elsewhere in the file: {g}"), theme.status_error))
         .collect();
-    frame.render_widget(
-        Paragraph::new(general).wrap(Wrap { trim: false }),
-        areas[n + 1],
-    );
-    let state = if form.valid {
-        Span::styled(" ⏎/^S done", theme.key)
+    frame.render_widget(Paragraph::new(general).wrap(Wrap { trim: false }), areas[n]);
+    let state = if form.valid && form.fields[form.focus].multi_line {
+        Line::styled(
+            " ✓ valid: ^S takes it into the edits (⏎ adds a line)",
+            theme.key,
+        )
+    } else if form.valid {
+        Line::styled(
+            " ✓ valid: ⏎ takes it into the edits; s then saves them",
+            theme.key,
+        )
     } else {
-        Span::styled(" not valid yet", theme.warning)
+        Line::styled(" not valid yet: fix the fields marked ✗", theme.warning)
     };
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            state,
-            Span::styled(
-                "  Esc cancel  Tab next field  ^Z undo  ^R redo",
-                theme.muted,
-            ),
-        ])),
-        areas[n + 2],
-    );
+    frame.render_widget(Paragraph::new(state), areas[n + 1]);
 }
 
 fn field_height(field: &Field) -> u16 {
@@ -100,10 +93,32 @@ fn field_height(field: &Field) -> u16 {
     input + message
 }
 
-fn draw_field(frame: &mut Frame, field: &Field, focused: bool, theme: &Theme, area: Rect) {
+fn draw_field(
+    frame: &mut Frame,
+    field: &Field,
+    focused: bool,
+    completions: &[&str],
+    theme: &Theme,
+    area: Rect,
+) {
     let input_height = if field.multi_line { LIST_LINES } else { 1 };
-    let [input_row, message_row] =
-        Layout::vertical([Constraint::Length(input_height), Constraint::Min(1)]).areas(area);
+    let offer = u16::from(!completions.is_empty());
+    let [input_row, offer_row, message_row] = Layout::vertical([
+        Constraint::Length(input_height),
+        Constraint::Length(offer),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    if offer > 0 {
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::raw(" ".repeat(usize::from(LABEL))),
+                Span::styled("Tab completes: ", theme.muted),
+                Span::styled(completions.join("  "), theme.key),
+            ])),
+            offer_row,
+        );
+    }
     let [label_area, input_area] =
         Layout::horizontal([Constraint::Length(LABEL), Constraint::Fill(1)]).areas(input_row);
     let label_style = if focused { theme.key } else { theme.base };
@@ -136,6 +151,17 @@ fn draw_field(frame: &mut Frame, field: &Field, focused: bool, theme: &Theme, ar
         Layout::horizontal([Constraint::Length(LABEL), Constraint::Fill(1)]).areas(message_row);
     let message = match &field.error {
         Some(e) => Line::styled(format!("✗ {e}"), theme.status_error),
+        None if field.multi_line => {
+            let n = field.entries().len();
+            Line::styled(
+                format!(
+                    "{n} {}; {}",
+                    if n == 1 { "entry" } else { "entries" },
+                    field.hint
+                ),
+                theme.muted,
+            )
+        }
         None => Line::styled(field.hint, theme.muted),
     };
     frame.render_widget(

@@ -122,10 +122,7 @@ fn draw_screen_tabs(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         spans.push(Span::styled(format!(" {key} {name} "), style));
     }
     if app.dirty() {
-        spans.push(Span::styled(
-            "  ● unsaved edits (s saves, U discards)",
-            theme.warning,
-        ));
+        spans.push(Span::styled("  ● unsaved edits (s saves)", theme.warning));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
