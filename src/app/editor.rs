@@ -146,25 +146,18 @@ impl Editor {
 
     /// `+` for a service or network the edits add, `~` for one they change.
     pub fn marker(&self, section: Section, name: &str) -> Option<char> {
+        fn compare<T: PartialEq>(before: Option<T>, now: Option<T>) -> Option<char> {
+            match before {
+                None => Some('+'),
+                Some(b) if Some(&b) != now.as_ref() => Some('~'),
+                Some(_) => None,
+            }
+        }
         let doc = self.doc.as_ref()?;
         let before = self.disk_doc.as_ref();
         match section {
-            Section::Services => {
-                let now = doc.service(name);
-                match before.and_then(|d| d.service(name)) {
-                    None => Some('+'),
-                    Some(b) if Some(&b) != now.as_ref() => Some('~'),
-                    Some(_) => None,
-                }
-            }
-            Section::Networks => {
-                let now = doc.network(name);
-                match before.and_then(|d| d.network(name)) {
-                    None => Some('+'),
-                    Some(b) if Some(&b) != now.as_ref() => Some('~'),
-                    Some(_) => None,
-                }
-            }
+            Section::Services => compare(before.and_then(|d| d.service(name)), doc.service(name)),
+            Section::Networks => compare(before.and_then(|d| d.network(name)), doc.network(name)),
         }
     }
 

@@ -12,9 +12,8 @@ use crate::commit::journal::format_time;
 use crate::commit::ops::{self, LOCK_WAIT};
 use crate::commit::plan::{Plan, operator_lockouts, read_live_table, read_terse, still_current};
 use crate::commit::system::now_ms;
-use crate::commit::{Actor, Applied, ApplyRequest, CommitError, Outcome, Pending, Window};
+use crate::commit::{Actor, Applied, ApplyRequest, CommitError, Outcome, Pending};
 use crate::nft::backend::Nft;
-use crate::policy::ConfirmMode;
 
 pub struct Options {
     pub yes: bool,
@@ -102,13 +101,7 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
         }
     }
 
-    let window = (!opts.yes).then(|| Window {
-        timeout: opts
-            .confirm_timeout
-            .unwrap_or(plan.policy.settings.confirm_timeout),
-        require_new_session: opts.require_new_session
-            || plan.policy.settings.confirm == ConfirmMode::NewSession,
-    });
+    let window = (!opts.yes).then(|| plan.window(opts.confirm_timeout, opts.require_new_session));
     let cx = m.context(Actor::Operator);
     let applied = ops::apply(
         &cx,

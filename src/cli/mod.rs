@@ -79,7 +79,11 @@ pub struct Cli {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// The terminal UI (also what `portcullis` alone starts): sockets and rules with live
-    /// counters side by side. Read-only when not root.
+    /// counters side by side; services and networks edited in forms, the diff, and a commit
+    /// with the same confirm window as `apply`. Read-only when not root.
+    ///
+    /// Screens: 1 overview, 2 services, 3 networks, 4 (or d) diff; ? lists the keys.
+    /// Nothing is written until s saves (or C on the diff screen commits).
     ///
     /// Exit status: 0, or 2 without a terminal or with an unknown theme.
     Tui {

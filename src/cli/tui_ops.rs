@@ -12,10 +12,10 @@ use crate::app::{CommitRequest, SaveFailed};
 use crate::commit::ops::{self, LOCK_WAIT};
 use crate::commit::plan::{Plan, operator_lockouts, read_live_table};
 use crate::commit::system::session_origin;
-use crate::commit::{Actor, Applied, ApplyRequest, RollbackOutcome, Window};
+use crate::commit::{Actor, Applied, ApplyRequest, RollbackOutcome};
 use crate::diff::{Change, changed_services, policy_changes};
+use crate::policy;
 use crate::policy::file::{self, Loaded, SaveError, Stamp};
-use crate::policy::{self, ConfirmMode};
 use crate::tui::Operations;
 
 pub struct CliOperations {
@@ -189,10 +189,7 @@ impl Operations for CliOperations {
                 true,
             ));
         }
-        let window = Window {
-            timeout: plan.policy.settings.confirm_timeout,
-            require_new_session: plan.policy.settings.confirm == ConfirmMode::NewSession,
-        };
+        let window = plan.window(None, false);
         let applied = ops::apply(
             &m.context(Actor::Operator),
             &lock,

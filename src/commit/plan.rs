@@ -4,13 +4,16 @@
 //! lock out; and, just before acting, the check that the live table is still the one the
 //! diff was made from.
 
+use std::time::Duration;
+
+use crate::commit::Window;
 use crate::commit::lockout::{self, Lockout, SshConnection};
 use crate::commit::system::interface_of;
 use crate::diff::{canonical_text, live_vs_policy};
 use crate::nft::backend::Nft;
 use crate::nft::live::{self, LiveObject, has_table};
 use crate::nft::{CompiledTable, compile, script};
-use crate::policy::Policy;
+use crate::policy::{ConfirmMode, Policy};
 use crate::sockets::{self, ServiceNames};
 
 /// What applying a policy would do, as shown to the operator before it is done.
@@ -43,6 +46,16 @@ impl Plan {
             script,
             live,
             diff,
+        }
+    }
+
+    /// The confirm window: the policy's `confirm_timeout` and `confirm` setting unless the
+    /// caller overrides them (`apply --confirm-timeout`, `--require-new-session`).
+    pub fn window(&self, timeout: Option<Duration>, require_new_session: bool) -> Window {
+        let settings = &self.policy.settings;
+        Window {
+            timeout: timeout.unwrap_or(settings.confirm_timeout),
+            require_new_session: require_new_session || settings.confirm == ConfirmMode::NewSession,
         }
     }
 

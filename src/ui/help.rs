@@ -9,9 +9,9 @@
 //! ```
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::theme::Theme;
 use crate::app::App;
@@ -127,24 +127,6 @@ pub fn draw(frame: &mut Frame, app: &App, scope: Scope, theme: &Theme, area: Rec
 }
 
 fn show(frame: &mut Frame, lines: Vec<Line<'_>>, theme: &Theme, area: Rect) {
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let width = 80.min(area.width);
-    let [row] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(row);
-    frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border_focused)
-        .title(Span::styled(" Help ", theme.title))
-        .style(theme.base);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        popup,
-    );
+    let inner = super::popup(frame, area, 80, lines.len() as u16 + 2, "Help", theme);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
