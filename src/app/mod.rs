@@ -3,8 +3,9 @@
 //! apply, confirm, roll back, quit). No terminal, no files, no processes: `tui` runs the
 //! effects and `ui` draws the state.
 //!
-//! `overview` owns the sockets and rules panes, `edit` the services and networks screens
-//! and their forms, `flow` the diff, the commit and the countdown.
+//! `update` turns messages into actions; `overview` owns the sockets and rules panes,
+//! `edit` the services and networks screens and their forms, `flow` the diff, the commit
+//! and the countdown; `editor` and `form` are the pure models behind the forms.
 
 mod edit;
 pub mod editor;
@@ -16,16 +17,19 @@ mod overview;
 pub mod review;
 pub mod rules;
 pub mod sockets;
+mod update;
+
+pub use update::{Outcome, update};
 
 use std::time::Duration;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseEvent};
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 use ratatui::widgets::TableState;
 
 use editor::{Editor, Section};
 use form::Form;
-use keymap::{Action, Scope, action_of, binding_of};
+use keymap::Scope;
 use observation::{LastCommit, Observation, OtherTable, PendingCommit, PolicyLoad, RulesState};
 use review::{ApplyDone, ApplyFailed, ApplyJob, ReviewState, Watch};
 use rules::RuleBook;
@@ -358,249 +362,5 @@ impl App {
         overview::clamp(&mut self.socket_table, self.sockets.len());
         overview::clamp(&mut self.rule_table, self.book.len());
         self.started = true;
-    }
-
-    fn act(&mut self, action: Action) -> Vec<Effect> {
-        if let Some(b) = binding_of(action, self.scope())
-            && b.changes_firewall
-        {
-            if self.config.read_only {
-                self.notice = Notice::error(format!(
-                    "{} is disabled: changing the firewall needs root (CAP_NET_ADMIN); run \
-                     with sudo",
-                    b.keys
-                ));
-                return Vec::new();
-            }
-            if self.busy {
-                return Vec::new();
-            }
-        }
-        match action {
-            Action::Quit => return self.quit(),
-            Action::Help => self.modal = Modal::Help(self.screen.scope()),
-            Action::CloseOverlay => {
-                if matches!(self.modal, Modal::Countdown) {
-                    self.hidden_countdown = self.pending.as_ref().map(|p| p.id.clone());
-                }
-                self.modal = Modal::None;
-            }
-            Action::ShowOverview => self.screen = Screen::Overview,
-            Action::ShowServices => self.show_list(Screen::Services),
-            Action::ShowNetworks => self.show_list(Screen::Networks),
-            Action::ShowDiff => return self.show_diff(),
-            Action::FocusNext
-            | Action::FocusPrevious
-            | Action::ToggleOtherTables
-            | Action::ServiceFromSocket => self.overview_action(action),
-            Action::Up
-            | Action::Down
-            | Action::PageUp
-            | Action::PageDown
-            | Action::Top
-            | Action::Bottom => self.move_by(action),
-            Action::RefreshNow => {
-                let mut effects = self.refresh();
-                if self.screen == Screen::Diff {
-                    effects.extend(self.make_review());
-                }
-                return effects;
-            }
-            Action::Add | Action::Edit | Action::Delete => self.list_action(action),
-            Action::Save => return self.save(),
-            Action::DiscardEdits => {
-                if self.dirty() {
-                    self.modal = Modal::Ask(Question::Discard);
-                } else {
-                    self.notice = Notice::info("no unsaved edits");
-                }
-            }
-            Action::Commit => return self.commit(),
-            Action::Confirm | Action::Rollback => return self.resolve_pending(action),
-            Action::ShowPending => {
-                if self.pending.is_some() {
-                    self.modal = Modal::Countdown;
-                } else {
-                    self.notice = Notice::info("no commit is pending");
-                }
-            }
-            Action::Yes | Action::No => return self.answer(action == Action::Yes),
-            Action::Reload => return vec![Effect::Reload],
-            Action::Overwrite => return self.overwrite(),
-            Action::FormSubmit
-            | Action::FormCancel
-            | Action::FormNext
-            | Action::FormPrevious
-            | Action::FormUndo
-            | Action::FormRedo => return self.form_action(action),
-        }
-        Vec::new()
-    }
-
-    fn quit(&mut self) -> Vec<Effect> {
-        if self.dirty() && self.modal_is_not(&Question::Quit) {
-            self.modal = Modal::Ask(Question::Quit);
-            return Vec::new();
-        }
-        self.quitting = true;
-        vec![Effect::Quit]
-    }
-
-    fn modal_is_not(&self, question: &Question) -> bool {
-        !matches!(&self.modal, Modal::Ask(q) if q == question)
-    }
-
-    /// The answer to the question on screen.
-    fn answer(&mut self, yes: bool) -> Vec<Effect> {
-        let Modal::Ask(question) = std::mem::take(&mut self.modal) else {
-            return Vec::new();
-        };
-        if !yes {
-            return Vec::new();
-        }
-        match question {
-            Question::Quit => {
-                self.quitting = true;
-                return vec![Effect::Quit];
-            }
-            Question::Discard => {
-                if let Some(e) = &mut self.editor {
-                    e.discard();
-                }
-                self.review = ReviewState::None;
-                self.notice = Notice::info("discarded every unsaved edit");
-            }
-            Question::Delete(section, name) => self.delete(section, &name),
-        }
-        Vec::new()
-    }
-
-    fn refresh(&mut self) -> Vec<Effect> {
-        // One refresh in flight at a time: a slow nft never piles up.
-        if self.refreshing {
-            return Vec::new();
-        }
-        self.refreshing = true;
-        vec![Effect::Refresh]
-    }
-
-    /// A key typed into the form or the lockout prompt rather than bound to an action.
-    fn typed(&mut self, key: KeyEvent) -> bool {
-        match &mut self.modal {
-            Modal::Form(_) => {
-                self.form_key(key);
-                true
-            }
-            Modal::Lockout(typed) => {
-                match key.code {
-                    KeyCode::Char(c) => typed.push(c),
-                    KeyCode::Backspace => {
-                        typed.pop();
-                    }
-                    _ => {}
-                }
-                true
-            }
-            _ => false,
-        }
-    }
-}
-
-/// What update decided: whether the screen must be drawn again, and what to run.
-#[derive(Debug, Default, PartialEq)]
-pub struct Outcome {
-    pub redraw: bool,
-    pub effects: Vec<Effect>,
-}
-
-fn redraw(effects: Vec<Effect>) -> Outcome {
-    Outcome {
-        redraw: true,
-        effects,
-    }
-}
-
-/// The update step. Never blocks, never does IO.
-pub fn update(app: &mut App, msg: Msg) -> Outcome {
-    match msg {
-        Msg::Key(key) => {
-            app.notice = None;
-            if app.enter_adds_line(&key) {
-                app.form_key(key);
-                return redraw(Vec::new());
-            }
-            let effects = match action_of(&key, app.scope()) {
-                Some(action) => app.act(action),
-                None => {
-                    app.typed(key);
-                    Vec::new()
-                }
-            };
-            redraw(effects)
-        }
-        Msg::Paste(text) => {
-            match &mut app.modal {
-                Modal::Form(form) => {
-                    form.paste(&text);
-                    app.revalidate_form();
-                }
-                Modal::Lockout(typed) => typed.push_str(text.trim()),
-                _ => {}
-            }
-            redraw(Vec::new())
-        }
-        Msg::Mouse(event) => Outcome {
-            redraw: app.mouse(event),
-            effects: Vec::new(),
-        },
-        Msg::Resize => redraw(Vec::new()),
-        Msg::Clock {
-            now_ms,
-            refresh_due,
-        } => {
-            app.now_ms = now_ms;
-            let effects = if refresh_due {
-                app.refresh()
-            } else {
-                Vec::new()
-            };
-            Outcome {
-                // Without a refresh, only the countdown and the refresh age change. With
-                // one, its result redraws a moment later: drawing now as well would double
-                // the drawing on every tick.
-                redraw: effects.is_empty(),
-                effects,
-            }
-        }
-        Msg::Refreshed(obs) => {
-            app.ingest(*obs);
-            redraw(Vec::new())
-        }
-        Msg::Done(result) => {
-            app.busy = false;
-            app.notice = match result {
-                Ok(text) => Notice::info(text),
-                Err(text) => Notice::error(text),
-            };
-            redraw(app.refresh())
-        }
-        Msg::Reviewed(result) => {
-            app.reviewed(result);
-            redraw(Vec::new())
-        }
-        Msg::Saved(result) => redraw(app.saved(result)),
-        Msg::Reloaded(result) => {
-            app.reloaded(result);
-            redraw(Vec::new())
-        }
-        Msg::Applied(result) => redraw(app.applied(result)),
-        Msg::Signal(name) => {
-            app.quitting = true;
-            app.notice = Notice::info(format!("{name}: quitting"));
-            Outcome {
-                redraw: false,
-                effects: vec![Effect::Quit],
-            }
-        }
     }
 }
