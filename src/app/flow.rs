@@ -163,7 +163,12 @@ impl App {
                     done.id,
                     format_time(done.deadline_ms)
                 ));
-                self.refresh()
+                let mut effects = self.refresh();
+                if self.screen == Screen::Diff {
+                    // Against the new table: it should now say there is nothing to commit.
+                    effects.extend(self.make_review());
+                }
+                effects
             }
             Err(failed) => {
                 if let (Some(saved), Some(e)) = (failed.saved, &mut self.editor) {

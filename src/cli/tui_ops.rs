@@ -60,7 +60,11 @@ impl Operations for CliOperations {
                 Some(&id),
                 "rolled back by the operator in the terminal UI",
             ) {
-                Ok(RollbackOutcome::RolledBack(p)) => Ok(format!("rolled back commit {}", p.id)),
+                Ok(RollbackOutcome::RolledBack(p)) => Ok(format!(
+                    "rolled back commit {}: the table is as before (a rollback leaves the \
+                     policy file as it is; d shows how they differ)",
+                    p.id
+                )),
                 Ok(RollbackOutcome::NotPending(id)) => {
                     Ok(format!("commit {id} is no longer pending"))
                 }

@@ -41,8 +41,15 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     app.areas.list_rows = body;
 
     let (lines, action_line): (Vec<Line>, Line) = match &app.review {
-        ReviewState::None | ReviewState::Preparing => (
+        ReviewState::Preparing => (
             vec![Line::styled("Making the diff…", theme.muted)],
+            Line::raw(""),
+        ),
+        ReviewState::None => (
+            vec![Line::styled(
+                "No diff of the policy as it is now: r makes it.",
+                theme.muted,
+            )],
             Line::raw(""),
         ),
         ReviewState::Failed(e) => (
