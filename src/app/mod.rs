@@ -152,8 +152,12 @@ pub struct App {
     /// Counts policy loads, so cached exposures know when the policy changed.
     policy_generation: u64,
     exposures: sockets::ExposureCache,
-    /// The policy being edited.
+    /// The policy being edited; made from `policy_text` when the operator first goes to
+    /// edit, since a document that keeps every comment of a 100,000-address file costs
+    /// tens of megabytes that a glance at the overview should not pay.
     pub editor: Option<Editor>,
+    /// The policy file's text as last read, until the editor takes it over.
+    policy_text: Option<Loaded>,
     pub sockets: Vec<SocketRow>,
     pub sockets_error: Option<String>,
     pub rules_state: RulesState,
@@ -254,6 +258,7 @@ impl App {
             policy_generation: 0,
             exposures: sockets::ExposureCache::default(),
             editor: None,
+            policy_text: None,
             sockets: Vec::new(),
             sockets_error: None,
             rules_state: RulesState::NoTable,
@@ -300,6 +305,15 @@ impl App {
         }
     }
 
+    /// Makes the editor of the policy file as last read, if there is none yet.
+    fn open_editor(&mut self) {
+        if self.editor.is_none()
+            && let Some(text) = self.policy_text.take()
+        {
+            self.editor = Some(Editor::new(&self.config.policy_path, text));
+        }
+    }
+
     /// Whether there are unsaved edits.
     pub fn dirty(&self) -> bool {
         self.editor.as_ref().is_some_and(Editor::dirty)
@@ -325,7 +339,7 @@ impl App {
         if let Some(text) = obs.policy_text {
             match &mut self.editor {
                 Some(editor) => editor.disk_read(text),
-                None => self.editor = Some(Editor::new(&self.config.policy_path, text)),
+                None => self.policy_text = Some(text),
             }
         }
         let live = match &obs.rules {

@@ -10,6 +10,15 @@ use super::{App, Effect, Modal, Msg, Notice, Question, Screen};
 
 impl App {
     pub(super) fn act(&mut self, action: Action) -> Vec<Effect> {
+        if matches!(
+            action,
+            Action::ShowServices
+                | Action::ShowNetworks
+                | Action::ShowDiff
+                | Action::ServiceFromSocket
+        ) {
+            self.open_editor();
+        }
         if let Some(b) = binding_of(action, self.scope())
             && b.changes_firewall
         {
