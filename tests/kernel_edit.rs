@@ -4,7 +4,7 @@
 //! and the policy file keeps its comments. (b) A commit left unconfirmed while the
 //! terminal closes: the guard puts the previous table back at the deadline. (c) An edit
 //! that cuts off the SSH_CONNECTION peer: the diff warns before the commit, and the commit
-//! asks for a typed yes.
+//! asks for a typed yes. And a paste of hundreds of addresses arrives as one text.
 
 mod common;
 
@@ -294,5 +294,34 @@ fn an_edit_that_locks_out_the_ssh_peer_is_warned_about_before_the_commit() {
         "Quit and lose the edits",
     );
     keys(&mut pty, "y");
+    assert_eq!(pty.wait(WAIT), 0);
+}
+
+#[test]
+fn a_pasted_list_of_hundreds_of_addresses_arrives_whole() {
+    let Some(setup) = Setup::new("2m") else {
+        return;
+    };
+    let mut pty = setup.ui(&[]);
+    keys(&mut pty, "3");
+    shows(&pty, "the networks screen", "Networks ·");
+    keys(&mut pty, "a");
+    shows(&pty, "the new-network form", "New network");
+    keys(&mut pty, "fleet\t");
+    // A terminal's bracketed paste: one text, its newlines not Enter keys.
+    let list: Vec<String> = (0..400)
+        .map(|i| format!("10.20.{}.{}", i / 256, i % 256))
+        .collect();
+    pty.type_text(&format!("\x1b[200~{}\x1b[201~", list.join("\r\n")));
+    shows(&pty, "the count of pasted entries", "400 entries");
+    keys(&mut pty, "\x13"); // ^S
+    shows(&pty, "the network added", "network fleet added");
+    shows(&pty, "the network in the list", "fleet          400");
+    keys(&mut pty, "s");
+    shows(&pty, "the save", "saved");
+    let file = std::fs::read_to_string(setup.policy.path()).expect("policy");
+    let saved = portcullis::policy::parse(&file).expect("a valid policy");
+    assert_eq!(saved.networks["fleet"].entries.len(), 400);
+    keys(&mut pty, "q");
     assert_eq!(pty.wait(WAIT), 0);
 }
