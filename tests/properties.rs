@@ -418,3 +418,67 @@ proptest! {
         }
     }
 }
+
+// ---------- every finding of the validator lands under a form field ----------
+
+fn port_entry() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (
+            1u32..70000,
+            prop_oneof![Just("tcp"), Just("udp"), Just("tcp+udp"), Just("sctp")]
+        )
+            .prop_map(|(p, proto)| format!("{p}/{proto}")),
+        (0u32..70000, 0u32..70000).prop_map(|(a, b)| format!("{a}-{b}/tcp")),
+        "[a-z0-9/+-]{1,8}",
+    ]
+}
+
+fn allow_entry() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("admin".to_string()),
+        Just("any".to_string()),
+        Just("adm".to_string()),
+        (any::<u8>(), 0u8..40).prop_map(|(o, len)| format!("10.{o}.0.1/{len}")),
+        "[a-z0-9.:/]{1,10}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Whatever is typed into a service form, each finding of `check`'s validator is put
+    /// under one of the form's fields (none is left without a place), and the form is valid
+    /// exactly when `check` would accept the edited file.
+    #[test]
+    fn every_finding_about_a_form_lands_under_one_of_its_fields(
+        name in prop_oneof![Just("web".to_string()), Just("ssh".to_string()), "[a-z0-9_ -]{0,10}"],
+        ports in prop::collection::vec(port_entry(), 0..4),
+        allow in prop::collection::vec(allow_entry(), 0..4),
+        interfaces in prop::collection::vec("[a-z0-9*;]{1,18}", 0..2),
+        direction in prop_oneof![Just(String::new()), Just("in".to_string()), Just("out".to_string()), "[a-z]{1,6}"],
+        description in "[ -~]{0,12}",
+    ) {
+        use portcullis::app::form::Form;
+        use portcullis::policy::document::{PolicyDocument, ServiceDraft};
+        let file = "# keep\n[networks]\nadmin = [\"192.0.2.0/24\"]\n\n[services.ssh]\nports = [\"22/tcp\"]\nallow = [\"admin\"]\n";
+        let doc = PolicyDocument::parse(file).expect("valid");
+        let draft = ServiceDraft {
+            description: Some(description),
+            ports,
+            allow,
+            interfaces,
+            direction: Some(direction),
+        };
+        let mut form = Form::service(None, &name, &draft);
+        form.validate(&doc);
+        prop_assert!(form.general.is_empty(), "placed nowhere: {:?}", form.general);
+        let mut copy = doc.clone();
+        let accepted = form.apply_to(&mut copy).is_ok()
+            && !form.name().is_empty()
+            && policy::parse(&copy.text()).is_ok();
+        prop_assert_eq!(form.valid, accepted, "{}", copy.text());
+        if !form.valid {
+            prop_assert!(form.fields.iter().any(|f| f.error.is_some()));
+        }
+    }
+}

@@ -272,6 +272,7 @@ fn saving_sends_the_text_and_the_stamp_and_a_changed_file_asks_first() {
     };
     assert!(text.contains("[services.web2]"));
     assert_eq!(*stamp, Some(Loaded::of_text(POLICY).stamp));
+    assert!(press(&mut app, "s").is_empty(), "one save at a time");
     // Someone else saved the file meanwhile.
     update(&mut app, Msg::Saved(Err(SaveFailed::ChangedOnDisk)));
     assert!(matches!(app.modal, Modal::Conflict));

@@ -233,7 +233,12 @@ impl App {
     }
 
     pub(super) fn save(&mut self) -> Vec<Effect> {
+        // A second save while one runs would find the file changed by the first.
+        if self.busy {
+            return Vec::new();
+        }
         let Some(editor) = &self.editor else {
+            self.notice = Notice::info("nothing to save: no unsaved edits");
             return Vec::new();
         };
         if !editor.dirty() {
