@@ -302,3 +302,75 @@ fn help_describes_every_command() {
         "no command prints help and exits 2"
     );
 }
+
+#[test]
+fn the_manual_page_has_every_command_and_the_files() {
+    let out = portcullis().arg("man").output().expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.contains(".TH portcullis 1"), "{page}");
+    for section in [
+        ".SH NAME",
+        ".SH SYNOPSIS",
+        ".SH OPTIONS",
+        ".SH COMMANDS",
+        ".SH FILES",
+    ] {
+        assert!(page.contains(section), "no {section}");
+    }
+    for command in [
+        "portcullis tui",
+        "portcullis check",
+        "portcullis apply",
+        "portcullis confirm",
+        "portcullis rollback",
+        "portcullis restore",
+        "portcullis completions",
+    ] {
+        assert!(page.contains(&command.replace('-', "\\-")), "no {command}");
+    }
+    assert!(page.contains("/etc/portcullis/policy.toml"));
+    assert!(!page.contains("demo\\-serve"), "hidden commands stay out");
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    for (shell, marker) in [
+        ("bash", "_portcullis()"),
+        ("zsh", "#compdef portcullis"),
+        ("fish", "complete -c portcullis"),
+    ] {
+        let out = portcullis()
+            .args(["completions", shell])
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}:\n{script}");
+        assert!(script.contains("confirm"), "{shell} lacks the commands");
+    }
+    // The bash script is valid bash.
+    let bash = portcullis()
+        .args(["completions", "bash"])
+        .output()
+        .expect("run");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("portcullis.bash");
+    std::fs::write(&file, &bash.stdout).expect("write");
+    let checked = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&file)
+        .output()
+        .expect("bash");
+    assert!(checked.status.success(), "{}", stderr(&checked));
+    let unknown = portcullis()
+        .args(["completions", "tcsh"])
+        .output()
+        .expect("run");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("possible values"),
+        "{}",
+        stderr(&unknown)
+    );
+}

@@ -4,6 +4,7 @@ mod apply;
 mod check;
 mod confirm;
 mod diff;
+mod docs;
 mod export;
 mod prompt;
 mod restore;
@@ -211,6 +212,19 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         commit: String,
     },
+    /// Print the manual page (roff): `portcullis man | man -l -`, or install it as
+    /// /usr/share/man/man1/portcullis.1.
+    ///
+    /// Exit status: 0.
+    Man,
+    /// Print the shell completion script for SHELL (bash, zsh, fish, elvish or powershell),
+    /// e.g. `portcullis completions bash > /usr/share/bash-completion/completions/portcullis`.
+    ///
+    /// Exit status: 0.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// List the live rules of the table with packet and byte counters.
     ///
     /// Exit status: 0, or 2 if nft could not be read.
@@ -232,7 +246,9 @@ pub fn run(cli: Cli) -> ExitCode {
             | Command::Restore
             | Command::Demo { .. }
             | Command::DemoServe { .. }
-            | Command::DemoTraffic,
+            | Command::DemoTraffic
+            | Command::Man
+            | Command::Completions { .. },
         ) => {}
         Some(_) | None => recover_first(&cli),
     }
@@ -245,6 +261,8 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::DemoTraffic) => crate::demo::helpers::traffic(),
         Some(Command::Check) => check::run(&cli.policy),
+        Some(Command::Man) => docs::man(),
+        Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Export { json }) => export::run(&cli.policy, *json),
         Some(Command::Diff) => diff::run(&cli.policy, &nft),
         Some(Command::Apply {
