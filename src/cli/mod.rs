@@ -6,6 +6,7 @@ mod confirm;
 mod diff;
 mod docs;
 mod export;
+mod init;
 mod prompt;
 mod restore;
 mod rollback;
@@ -91,6 +92,20 @@ pub enum Command {
         /// How often to re-read sockets, counters and the journal. E.g. 1s, 500ms, 5s.
         #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_refresh)]
         refresh: std::time::Duration,
+    },
+    /// Write a starting policy from what is listening now: SSH allowed from the network
+    /// you are connected from (SSH_CONNECTION), and a service for each socket other hosts
+    /// can reach, commented for review. Nothing is applied.
+    ///
+    /// Writes the --policy file; refuses if it exists unless --force (the old one is then
+    /// kept as .bak). Exit status: 0 written, 1 the file exists, 2 failed.
+    Init {
+        /// Print the policy instead of writing it.
+        #[arg(long)]
+        print: bool,
+        /// Replace an existing policy file (kept as NAME.bak).
+        #[arg(long, conflicts_with = "print")]
+        force: bool,
     },
     /// Validate the policy; errors print as FILE:LINE:COL: message.
     ///
@@ -261,6 +276,13 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::DemoTraffic) => crate::demo::helpers::traffic(),
         Some(Command::Check) => check::run(&cli.policy),
+        Some(Command::Init { print, force }) => init::run(
+            &cli.policy,
+            &init::Options {
+                print: *print,
+                force: *force,
+            },
+        ),
         Some(Command::Man) => docs::man(),
         Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Export { json }) => export::run(&cli.policy, *json),
