@@ -17,7 +17,8 @@ fn portcullis() -> Command {
     let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-state");
     cmd.env_remove("PORTCULLIS_POLICY")
         .env_remove("SSH_CONNECTION")
-        .env("PORTCULLIS_STATE_DIR", state);
+        .env("PORTCULLIS_STATE_DIR", state)
+        .env("PORTCULLIS_SYSLOG_SOCKET", "");
     cmd
 }
 

@@ -62,6 +62,7 @@ impl Setup {
         let args: Vec<&str> = argv.iter().map(String::as_str).collect();
         let mut env = env.to_vec();
         env.push(("TERM", "xterm-256color"));
+        env.push(("PORTCULLIS_SYSLOG_SOCKET", ""));
         let unset: &[&str] = if env.iter().any(|(k, _)| *k == "SSH_CONNECTION") {
             &["NO_COLOR"]
         } else {

@@ -50,7 +50,7 @@ fn spawn(argv: &[String]) -> Pty {
     Pty::spawn(
         "ip",
         &args,
-        &[("TERM", "xterm-256color")],
+        &[("TERM", "xterm-256color"), ("PORTCULLIS_SYSLOG_SOCKET", "")],
         &["NO_COLOR", "SSH_CONNECTION"],
     )
 }

@@ -14,6 +14,7 @@ pub mod lockout;
 pub mod ops;
 pub mod plan;
 pub mod state;
+pub mod syslog;
 pub mod system;
 
 pub use audit::{Actor, Who};

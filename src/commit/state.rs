@@ -237,7 +237,10 @@ impl StateDir {
         // One write call per line, so concurrent writers never interleave within a line.
         file.write_all(format!("{line}\n").as_bytes())
             .and_then(|()| file.sync_data())
-            .map_err(io_err(&path))
+            .map_err(io_err(&path))?;
+        // The file is the record; the system log gets a copy for fleet log collection.
+        super::syslog::send(line);
+        Ok(())
     }
 
     /// Removes the files of commits the journal no longer mentions (keeps the last 20, the

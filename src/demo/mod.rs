@@ -122,6 +122,8 @@ fn demo_dir(id: u32) -> PathBuf {
 fn run_step(what: &str, program: &str, args: &[&str]) -> Result<(), DemoError> {
     let out = Command::new(program)
         .args(args)
+        // Demo commits are make-believe: the machine's system log must not record them.
+        .env(crate::commit::syslog::OFF_ENV, "")
         .stdin(Stdio::null())
         .output()
         .map_err(|e| DemoError::Step {
@@ -227,6 +229,7 @@ pub fn run(opts: &Options) -> Result<u8, DemoError> {
     let mut ui = Command::new("ip")
         .args(&ui_args)
         .env(crate::cli::tui::DEMO_ENV, &srv)
+        .env(crate::commit::syslog::OFF_ENV, "")
         .spawn()
         .map_err(|e| DemoError::Step {
             what: "starting the terminal UI".into(),

@@ -161,6 +161,8 @@ impl Lab {
         ])
         .args(args)
         .env("PORTCULLIS_STATE_DIR", self.state_dir.path())
+        // The machine's own system log hears nothing of the tests.
+        .env("PORTCULLIS_SYSLOG_SOCKET", "")
         .env_remove("SSH_CONNECTION")
         .env_remove("PORTCULLIS_POLICY");
         cmd
@@ -182,6 +184,7 @@ impl Lab {
             .arg(env!("CARGO_BIN_EXE_portcullis"))
             .args(args)
             .env("PORTCULLIS_STATE_DIR", state_dir)
+            .env("PORTCULLIS_SYSLOG_SOCKET", "")
             .env_remove("SSH_CONNECTION")
             .output()
             .expect("run portcullis unprivileged")
