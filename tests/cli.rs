@@ -186,19 +186,28 @@ fn status_without_history_says_so_in_text_and_json() {
 
 #[test]
 fn a_state_directory_others_can_write_is_refused() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut perms = std::fs::metadata(dir.path()).expect("meta").permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
-    std::fs::set_permissions(dir.path(), perms).expect("chmod");
-    let out = portcullis()
-        .env("PORTCULLIS_STATE_DIR", dir.path())
-        .arg("--policy")
-        .arg(example("web-server.toml"))
-        .arg("apply")
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("chmod 700"), "{}", stderr(&out));
+    // Group-writable and world-writable alike: whoever can write there chooses what a
+    // rollback loads.
+    for mode in [0o770, 0o777] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut perms = std::fs::metadata(dir.path()).expect("meta").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, mode);
+        std::fs::set_permissions(dir.path(), perms).expect("chmod");
+        let out = portcullis()
+            .env("PORTCULLIS_STATE_DIR", dir.path())
+            .arg("--policy")
+            .arg(example("web-server.toml"))
+            .arg("apply")
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "mode {mode:o}");
+        let said = stderr(&out);
+        assert!(
+            said.contains("writable by its group or by everyone") && said.contains("chmod 700"),
+            "mode {mode:o}: {said}"
+        );
+        assert!(said.contains("Nothing was changed"), "{said}");
+    }
 }
 
 #[test]

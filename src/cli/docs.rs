@@ -67,19 +67,33 @@ fn render_page(command: &clap::Command, out: &mut Vec<u8>) -> std::io::Result<()
             )?;
         }
     }
+    // Where administrators look for what portcullis keeps.
+    const FILES: &[(&str, &str)] = &[
+        (
+            "/etc/portcullis/policy.toml",
+            "The policy (\\fB\\-\\-policy\\fR, PORTCULLIS_POLICY).",
+        ),
+        (
+            "/var/lib/portcullis/",
+            "The commit journal, snapshots, the confirmed ruleset and the audit log (\\fB\\-\\-state\\-dir\\fR, PORTCULLIS_STATE_DIR).",
+        ),
+        (
+            "/run/portcullis/lock",
+            "Held by whoever changes the firewall (for the default state directory; another one keeps its lock inside).",
+        ),
+        (
+            "/usr/lib/systemd/system/portcullis.service",
+            "Runs \\fBportcullis restore\\fR at boot, once enabled.",
+        ),
+        (
+            "~/.config/portcullis/themes/",
+            "Your own terminal UI themes (\\fB$XDG_CONFIG_HOME\\fR/portcullis/themes).",
+        ),
+    ];
     writeln!(out, ".SH FILES")?;
-    writeln!(
-        out,
-        ".TP\n/etc/portcullis/policy.toml\nThe policy (\\fB\\-\\-policy\\fR, PORTCULLIS_POLICY)."
-    )?;
-    writeln!(
-        out,
-        ".TP\n/var/lib/portcullis/\nThe commit journal, snapshots, the confirmed ruleset and the audit log (\\fB\\-\\-state\\-dir\\fR, PORTCULLIS_STATE_DIR)."
-    )?;
-    writeln!(
-        out,
-        ".TP\n~/.config/portcullis/themes/\nYour own terminal UI themes."
-    )?;
+    for (path, what) in FILES {
+        writeln!(out, ".TP\n{path}\n{what}")?;
+    }
     writeln!(out, ".SH SEE ALSO\n\\fBnft\\fR(8)")?;
     man.render_version_section(out)?;
     Ok(())

@@ -52,13 +52,14 @@ pub struct Cli {
     )]
     pub policy: PathBuf,
 
-    /// Where pending commits, the journal and the last confirmed ruleset are kept.
+    /// Where pending commits, the journal and the last confirmed ruleset are kept. (The
+    /// default one's operator lock is in /run/portcullis.)
     #[arg(
         long,
         global = true,
         env = "PORTCULLIS_STATE_DIR",
         value_name = "DIR",
-        default_value = "/var/lib/portcullis"
+        default_value = crate::commit::state::DEFAULT_STATE_DIR
     )]
     pub state_dir: PathBuf,
 

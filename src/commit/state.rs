@@ -11,6 +11,7 @@
 //!   commits/ID.applied.nft  the script commit ID applied
 //!   guards/ID.lock      held (flock) by the guard of commit ID while it lives
 //!   lock                held by whoever is changing the firewall or the journal
+//!                       (in /run/portcullis/ for the default state directory)
 //!   audit.log           one JSON line per event
 //! ```
 
@@ -53,10 +54,61 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
+/// The state directory administrators expect (the command line's default).
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/portcullis";
+/// Where the default state directory's operator lock lives: with the other runtime locks
+/// of the system, gone at reboot like the processes that held them.
+pub const RUNTIME_DIR: &str = "/run/portcullis";
+
 /// An opened state directory.
 #[derive(Debug, Clone)]
 pub struct StateDir {
     root: PathBuf,
+    /// Where the operator lock is.
+    lock_dir: PathBuf,
+}
+
+/// The operator lock's directory for a state directory: /run/portcullis for the default
+/// one (where /run exists), else the state directory itself, so that every process using
+/// one state directory agrees on one lock, and a second state directory (a test's, a
+/// demo's) never waits on the first one's.
+pub fn lock_dir_for(root: &Path, run_exists: bool) -> PathBuf {
+    if root == Path::new(DEFAULT_STATE_DIR) && run_exists {
+        PathBuf::from(RUNTIME_DIR)
+    } else {
+        root.to_path_buf()
+    }
+}
+
+/// Refuses a directory that is not ours alone: whoever can write there can choose what a
+/// rollback loads (the state) or hold the lock forever (the runtime directory).
+fn check_private(root: &Path) -> Result<(), StateError> {
+    let meta = fs::metadata(root).map_err(io_err(root))?;
+    if !meta.is_dir() {
+        return Err(StateError::Unsafe {
+            path: root.display().to_string(),
+            why: "it is not a directory".into(),
+        });
+    }
+    let mode = meta.permissions().mode();
+    if mode & 0o022 != 0 {
+        return Err(StateError::Unsafe {
+            path: root.display().to_string(),
+            why: format!(
+                "it is writable by its group or by everyone (mode {:o}); run `chmod 700 {}`",
+                mode & 0o7777,
+                root.display()
+            ),
+        });
+    }
+    let euid = nix::unistd::geteuid().as_raw();
+    if meta.uid() != euid {
+        return Err(StateError::Unsafe {
+            path: root.display().to_string(),
+            why: format!("it belongs to uid {}, not to us (uid {euid})", meta.uid()),
+        });
+    }
+    Ok(())
 }
 
 /// Held while changing the firewall or the journal; released on drop (or process death).
@@ -76,33 +128,10 @@ impl StateDir {
                 .create(root)
                 .map_err(io_err(root))?;
         }
-        let meta = fs::metadata(root).map_err(io_err(root))?;
-        if !meta.is_dir() {
-            return Err(StateError::Unsafe {
-                path: root.display().to_string(),
-                why: "it is not a directory".into(),
-            });
-        }
-        let mode = meta.permissions().mode();
-        if mode & 0o022 != 0 {
-            return Err(StateError::Unsafe {
-                path: root.display().to_string(),
-                why: format!(
-                    "it is writable by its group or by everyone (mode {:o}); run `chmod 700 {}`",
-                    mode & 0o7777,
-                    root.display()
-                ),
-            });
-        }
-        let euid = nix::unistd::geteuid().as_raw();
-        if meta.uid() != euid {
-            return Err(StateError::Unsafe {
-                path: root.display().to_string(),
-                why: format!("it belongs to uid {}, not to us (uid {euid})", meta.uid()),
-            });
-        }
+        check_private(root)?;
         let dir = StateDir {
             root: root.to_path_buf(),
+            lock_dir: lock_dir_for(root, Path::new("/run").is_dir()),
         };
         if create {
             for sub in ["commits", "guards"] {
@@ -174,7 +203,15 @@ impl StateDir {
     /// Takes the operator lock, waiting up to `wait` for another holder to finish.
     /// The lock file names its holder so that a refusal can say who it is.
     pub fn lock(&self, wait: Duration, holder: &str) -> Result<StateLock, StateError> {
-        let path = self.path("lock");
+        if self.lock_dir != self.root {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.lock_dir)
+                .map_err(io_err(&self.lock_dir))?;
+            check_private(&self.lock_dir)?;
+        }
+        let path = self.lock_dir.join("lock");
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -362,5 +399,33 @@ mod tests {
         drop(held);
         dir.lock(Duration::ZERO, "apply by bob")
             .expect("free again");
+    }
+
+    #[test]
+    fn the_default_state_directory_locks_in_run_and_others_lock_in_themselves() {
+        let default = Path::new(DEFAULT_STATE_DIR);
+        assert_eq!(lock_dir_for(default, true), Path::new(RUNTIME_DIR));
+        assert_eq!(lock_dir_for(default, false), default);
+        let mine = Path::new("/tmp/lab-state");
+        assert_eq!(lock_dir_for(mine, true), mine);
+    }
+
+    #[test]
+    fn a_lock_directory_others_can_write_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let state = StateDir::open(&dir.path().join("state"), true).expect("state");
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).expect("run");
+        std::fs::set_permissions(&run, fs::Permissions::from_mode(0o777)).expect("chmod");
+        let state = StateDir {
+            lock_dir: run,
+            ..state
+        };
+        let err = state.lock(Duration::ZERO, "test").expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("writable by its group or by everyone"),
+            "{err}"
+        );
     }
 }
