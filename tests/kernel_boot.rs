@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Proto, lab, policy_file};
+use common::{Proto, lab, policy_file, without_counters};
 
 const CLIENT: &str = "198.51.100.20";
 
@@ -27,21 +27,6 @@ input_policy = "drop"
 ports = ["8443/tcp", "2222/tcp"]
 allow = ["any"]
 "#;
-
-fn without_counters(text: &str) -> Vec<String> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            if i > 0 && matches!(words[i - 1], "packets" | "bytes") {
-                "N".to_string()
-            } else {
-                w.to_string()
-            }
-        })
-        .collect()
-}
 
 #[test]
 fn restore_after_a_reboot_loads_the_confirmed_ruleset_not_the_pending_one() {

@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::pty::Pty;
-use common::{Lab, Proto, lab, policy_file};
+use common::{Lab, Proto, lab, policy_file, without_counters};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
@@ -232,19 +232,9 @@ fn an_unconfirmed_commit_is_rolled_back_after_the_terminal_closes() {
         "{status}"
     );
     assert_eq!(setup.reaches_8443(), (false, false), "closed again");
-    // The same table, whatever the counters say.
-    let strip = |t: &str| -> Vec<String> {
-        let words: Vec<&str> = t.split_whitespace().collect();
-        let mut out: Vec<String> = Vec::new();
-        for (i, w) in words.iter().enumerate() {
-            let counted = i > 0 && matches!(words[i - 1], "packets" | "bytes");
-            out.push(if counted { "N".into() } else { w.to_string() });
-        }
-        out
-    };
     assert_eq!(
-        strip(&setup.lab.nft(&["list", "table", "inet", "portcullis"])),
-        strip(&before)
+        without_counters(&setup.lab.nft(&["list", "table", "inet", "portcullis"])),
+        without_counters(&before)
     );
 }
 
