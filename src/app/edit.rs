@@ -9,7 +9,7 @@ use super::form::Form;
 use super::keymap::Action;
 use super::review::ReviewState;
 use super::{App, Effect, Modal, Notice, Question, SaveFailed, Screen};
-use crate::policy::document::ServiceDraft;
+use crate::policy::document::{EditError, ServiceDraft};
 use crate::policy::file::Loaded;
 
 impl App {
@@ -27,14 +27,11 @@ impl App {
     }
 
     /// The names a list shows, in file order.
-    pub fn list_names(&self, screen: Screen) -> Vec<String> {
-        let Some(doc) = self.editor.as_ref().and_then(|e| e.doc()) else {
-            return Vec::new();
-        };
-        match Self::section_of(screen) {
-            Section::Services => doc.service_names(),
-            Section::Networks => doc.network_names(),
-        }
+    pub fn list_names(&self, screen: Screen) -> Vec<&str> {
+        self.editor
+            .as_ref()
+            .map(|e| e.names(Self::section_of(screen)))
+            .unwrap_or_default()
     }
 
     pub(super) fn list_len(&self, screen: Screen) -> usize {
@@ -48,15 +45,18 @@ impl App {
         }
     }
 
-    fn selected_name(&mut self) -> Option<String> {
-        let screen = self.screen;
-        let names = self.list_names(screen);
-        let i = self.list_state(screen).selected()?;
-        names.get(i).cloned()
+    fn selected_name(&self) -> Option<String> {
+        let state = match self.screen {
+            Screen::Networks => &self.network_table,
+            _ => &self.service_table,
+        };
+        let i = state.selected()?;
+        self.list_names(self.screen).get(i).map(|n| n.to_string())
     }
 
     pub(super) fn list_action(&mut self, action: Action) {
         let section = Self::section_of(self.screen);
+        let selected = self.selected_name();
         let Some(doc) = self.editor.as_ref().and_then(|e| e.doc()) else {
             self.notice = Notice::error(format!(
                 "the policy file cannot be edited: {}",
@@ -67,44 +67,38 @@ impl App {
             ));
             return;
         };
-        let doc = doc.clone();
-        let mut form = match action {
-            Action::Add => match section {
+        let mut form = match (action, selected) {
+            (Action::Add, _) => match section {
                 Section::Services => Form::service(None, "", &ServiceDraft::default()),
                 Section::Networks => Form::network(None, "", &[]),
             },
-            Action::Edit | Action::Delete => {
-                let Some(name) = self.selected_name() else {
-                    self.notice = Notice::error(format!("no {} selected", section.singular()));
-                    return;
-                };
-                if action == Action::Delete {
-                    let users = doc.users_of(&name);
-                    if section == Section::Networks && !users.is_empty() {
-                        self.notice = Notice::error(format!(
-                            "network {name} is used by {}; take it out of their allow lists \
-                             first",
-                            users.join(", ")
-                        ));
-                        return;
-                    }
-                    self.modal = Modal::Ask(Question::Delete(section, name));
-                    return;
-                }
-                match section {
-                    Section::Services => {
-                        let draft = doc.service(&name).unwrap_or_default();
-                        Form::service(Some(&name), &name, &draft)
-                    }
-                    Section::Networks => {
-                        let entries = doc.network(&name).unwrap_or_default();
-                        Form::network(Some(&name), &name, &entries)
-                    }
-                }
+            (Action::Edit | Action::Delete, None) => {
+                self.notice = Notice::error(format!("no {} selected", section.singular()));
+                return;
             }
+            (Action::Delete, Some(name)) => {
+                let users = doc.users_of(&name);
+                if section == Section::Networks && !users.is_empty() {
+                    // Said now rather than after a question whose yes would be refused.
+                    self.notice = Notice::error(EditError::InUse { name, users }.to_string());
+                } else {
+                    self.modal = Modal::Ask(Question::Delete(section, name));
+                }
+                return;
+            }
+            (Action::Edit, Some(name)) => match section {
+                Section::Services => {
+                    let draft = doc.service(&name).unwrap_or_default();
+                    Form::service(Some(&name), &name, &draft)
+                }
+                Section::Networks => {
+                    let entries = doc.network(&name).unwrap_or_default();
+                    Form::network(Some(&name), &name, &entries)
+                }
+            },
             _ => return,
         };
-        form.validate(&doc);
+        form.validate(doc);
         self.modal = Modal::Form(Box::new(form));
     }
 
@@ -194,8 +188,7 @@ impl App {
                     Screen::Services
                 };
                 if self.screen != Screen::Overview {
-                    let names = self.list_names(screen);
-                    let at = names.iter().position(|n| *n == name);
+                    let at = self.list_names(screen).iter().position(|n| *n == name);
                     self.list_state(screen).select(at);
                 }
             }
@@ -204,13 +197,6 @@ impl App {
                 self.modal = Modal::Form(form);
             }
         }
-    }
-
-    /// Enter in a list of addresses adds a line (^S is done there).
-    pub(super) fn enter_adds_line(&self, key: &KeyEvent) -> bool {
-        matches!(&self.modal, Modal::Form(f) if f.fields[f.focus].multi_line)
-            && key.code == ratatui::crossterm::event::KeyCode::Enter
-            && key.modifiers.is_empty()
     }
 
     /// A key that is no binding of the form: it goes to the field in focus.
@@ -260,7 +246,7 @@ impl App {
         }
         self.busy = true;
         vec![Effect::Save {
-            text: editor.text(),
+            text: editor.text().to_string(),
             stamp: Some(editor.disk().stamp),
         }]
     }
@@ -272,7 +258,7 @@ impl App {
         };
         self.busy = true;
         vec![Effect::Save {
-            text: editor.text(),
+            text: editor.text().to_string(),
             stamp: None,
         }]
     }

@@ -2,7 +2,7 @@
 //! copy the forms change. Nothing reaches the disk from here: saving is an effect the
 //! worker runs. Pure.
 
-use crate::policy::document::{EditError, PolicyDocument};
+use crate::policy::document::{EditError, PolicyDocument, ServiceDraft};
 use crate::policy::file::Loaded;
 use crate::policy::{self, Policy};
 
@@ -16,14 +16,43 @@ pub struct Editor {
     /// place then, and `syntax_error` says why).
     doc: Option<PolicyDocument>,
     pub syntax_error: Option<String>,
+    /// What follows from the working copy, made again on each change (never per frame: a
+    /// 100,000-address network costs milliseconds to serialize or list).
+    text: String,
     /// The working copy through the validator, or its findings rendered as `check` does.
     validated: Result<Policy, String>,
     dirty: bool,
+    services: Vec<ServiceRow>,
+    networks: Vec<NetworkRow>,
+    removed_services: Vec<String>,
+    removed_networks: Vec<String>,
     /// The file changed on disk while there were unsaved edits: its newer text, kept until
     /// the operator chooses to reload it or to save over it.
     pub newer_on_disk: Option<Loaded>,
     path: String,
 }
+
+/// A service as its screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRow {
+    pub name: String,
+    pub draft: ServiceDraft,
+    /// `+` added, `~` changed by the unsaved edits.
+    pub marker: Option<char>,
+}
+
+/// A network as its screen lists it: how many entries, the first few, who allows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkRow {
+    pub name: String,
+    pub count: usize,
+    pub head: Vec<String>,
+    pub users: Vec<String>,
+    pub marker: Option<char>,
+}
+
+/// How many entries of a network its row shows.
+const HEAD: usize = 3;
 
 impl Editor {
     pub fn new(path: &str, loaded: Loaded) -> Editor {
@@ -32,8 +61,13 @@ impl Editor {
             disk_doc: None,
             doc: None,
             syntax_error: None,
+            text: String::new(),
             validated: Err(String::new()),
             dirty: false,
+            services: Vec::new(),
+            networks: Vec::new(),
+            removed_services: Vec::new(),
+            removed_networks: Vec::new(),
             newer_on_disk: None,
             path: path.to_string(),
         };
@@ -55,13 +89,59 @@ impl Editor {
                 self.syntax_error = Some(e.to_string());
             }
         }
-        self.dirty = false;
-        self.revalidate();
+        self.changed();
     }
 
-    fn revalidate(&mut self) {
-        let text = self.text();
-        self.validated = policy::parse(&text).map_err(|d| d.render(&self.path, &text));
+    /// Makes again what follows from the working copy.
+    fn changed(&mut self) {
+        self.text = self
+            .doc
+            .as_ref()
+            .map_or_else(|| self.disk.text.clone(), PolicyDocument::text);
+        self.dirty = self.text != self.disk.text;
+        self.validated = policy::parse(&self.text).map_err(|d| d.render(&self.path, &self.text));
+        let (Some(doc), before) = (self.doc.as_ref(), self.disk_doc.as_ref()) else {
+            self.services.clear();
+            self.networks.clear();
+            return;
+        };
+        self.services = doc
+            .service_names()
+            .into_iter()
+            .map(|name| {
+                let draft = doc.service(&name).unwrap_or_default();
+                let marker = marker(before.and_then(|d| d.service(&name)), &draft);
+                ServiceRow {
+                    name,
+                    draft,
+                    marker,
+                }
+            })
+            .collect();
+        self.networks = doc
+            .network_names()
+            .into_iter()
+            .map(|name| {
+                let entries = doc.network(&name).unwrap_or_default();
+                let marker = marker(before.and_then(|d| d.network(&name)), &entries);
+                NetworkRow {
+                    count: entries.len(),
+                    head: entries.into_iter().take(HEAD).collect(),
+                    users: doc.users_of(&name),
+                    marker,
+                    name,
+                }
+            })
+            .collect();
+        let gone = |before: Vec<String>, now: &[String]| -> Vec<String> {
+            before.into_iter().filter(|n| !now.contains(n)).collect()
+        };
+        let service_names: Vec<String> = self.services.iter().map(|r| r.name.clone()).collect();
+        let network_names: Vec<String> = self.networks.iter().map(|r| r.name.clone()).collect();
+        self.removed_services =
+            before.map_or_else(Vec::new, |d| gone(d.service_names(), &service_names));
+        self.removed_networks =
+            before.map_or_else(Vec::new, |d| gone(d.network_names(), &network_names));
     }
 
     pub fn doc(&self) -> Option<&PolicyDocument> {
@@ -69,10 +149,8 @@ impl Editor {
     }
 
     /// The working copy's text (the file's, if it cannot be edited).
-    pub fn text(&self) -> String {
-        self.doc
-            .as_ref()
-            .map_or_else(|| self.disk.text.clone(), PolicyDocument::text)
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     pub fn disk(&self) -> &Loaded {
@@ -94,6 +172,30 @@ impl Editor {
         self.validated.as_ref().err().map(String::as_str)
     }
 
+    pub fn services(&self) -> &[ServiceRow] {
+        &self.services
+    }
+
+    pub fn networks(&self) -> &[NetworkRow] {
+        &self.networks
+    }
+
+    /// The names of a section, in file order.
+    pub fn names(&self, section: Section) -> Vec<&str> {
+        match section {
+            Section::Services => self.services.iter().map(|r| r.name.as_str()).collect(),
+            Section::Networks => self.networks.iter().map(|r| r.name.as_str()).collect(),
+        }
+    }
+
+    /// The names the saved file has and the working copy no longer has.
+    pub fn removed(&self, section: Section) -> &[String] {
+        match section {
+            Section::Services => &self.removed_services,
+            Section::Networks => &self.removed_networks,
+        }
+    }
+
     /// Changes the working copy.
     pub fn edit(
         &mut self,
@@ -105,8 +207,7 @@ impl Editor {
             ));
         };
         change(doc)?;
-        self.dirty = doc.text() != self.disk.text;
-        self.revalidate();
+        self.changed();
         Ok(())
     }
 
@@ -135,46 +236,19 @@ impl Editor {
 
     /// The working copy was saved as `loaded`: the edits are the file now.
     pub fn saved(&mut self, loaded: Loaded) {
-        let keep = self.doc.clone();
         self.disk = loaded;
         self.newer_on_disk = None;
-        self.disk_doc = keep.clone();
-        self.doc = keep;
-        self.dirty = self.text() != self.disk.text;
-        self.revalidate();
+        self.disk_doc = self.doc.clone();
+        self.changed();
     }
+}
 
-    /// `+` for a service or network the edits add, `~` for one they change.
-    pub fn marker(&self, section: Section, name: &str) -> Option<char> {
-        fn compare<T: PartialEq>(before: Option<T>, now: Option<T>) -> Option<char> {
-            match before {
-                None => Some('+'),
-                Some(b) if Some(&b) != now.as_ref() => Some('~'),
-                Some(_) => None,
-            }
-        }
-        let doc = self.doc.as_ref()?;
-        let before = self.disk_doc.as_ref();
-        match section {
-            Section::Services => compare(before.and_then(|d| d.service(name)), doc.service(name)),
-            Section::Networks => compare(before.and_then(|d| d.network(name)), doc.network(name)),
-        }
-    }
-
-    /// The names the saved file has and the working copy no longer has.
-    pub fn removed(&self, section: Section) -> Vec<String> {
-        let (Some(doc), Some(before)) = (self.doc.as_ref(), self.disk_doc.as_ref()) else {
-            return Vec::new();
-        };
-        let names = |d: &PolicyDocument| match section {
-            Section::Services => d.service_names(),
-            Section::Networks => d.network_names(),
-        };
-        let now = names(doc);
-        names(before)
-            .into_iter()
-            .filter(|n| !now.contains(n))
-            .collect()
+/// `+` for what the saved file lacks, `~` for what it has otherwise.
+fn marker<T: PartialEq>(before: Option<T>, now: &T) -> Option<char> {
+    match before {
+        None => Some('+'),
+        Some(b) if b != *now => Some('~'),
+        Some(_) => None,
     }
 }
 
@@ -220,7 +294,7 @@ mod tests {
         assert!(!e.dirty());
         e.edit(|d| d.remove_service("ssh")).unwrap();
         assert!(e.dirty());
-        assert_eq!(e.removed(Section::Services), vec!["ssh".to_string()]);
+        assert_eq!(e.removed(Section::Services), ["ssh".to_string()]);
         e.discard();
         assert!(!e.dirty());
         assert_eq!(e.text(), FILE);
@@ -256,6 +330,6 @@ mod tests {
         .unwrap();
         assert!(e.policy().is_none());
         assert!(e.findings().unwrap().starts_with("p.toml:3:"), "{e:?}");
-        assert_eq!(e.marker(Section::Services, "ssh"), Some('~'));
+        assert_eq!(e.services()[0].marker, Some('~'));
     }
 }

@@ -46,15 +46,13 @@ impl App {
         self.review = ReviewState::Preparing;
         vec![Effect::Review(ReviewRequest {
             saved: editor.disk().text.clone(),
-            edited: editor.text(),
+            edited: editor.text().to_string(),
         })]
     }
 
     pub(super) fn reviewed(&mut self, result: Result<Box<Review>, String>) {
         self.review = match result {
-            Ok(review) if self.editor.as_ref().map(|e| e.text()) == Some(review.text.clone()) => {
-                ReviewState::Ready(review)
-            }
+            Ok(review) if self.is_current(&review) => ReviewState::Ready(review),
             // Edited while the review was being made: it is of another text.
             Ok(_) => ReviewState::None,
             Err(e) => ReviewState::Failed(e),
@@ -65,13 +63,16 @@ impl App {
     /// The review on screen, if it is of the working copy as it is now.
     pub fn current_review(&self) -> Option<&Review> {
         match &self.review {
-            ReviewState::Ready(r)
-                if self.editor.as_ref().map(|e| e.text()) == Some(r.text.clone()) =>
-            {
-                Some(r)
-            }
+            ReviewState::Ready(r) if self.is_current(r) => Some(r),
             _ => None,
         }
+    }
+
+    /// Whether a review is of the working copy as it is now.
+    fn is_current(&self, review: &Review) -> bool {
+        self.editor
+            .as_ref()
+            .is_some_and(|e| e.text() == review.text)
     }
 
     /// How many lines the diff screen has (for scrolling).

@@ -58,6 +58,8 @@ pub enum Scope {
     Diff,
     Help,
     Form,
+    /// A form whose field in focus is a list of lines: Enter adds a line there.
+    FormList,
     /// A yes/no question.
     Ask,
     /// The policy file changed on disk: reload it or save over it.
@@ -75,6 +77,7 @@ const SCREENS: &[Scope] = &[
     Scope::Diff,
 ];
 const LISTS: &[Scope] = &[Scope::Services, Scope::Networks];
+const FORMS: &[Scope] = &[Scope::Form, Scope::FormList];
 const MOVES: &[Scope] = &[
     Scope::Overview,
     Scope::Services,
@@ -170,12 +173,13 @@ pub const BINDINGS: &[Binding] = &[
     firewall(bind("b", &[k('b')], A::Rollback, Some("roll back"), "Roll the pending commit back", SCREENS)),
     bind("p", &[k('p')], A::ShowPending, None, "Show the pending countdown", SCREENS),
     bind("Esc ? q", &[code(KeyCode::Esc), k('?'), k('q')], A::CloseOverlay, Some("close"), "Close this help", &[S::Help]),
-    bind("Tab", &[code(KeyCode::Tab)], A::FormNext, Some("next field"), "Next field; completes a network name", &[S::Form]),
-    bind("S-Tab", &[code(KeyCode::BackTab)], A::FormPrevious, None, "Previous field", &[S::Form]),
-    bind("⏎ ^S", &[code(KeyCode::Enter), ctrl('s')], A::FormSubmit, Some("done"), "Done (⏎ adds a line in a list of addresses)", &[S::Form]),
-    bind("Esc", &[code(KeyCode::Esc)], A::FormCancel, Some("cancel"), "Cancel the form", &[S::Form]),
-    bind("^Z ^U", &[ctrl('z'), ctrl('u')], A::FormUndo, Some("undo"), "Undo typing in this field", &[S::Form]),
-    bind("^R", &[ctrl('r')], A::FormRedo, None, "Redo", &[S::Form]),
+    bind("Tab", &[code(KeyCode::Tab)], A::FormNext, Some("next field"), "Next field; completes a network name", FORMS),
+    bind("S-Tab", &[code(KeyCode::BackTab)], A::FormPrevious, None, "Previous field", FORMS),
+    bind("⏎ ^S", &[code(KeyCode::Enter), ctrl('s')], A::FormSubmit, Some("done"), "Done", &[S::Form]),
+    bind("^S", &[ctrl('s')], A::FormSubmit, Some("done (⏎ adds a line)"), "Done (⏎ adds a line to the list)", &[S::FormList]),
+    bind("Esc", &[code(KeyCode::Esc)], A::FormCancel, Some("cancel"), "Cancel the form", FORMS),
+    bind("^Z ^U", &[ctrl('z'), ctrl('u')], A::FormUndo, Some("undo"), "Undo typing in this field", FORMS),
+    bind("^R", &[ctrl('r')], A::FormRedo, None, "Redo", FORMS),
     bind("y", &[k('y')], A::Yes, Some("yes"), "Yes", &[S::Ask]),
     bind("n Esc", &[k('n'), code(KeyCode::Esc)], A::No, Some("no"), "No", &[S::Ask]),
     bind("r", &[k('r')], A::Reload, Some("reload (drop my edits)"), "Reload the file from disk", &[S::Conflict]),

@@ -297,6 +297,7 @@ impl App {
         match &self.modal {
             Modal::None => self.screen.scope(),
             Modal::Help(_) => Scope::Help,
+            Modal::Form(f) if f.fields[f.focus].multi_line => Scope::FormList,
             Modal::Form(_) => Scope::Form,
             Modal::Ask(_) => Scope::Ask,
             Modal::Conflict => Scope::Conflict,

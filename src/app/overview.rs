@@ -105,15 +105,16 @@ impl App {
             self.notice = Notice::error("the policy file cannot be edited (see the status bar)");
             return;
         };
+        // The edited policy, so the name does not clash with a service not saved yet.
+        let empty = crate::policy::Policy::default();
         let base = self
             .editor
             .as_ref()
             .and_then(|e| e.policy())
             .or(self.policy.as_ref())
-            .cloned()
-            .unwrap_or_default();
+            .unwrap_or(&empty);
         let name = suggest(
-            &base,
+            base,
             std::slice::from_ref(l),
             &ServiceNames::default(),
             &DEFAULT_EPHEMERAL,

@@ -183,10 +183,6 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
     match msg {
         Msg::Key(key) => {
             app.notice = None;
-            if app.enter_adds_line(&key) {
-                app.form_key(key);
-                return redraw(Vec::new());
-            }
             let effects = match action_of(&key, app.scope()) {
                 Some(action) => app.act(action),
                 None => {

@@ -47,9 +47,7 @@ pub fn run(path: &Path, opts: &Options) -> u8 {
     let ssh = std::env::var("SSH_CONNECTION")
         .ok()
         .and_then(|v| SshConnection::parse(&v));
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "this host".into());
+    let host = super::host_name();
     let text = starter_policy(&StarterInput {
         listeners: &table.listeners,
         names: &names,

@@ -462,6 +462,15 @@ pub fn load_policy(path: &Path) -> Result<Policy, String> {
     })
 }
 
+/// This machine's name, for the UI's status bar and `init`'s header.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 /// Prints a message to stderr, ending it with a newline.
 pub fn eprint(message: &str) {
     eprint!("{message}");

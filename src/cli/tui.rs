@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Cli, eprint, load_policy};
+use super::{Cli, eprint, host_name, load_policy};
 use crate::app::Config;
 use crate::app::observation::PolicyLoad;
 use crate::nft::backend::NftProcess;
@@ -81,12 +81,4 @@ pub fn run(cli: &Cli, refresh: Duration) -> u8 {
             2
         }
     }
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
 }

@@ -12,7 +12,7 @@ use crate::app::{CommitRequest, SaveFailed};
 use crate::commit::ops::{self, LOCK_WAIT};
 use crate::commit::plan::{Plan, operator_lockouts, read_live_table};
 use crate::commit::system::session_origin;
-use crate::commit::{Actor, Applied, ApplyRequest, RollbackOutcome};
+use crate::commit::{Actor, Applied, ApplyRequest, Pending, RollbackOutcome};
 use crate::diff::{Change, changed_services, policy_changes};
 use crate::policy;
 use crate::policy::file::{self, Loaded, SaveError, Stamp};
@@ -38,6 +38,52 @@ impl CliOperations {
 
     fn name(&self) -> String {
         self.cli.policy.display().to_string()
+    }
+
+    /// Applies the policy file as `apply` does (the plan, the operator lock, `ops::apply`
+    /// with the policy's window), if it is still what the review showed: the same script
+    /// against the same live table, and a lockout only if the operator accepted it. The
+    /// error says why not, and whether the review is stale.
+    fn apply_saved(&self, job: &ApplyJob) -> Result<Pending, (String, bool)> {
+        let policy = load_policy(self.path()).map_err(|e| (e, false))?;
+        let m = Machinery::open(&self.cli, true)
+            .map_err(|e| (format!("cannot use the state directory: {e}"), false))?;
+        let lock = m
+            .state
+            .lock(LOCK_WAIT, &format!("apply by {} (terminal UI)", m.who.user))
+            .map_err(|e| (e.to_string(), false))?;
+        let live = read_live_table(&m.nft, &policy.settings.table)
+            .map_err(|e| (format!("cannot read the live table: {e}"), false))?;
+        let plan = Plan::new(policy, live, &self.name(), true);
+        if plan.script != job.review.script {
+            let why = "the policy file is not the one the diff was made of; the diff is made again";
+            return Err((why.into(), true));
+        }
+        if plan.live_text() != job.review.live_text {
+            return Err((
+                format!(
+                    "table inet {} changed since the diff was shown (another operator or \
+                     tool); the diff is made again against the table as it is now",
+                    plan.compiled.name
+                ),
+                true,
+            ));
+        }
+        if !job.lockout_consent && !operator_lockouts(&plan.policy).is_empty() {
+            let why = "it locks out an operator's connection, and that was not accepted";
+            return Err((why.into(), true));
+        }
+        let request = ApplyRequest {
+            compiled: &plan.compiled,
+            script: &plan.script,
+            live_before: &plan.live,
+            window: Some(plan.window(None, false)),
+        };
+        // ops::apply refuses while another commit is pending, under the lock.
+        match ops::apply(&m.context(Actor::Operator), &lock, &request) {
+            Ok(Applied::Pending(p) | Applied::Confirmed(p)) => Ok(p),
+            Err(e) => Err((e.to_string(), false)),
+        }
     }
 }
 
@@ -122,95 +168,41 @@ impl Operations for CliOperations {
     }
 
     fn apply(&self, job: &ApplyJob) -> Result<ApplyDone, ApplyFailed> {
-        let fail = |message: String, saved: Option<Loaded>, stale: bool| ApplyFailed {
-            message: format!("not committed: {message}"),
-            saved,
-            stale,
-        };
         // The file first: what is applied is what is on disk, as with `apply`.
-        let saved = if job.disk.text == job.review.text {
-            None
-        } else {
-            match file::save(self.path(), &job.review.text, Some(&job.disk.stamp)) {
-                Ok(_) => file::read(self.path()).ok(),
-                Err(SaveError::ChangedOnDisk(_)) => {
-                    return Err(fail(
-                        format!(
-                            "{} changed on disk since it was loaded; s offers to reload or \
-                             overwrite",
+        let wrote = job.disk.text != job.review.text;
+        if wrote {
+            file::save(self.path(), &job.review.text, Some(&job.disk.stamp)).map_err(|e| {
+                ApplyFailed {
+                    message: match e {
+                        SaveError::ChangedOnDisk(_) => format!(
+                            "not committed: {} changed on disk since it was loaded; s offers \
+                             to reload or overwrite",
                             self.name()
                         ),
-                        None,
-                        false,
-                    ));
+                        e => format!("not committed: {e}"),
+                    },
+                    saved: None,
+                    stale: false,
                 }
-                Err(e) => return Err(fail(e.to_string(), None, false)),
-            }
-        };
-        let loaded = match saved.clone() {
-            Some(l) => l,
-            None => file::read(self.path()).map_err(|e| fail(e.to_string(), None, false))?,
-        };
-        let keep = saved.clone();
-        let fail = |message: String, stale: bool| fail(message, keep.clone(), stale);
-
-        let policy = load_policy(self.path()).map_err(|e| fail(e, false))?;
-        let m = Machinery::open(&self.cli, true)
-            .map_err(|e| fail(format!("cannot use the state directory: {e}"), false))?;
-        let lock = m
-            .state
-            .lock(LOCK_WAIT, &format!("apply by {} (terminal UI)", m.who.user))
-            .map_err(|e| fail(e.to_string(), false))?;
-        let journal = m
-            .state
-            .load_journal()
-            .map_err(|e| fail(e.to_string(), false))?;
-        ops::refuse_if_pending(&journal).map_err(|e| fail(e.to_string(), false))?;
-        let live = read_live_table(&m.nft, &policy.settings.table)
-            .map_err(|e| fail(format!("cannot read the live table: {e}"), false))?;
-        let plan = Plan::new(policy, live, &self.name(), true);
-        if plan.script != job.review.script {
-            return Err(fail(
-                "the policy file is not the one the diff was made of; the diff is made again"
-                    .into(),
-                true,
-            ));
+            })?;
         }
-        if plan.live_text() != job.review.live_text {
-            return Err(fail(
-                format!(
-                    "table inet {} changed since the diff was shown (another operator or \
-                     tool); the diff is made again against the table as it is now",
-                    plan.compiled.name
-                ),
-                true,
-            ));
-        }
-        let lockouts = operator_lockouts(&plan.policy);
-        if !lockouts.is_empty() && !job.lockout_consent {
-            return Err(fail(
-                "it locks out an operator's connection, and that was not accepted".into(),
-                true,
-            ));
-        }
-        let window = plan.window(None, false);
-        let applied = ops::apply(
-            &m.context(Actor::Operator),
-            &lock,
-            &ApplyRequest {
-                compiled: &plan.compiled,
-                script: &plan.script,
-                live_before: &plan.live,
-                window: Some(window),
-            },
-        );
-        match applied {
-            Ok(Applied::Pending(p)) | Ok(Applied::Confirmed(p)) => Ok(ApplyDone {
-                id: p.id,
-                deadline_ms: p.deadline_ms,
-                saved: loaded,
+        let on_disk = file::read(self.path()).map_err(|e| ApplyFailed {
+            message: format!("not committed: cannot read {}: {e}", self.name()),
+            saved: None,
+            stale: false,
+        })?;
+        match self.apply_saved(job) {
+            Ok(pending) => Ok(ApplyDone {
+                id: pending.id,
+                deadline_ms: pending.deadline_ms,
+                saved: on_disk,
             }),
-            Err(e) => Err(fail(e.to_string(), false)),
+            Err((message, stale)) => Err(ApplyFailed {
+                message: format!("not committed: {message}"),
+                // The UI takes the save in even though the apply did not happen.
+                saved: wrote.then_some(on_disk),
+                stale,
+            }),
         }
     }
 }

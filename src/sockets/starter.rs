@@ -11,7 +11,7 @@ use ipnet::IpNet;
 use super::suggest::{Suggestion, suggest};
 use super::{Listener, ServiceNames};
 use crate::commit::lockout::SshConnection;
-use crate::policy::{self, Policy, Protocol};
+use crate::policy::{self, Protocol};
 
 pub struct StarterInput<'a> {
     pub listeners: &'a [Listener],
@@ -43,7 +43,6 @@ pub fn starter_policy(input: &StarterInput<'_>) -> String {
          confirm_timeout = \"30s\"\n",
         input.written
     );
-    let mut base = Policy::default();
     let ssh_port = input.ssh.map_or(22, |c| c.server_port);
     match &input.ssh {
         Some(c) => {
@@ -75,9 +74,8 @@ pub fn starter_policy(input: &StarterInput<'_>) -> String {
             ));
         }
     }
-    if let Ok(p) = policy::parse(&out) {
-        base = p;
-    }
+    // Sockets the SSH service covers are not proposed again.
+    let base = policy::parse(&out).unwrap_or_default();
     let suggestions: Vec<Suggestion> =
         suggest(&base, input.listeners, input.names, input.ephemeral)
             .into_iter()
@@ -87,13 +85,8 @@ pub fn starter_policy(input: &StarterInput<'_>) -> String {
         out.push_str("\n# Nothing else listens on an address other hosts can reach.\n");
     }
     for s in &suggestions {
-        out.push_str(&format!(
-            "\n# {}.\n\
-             # Open to anyone, as it is now: narrow allow to the networks that need it (REVIEW).\n\
-             [services.{}]\n\
-             ports = [\"{}/{}\"]\n\
-             allow = [\"any\"]\n",
-            s.why, s.name, s.port, s.protocol
+        out.push_str(&s.to_toml(
+            "# Open to anyone, as it is now: narrow allow to the networks that need it (REVIEW).\n",
         ));
     }
     out

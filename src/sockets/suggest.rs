@@ -119,12 +119,20 @@ pub fn to_toml(suggestions: &[Suggestion]) -> String {
          # REVIEW EACH ONE: as written, allow = [\"any\"] opens the port to everyone.\n",
     );
     for s in suggestions {
-        out.push_str(&format!(
-            "\n# {}\n[services.{}]\nports = [\"{}/{}\"]\nallow = [\"any\"]\n",
-            s.why, s.name, s.port, s.protocol
-        ));
+        out.push_str(&s.to_toml(""));
     }
     out
+}
+
+impl Suggestion {
+    /// The service as a TOML table open to anyone, after a comment saying why it is
+    /// proposed (and `note`, a further comment line, if not empty).
+    pub fn to_toml(&self, note: &str) -> String {
+        format!(
+            "\n# {}\n{note}[services.{}]\nports = [\"{}/{}\"]\nallow = [\"any\"]\n",
+            self.why, self.name, self.port, self.protocol
+        )
+    }
 }
 
 #[cfg(test)]

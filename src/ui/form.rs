@@ -30,7 +30,7 @@ const LABEL: u16 = 13;
 /// Lines the list of addresses shows at once (it scrolls beyond).
 const LIST_LINES: u16 = 8;
 
-pub fn draw(frame: &mut Frame, form: &Form, theme: &Theme, area: Rect) {
+pub fn draw(frame: &mut Frame, form: &mut Form, theme: &Theme, area: Rect) {
     let what = match form.section {
         Section::Services => "service",
         Section::Networks => "network",
@@ -39,7 +39,7 @@ pub fn draw(frame: &mut Frame, form: &Form, theme: &Theme, area: Rect) {
         None => format!("New {what}"),
         Some(name) => format!("Edit {what} {name}"),
     };
-    let completions = form.completions();
+    let completions: Vec<String> = form.completions().into_iter().map(String::from).collect();
     let heights: Vec<u16> = form
         .fields
         .iter()
@@ -56,9 +56,10 @@ pub fn draw(frame: &mut Frame, form: &Form, theme: &Theme, area: Rect) {
     constraints.push(Constraint::Min(1));
     let areas = Layout::vertical(constraints).split(inner);
 
-    for (i, field) in form.fields.iter().enumerate() {
-        let offer: &[&str] = if i == form.focus { &completions } else { &[] };
-        draw_field(frame, field, i == form.focus, offer, theme, areas[i]);
+    let focus = form.focus;
+    for (i, field) in form.fields.iter_mut().enumerate() {
+        let offer: &[String] = if i == focus { &completions } else { &[] };
+        draw_field(frame, field, i == focus, offer, theme, areas[i]);
     }
     let n = form.fields.len();
     let general: Vec<Line> = form
@@ -95,9 +96,9 @@ fn field_height(field: &Field) -> u16 {
 
 fn draw_field(
     frame: &mut Frame,
-    field: &Field,
+    field: &mut Field,
     focused: bool,
-    completions: &[&str],
+    completions: &[String],
     theme: &Theme,
     area: Rect,
 ) {
@@ -130,8 +131,9 @@ fn draw_field(
         )),
         label_area,
     );
-    // The stored textarea keeps its undo history; a copy takes this frame's styles.
-    let mut input = field.area.clone();
+    // This frame's styles, set on the field's own textarea (a copy would copy its undo
+    // history, and a pasted list, on every frame).
+    let input = &mut field.area;
     let base = if field.error.is_some() {
         theme.status_error
     } else {
@@ -146,7 +148,7 @@ fn draw_field(
         Style::default()
     });
     input.set_placeholder_text(if field.multi_line { "one per line" } else { "" });
-    frame.render_widget(&input, input_area);
+    frame.render_widget(&*input, input_area);
     let [_, message_area] =
         Layout::horizontal([Constraint::Length(LABEL), Constraint::Fill(1)]).areas(message_row);
     let message = match &field.error {

@@ -18,33 +18,33 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::theme::Theme;
 use super::{format, pane_block, title, visible_rows};
+use crate::app::App;
 use crate::app::editor::Section;
 use crate::app::rules::RowKind;
-use crate::app::{App, Screen};
 
 pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
-    let names = app.list_names(Screen::Services);
-    let rows: Vec<Vec<String>> = {
-        let doc = app.editor.as_ref().and_then(|e| e.doc());
-        names
-            .iter()
-            .map(|name| {
-                let s = doc.and_then(|d| d.service(name)).unwrap_or_default();
-                let mut allow = s.allow.join(", ");
-                if s.direction.as_deref() == Some("out") {
-                    allow = format!("→ {allow}");
-                }
-                vec![
-                    marker(app, Section::Services, name),
-                    name.clone(),
-                    s.ports.join(", "),
-                    allow,
-                    s.interfaces.join(", "),
-                    format::rate(rate_of(app, name)),
-                ]
-            })
-            .collect()
-    };
+    let rows: Vec<Vec<String>> = app
+        .editor
+        .as_ref()
+        .map(|e| e.services())
+        .unwrap_or_default()
+        .iter()
+        .map(|row| {
+            let s = &row.draft;
+            let mut allow = s.allow.join(", ");
+            if s.direction.as_deref() == Some("out") {
+                allow = format!("→ {allow}");
+            }
+            vec![
+                row.marker.map(String::from).unwrap_or_default(),
+                row.name.clone(),
+                s.ports.join(", "),
+                allow,
+                s.interfaces.join(", "),
+                format::rate(rate_of(app, &row.name)),
+            ]
+        })
+        .collect();
     let header = [
         "",
         "NAME",
@@ -61,19 +61,15 @@ pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
         Constraint::Length(10),
         Constraint::Length(6),
     ];
-    let detail = app
-        .service_table
-        .selected()
-        .and_then(|i| names.get(i))
-        .and_then(|n| {
-            let doc = app.editor.as_ref()?.doc()?;
-            let s = doc.service(n)?;
-            Some(format!(
-                "{n}: {}",
-                s.description
-                    .unwrap_or_else(|| "(no description)".to_string())
-            ))
-        });
+    let detail = app.service_table.selected().and_then(|i| {
+        let row = app.editor.as_ref()?.services().get(i)?;
+        let description = row.draft.description.as_deref();
+        Some(format!(
+            "{}: {}",
+            row.name,
+            description.unwrap_or("(no description)")
+        ))
+    });
     draw_list(
         frame,
         app,
@@ -90,34 +86,30 @@ pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
 }
 
 pub fn draw_networks(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
-    let names = app.list_names(Screen::Networks);
-    let rows: Vec<Vec<String>> = {
-        let doc = app.editor.as_ref().and_then(|e| e.doc());
-        names
-            .iter()
-            .map(|name| {
-                let entries = doc.and_then(|d| d.network(name)).unwrap_or_default();
-                let users = doc.map(|d| d.users_of(name)).unwrap_or_default();
-                let mut shown: Vec<&str> = entries.iter().take(3).map(String::as_str).collect();
-                let more;
-                if entries.len() > 3 {
-                    more = format!("+{} more", entries.len() - 3);
-                    shown.push(&more);
-                }
-                vec![
-                    marker(app, Section::Networks, name),
-                    name.clone(),
-                    entries.len().to_string(),
-                    shown.join(", "),
-                    if users.is_empty() {
-                        "(unused)".to_string()
-                    } else {
-                        users.join(", ")
-                    },
-                ]
-            })
-            .collect()
-    };
+    let rows: Vec<Vec<String>> = app
+        .editor
+        .as_ref()
+        .map(|e| e.networks())
+        .unwrap_or_default()
+        .iter()
+        .map(|row| {
+            let mut shown = row.head.join(", ");
+            if row.count > row.head.len() {
+                shown.push_str(&format!(", +{} more", row.count - row.head.len()));
+            }
+            vec![
+                row.marker.map(String::from).unwrap_or_default(),
+                row.name.clone(),
+                row.count.to_string(),
+                shown,
+                if row.users.is_empty() {
+                    "(unused)".to_string()
+                } else {
+                    row.users.join(", ")
+                },
+            ]
+        })
+        .collect();
     let header = ["", "NAME", "ENTRIES", "ADDRESSES", "USED BY"];
     let widths = [
         Constraint::Length(1),
@@ -248,14 +240,6 @@ fn draw_list(
         table_area,
     );
     frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: false }), notes_area);
-}
-
-fn marker(app: &App, section: Section, name: &str) -> String {
-    app.editor
-        .as_ref()
-        .and_then(|e| e.marker(section, name))
-        .map(String::from)
-        .unwrap_or_default()
 }
 
 /// Packets per second through a service's live rules (all chains, both families).

@@ -78,10 +78,13 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     }
     status::draw(frame, status_lines, theme, status_area);
     status::draw_footer(frame, app, theme, footer_area);
+    if let Modal::Form(form) = &mut app.modal {
+        form::draw(frame, form, theme, area);
+        return;
+    }
     match &app.modal {
-        Modal::None => {}
+        Modal::None | Modal::Form(_) => {}
         Modal::Help(scope) => help::draw(frame, app, *scope, theme, area),
-        Modal::Form(form) => form::draw(frame, form, theme, area),
         Modal::Ask(_) | Modal::Conflict | Modal::Lockout(_) => ask::draw(frame, app, theme, area),
         Modal::Countdown => countdown::draw(frame, app, theme, area),
     }
