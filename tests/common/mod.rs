@@ -13,6 +13,7 @@
 
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod pty;
 
 use std::fs::File;
@@ -437,4 +438,44 @@ pub fn without_counters(text: &str) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// The whole ruleset of the lab's server, without counter values (`nft -s`): what must come
+/// back after a rollback.
+pub fn ruleset(lab: &Lab) -> String {
+    lab.nft(&["-s", "list", "ruleset"])
+}
+
+/// `portcullis status --json` in the lab.
+pub fn status(lab: &Lab) -> serde_json::Value {
+    serde_json::from_str(&lab.portcullis_ok(&["status", "--json"])).expect("status json")
+}
+
+/// Everything a command printed, stdout then stderr.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The wall clock, ms since the epoch.
+pub fn wall_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after epoch")
+        .as_millis()
+}
+
+/// The pending commit's deadline as `status --json` reports it, ms since the epoch.
+pub fn reported_deadline(status: &serde_json::Value) -> u128 {
+    let text = status["pending"]["deadline"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a pending commit with a deadline: {status:#}"));
+    humantime::parse_rfc3339(text)
+        .expect("rfc3339")
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after epoch")
+        .as_millis()
 }
