@@ -16,6 +16,7 @@ pub mod eval;
 pub mod nft;
 pub mod policy;
 pub mod sockets;
+pub mod system;
 
 pub mod app;
 pub mod tui;

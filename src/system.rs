@@ -1,6 +1,7 @@
-//! What the commit machinery reads from the running system: clocks, the network namespace,
-//! which interface holds an address, and when the operator's login session began. Small
-//! reads of /proc and syscalls; everything that decides lives elsewhere.
+//! What portcullis reads from the running system: the clocks and which boot this is, the
+//! network namespace, which interface holds an address, when the operator's login session
+//! began, the host's name. Small reads of /proc and syscalls; everything that decides
+//! lives elsewhere.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -21,6 +22,23 @@ pub fn boot_ns() -> u64 {
     clock_gettime(ClockId::CLOCK_BOOTTIME)
         .map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
         .unwrap_or(0)
+}
+
+/// This boot's random id (/proc/sys/kernel/random/boot_id): a CLOCK_BOOTTIME reading means
+/// something only within the boot it was taken in.
+pub fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|id| id.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// This machine's name, for the UI's status bar and `init`'s header.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// The network namespace of process `pid` ("self" for ours), as `net:[INODE]`.

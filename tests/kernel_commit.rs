@@ -8,7 +8,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::pty::Pty;
-use common::{Lab, Proto, in_ns, lab, policy_file};
+use common::{Lab, Proto, in_ns, lab, policy_file, reported_deadline, wall_ms};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -79,28 +79,18 @@ fn text(out: &Output) -> String {
 
 /// The pending commit's deadline as milliseconds since the epoch.
 fn deadline_ms(lab: &Lab) -> u128 {
-    let s = status(lab);
-    let text = s["pending"]["deadline"].as_str().expect("a pending commit");
-    humantime::parse_rfc3339(text)
-        .expect("rfc3339")
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after epoch")
-        .as_millis()
-}
-
-fn now_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after epoch")
-        .as_millis()
+    reported_deadline(&status(lab))
 }
 
 /// Polls until the ruleset equals `want`; returns how long after `deadline` that was
-/// (negative if before), or panics after `deadline + limit`.
+/// (negative if before), or panics after `deadline + limit`. The time is taken after the
+/// listing returns, so the delay is never understated (a listing that began just before
+/// the rollback and ended after it would make an on-time rollback look early).
 fn restored_after(lab: &Lab, want: &str, deadline: u128, limit: Duration) -> i128 {
     loop {
-        let now = now_ms();
-        if ruleset(lab) == want {
+        let listing = ruleset(lab);
+        let now = wall_ms();
+        if listing == want {
             return now as i128 - deadline as i128;
         }
         assert!(

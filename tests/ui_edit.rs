@@ -380,7 +380,7 @@ fn after_a_commit_the_countdown_shows_the_new_rules_hits_and_the_drops() {
         &mut app,
         Msg::Applied(Ok(Box::new(ApplyDone {
             id: pending().id,
-            deadline_ms: pending().deadline_ms,
+            deadline_ms: NOW + 23_400,
             saved,
         }))),
     );
@@ -402,7 +402,7 @@ fn after_a_commit_the_countdown_shows_the_new_rules_hits_and_the_drops() {
 
 #[test]
 fn started_while_a_commit_is_pending_it_offers_keep_or_revert() {
-    let mut app = App::new(config(false), NOW);
+    let mut app = App::new(config(false), now());
     observe_pending(&mut app, 0, None);
     assert!(matches!(app.modal, Modal::Countdown));
     let effects = press(&mut app, "n");
@@ -414,7 +414,7 @@ fn started_while_a_commit_is_pending_it_offers_keep_or_revert() {
 
 #[test]
 fn a_rollback_while_away_is_shown_at_start() {
-    let mut app = App::new(config(false), NOW);
+    let mut app = App::new(config(false), now());
     let table = RulesState::NoTable;
     let mut obs = observation(0, table, Ok(sockets(true)));
     obs.last_commit = Some(LastCommit {

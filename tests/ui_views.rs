@@ -58,7 +58,7 @@ fn help_overlay() {
 #[test]
 fn empty_state() {
     snapshot_both("empty", || {
-        let mut app = App::new(config(false), NOW);
+        let mut app = App::new(config(false), now());
         update(
             &mut app,
             Msg::Refreshed(Box::new(observation(
@@ -73,13 +73,13 @@ fn empty_state() {
 
 #[test]
 fn before_the_first_refresh() {
-    snapshot_both("loading", || App::new(config(false), NOW));
+    snapshot_both("loading", || App::new(config(false), now()));
 }
 
 #[test]
 fn error_state() {
     snapshot_both("errors", || {
-        let mut app = App::new(config(false), NOW);
+        let mut app = App::new(config(false), now());
         let mut obs = observation(
             0,
             RulesState::Unavailable(
@@ -100,7 +100,7 @@ fn error_state() {
 #[test]
 fn read_only_state() {
     snapshot_both("read_only", || {
-        let mut app = App::new(config(true), NOW);
+        let mut app = App::new(config(true), now());
         update(
             &mut app,
             Msg::Refreshed(Box::new(observation(
@@ -115,7 +115,7 @@ fn read_only_state() {
 
 #[test]
 fn read_only_editing_keys_say_why_they_are_disabled() {
-    let mut app = App::new(config(true), NOW);
+    let mut app = App::new(config(true), now());
     let mut obs = observation(0, RulesState::NeedsPrivilege, Ok(sockets(false)));
     obs.pending = Some(pending());
     update(&mut app, Msg::Refreshed(Box::new(obs)));
@@ -135,7 +135,7 @@ fn read_only_editing_keys_say_why_they_are_disabled() {
         );
     }
     snapshot_both("read_only_key", || {
-        let mut app = App::new(config(true), NOW);
+        let mut app = App::new(config(true), now());
         let mut obs = observation(0, RulesState::NeedsPrivilege, Ok(sockets(false)));
         obs.pending = Some(pending());
         update(&mut app, Msg::Refreshed(Box::new(obs)));

@@ -27,6 +27,8 @@ use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::Rect;
 use ratatui::widgets::TableState;
 
+use crate::commit::clock::Now;
+
 use editor::{Editor, Section};
 use form::Form;
 use keymap::Scope;
@@ -144,8 +146,10 @@ pub struct App {
     pub screen: Screen,
     pub modal: Modal,
     pub focus: Focus,
-    /// Wall clock, ms, as last told by a Clock message (tests set it; nothing reads time).
-    pub now_ms: u64,
+    /// Both clocks, as last told by a Clock message or a refresh (tests set them; nothing
+    /// here reads time). The countdown counts on the boot clock, as the guard does; the
+    /// wall clock is for the times shown.
+    pub now: Now,
     /// The policy file as last loaded (what the overview's exposures are computed from).
     pub policy: Option<Policy>,
     pub policy_error: Option<String>,
@@ -195,9 +199,9 @@ pub enum Msg {
     /// Text pasted into the terminal (bracketed paste).
     Paste(String),
     Resize,
-    /// The wall clock, ms: a refresh tick or a countdown second.
+    /// The clocks: a refresh tick or a countdown second.
     Clock {
-        now_ms: u64,
+        now: Now,
         refresh_due: bool,
     },
     Refreshed(Box<Observation>),
@@ -246,13 +250,13 @@ pub enum CommitRequest {
 }
 
 impl App {
-    pub fn new(config: Config, now_ms: u64) -> App {
+    pub fn new(config: Config, now: Now) -> App {
         App {
             config,
             screen: Screen::Overview,
             modal: Modal::None,
             focus: Focus::Sockets,
-            now_ms,
+            now,
             policy: None,
             policy_error: None,
             policy_generation: 0,
@@ -285,11 +289,12 @@ impl App {
         }
     }
 
-    /// Seconds until the pending commit rolls back (0 when due).
+    /// Seconds until the pending commit rolls back (0 when due, or while it is still
+    /// applying).
     pub fn seconds_left(&self) -> Option<u64> {
         self.pending
             .as_ref()
-            .map(|p| p.deadline_ms.saturating_sub(self.now_ms).div_ceil(1000))
+            .map(|p| p.deadline.as_ref().map_or(0, |d| d.seconds_left(&self.now)))
     }
 
     /// Where keys go now.
@@ -322,8 +327,10 @@ impl App {
 
     fn ingest(&mut self, obs: Observation) {
         self.refreshing = false;
-        self.last_refresh_ms = Some(obs.at_ms);
-        self.now_ms = self.now_ms.max(obs.at_ms);
+        self.last_refresh_ms = Some(obs.at.wall_ms);
+        if obs.at.boot_id != self.now.boot_id || obs.at.boot_ns > self.now.boot_ns {
+            self.now = obs.at.clone();
+        }
         if let Some(load) = obs.policy {
             self.policy_generation += 1;
             match load {
@@ -367,7 +374,8 @@ impl App {
         match &obs.rules {
             RulesState::Table {
                 rules, structure, ..
-            } => self.book.ingest(rules, *structure, obs.at_ms),
+            // Rates are measured on the boot clock: a stepped wall clock must not spike them.
+            } => self.book.ingest(rules, *structure, obs.at.boot_ns / 1_000_000),
             _ => self.book.clear(),
         }
         self.rules_state = obs.rules;

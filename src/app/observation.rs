@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::commit::Outcome;
+use crate::commit::clock::{Deadline, Now};
 use crate::nft::counters::LiveRule;
 use crate::nft::live::LiveObject;
 pub use crate::nft::tables::{OtherChain, OtherTable};
@@ -14,8 +15,8 @@ use crate::sockets::Listener;
 
 #[derive(Debug, Clone)]
 pub struct Observation {
-    /// When it was taken (wall clock, ms).
-    pub at_ms: u64,
+    /// When it was taken.
+    pub at: Now,
     /// The listening sockets, or why they could not be read.
     pub sockets: Result<Vec<Listener>, String>,
     pub rules: RulesState,
@@ -65,7 +66,8 @@ pub enum RulesState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingCommit {
     pub id: String,
-    pub deadline_ms: u64,
+    /// None while it is still applying (its window starts when the new table is live).
+    pub deadline: Option<Deadline>,
     pub user: String,
     /// The last rollback error, while the guard keeps retrying.
     pub rollback_error: Option<String>,

@@ -208,11 +208,8 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
             effects: Vec::new(),
         },
         Msg::Resize => redraw(Vec::new()),
-        Msg::Clock {
-            now_ms,
-            refresh_due,
-        } => {
-            app.now_ms = now_ms;
+        Msg::Clock { now, refresh_due } => {
+            app.now = now;
             let effects = if refresh_due {
                 app.refresh()
             } else {

@@ -1,19 +1,19 @@
 //! `portcullis apply`: validate, show the diff, check for lockout, apply in one transaction,
 //! then keep it only if confirmed in time (`--yes`: keep at once).
 //!
-//! The sequencing of the commit itself is `commit::ops::apply`, shared with the TUI; this
+//! The commit itself is `Engine::apply`, the one sequence the terminal UI uses too; this
 //! file is the conversation with the operator around it.
 
 use std::time::Duration;
 
 use super::prompt::{self, Answer};
-use super::{Cli, Machinery, eprint, load_policy};
+use super::{Cli, eprint, machinery, print_warnings};
+use crate::commit::backends::Machinery;
+use crate::commit::clock::Clock;
 use crate::commit::journal::format_time;
-use crate::commit::ops::{self, LOCK_WAIT};
-use crate::commit::plan::{Plan, operator_lockouts, read_live_table, read_terse, still_current};
-use crate::commit::system::now_ms;
+use crate::commit::plan::{Plan, operator_lockouts, read_live_table, read_terse};
 use crate::commit::{Actor, Applied, ApplyRequest, CommitError, Outcome, Pending};
-use crate::nft::backend::Nft;
+use crate::policy::file::load as load_policy;
 
 pub struct Options {
     pub yes: bool,
@@ -21,6 +21,7 @@ pub struct Options {
     pub confirm_timeout: Option<Duration>,
     pub allow_lockout: bool,
     pub require_new_session: bool,
+    pub adopt: bool,
 }
 
 /// Exit statuses, as PRODUCT.md documents them.
@@ -39,7 +40,7 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
         }
     };
     let table = policy.settings.table.clone();
-    let m = match Machinery::open(cli, true) {
+    let m = match machinery(cli, true) {
         Ok(m) => m,
         Err(e) => {
             eprint(&format!(
@@ -48,17 +49,11 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
             return NOT_APPLIED;
         }
     };
-    let lock = match m.state.lock(LOCK_WAIT, &format!("apply by {}", m.who.user)) {
-        Ok(l) => l,
-        Err(e) => return refuse(&e.to_string()),
-    };
-    match m.state.load_journal() {
-        Ok(j) => {
-            if let Err(e) = ops::refuse_if_pending(&j) {
-                return refuse(&e.to_string());
-            }
-        }
-        Err(e) => return refuse(&e.to_string()),
+    // Said before the diff; the engine checks again under the lock.
+    if let Ok(journal) = m.state.load_journal()
+        && let Some(p) = &journal.pending
+    {
+        return refuse(&m.engine(Actor::Operator).busy(p).to_string());
     }
 
     let read = if opts.yes {
@@ -86,34 +81,29 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
 
     let waits_here = !opts.yes && !opts.no_wait;
     let lockouts = operator_lockouts(&plan.policy);
+    let mut asked = false;
     if !lockouts.is_empty() {
         for lockout in &lockouts {
             eprint(&format!("portcullis: {lockout}"));
         }
-        let asked = match lockout_consent(opts, waits_here) {
-            Consent::Given { asked } => asked,
+        match lockout_consent(opts, waits_here) {
+            Consent::Given { asked: a } => asked = a,
             Consent::Refused(why) => return refuse(&why),
-        };
-        // Time passed while the operator read the warning: make sure the diff they saw is
-        // still the truth before acting on it.
-        if asked && let Some(code) = refuse_if_changed(&m.nft, &plan, &policy_name) {
-            return code;
         }
     }
-
+    // Time passed while the operator read the warning: the engine makes sure the diff they
+    // saw is still the truth before acting on it.
+    let shown = asked.then(|| plan.live_text());
     let window = (!opts.yes).then(|| plan.window(opts.confirm_timeout, opts.require_new_session));
-    let cx = m.context(Actor::Operator);
-    let applied = ops::apply(
-        &cx,
-        &lock,
-        &ApplyRequest {
-            compiled: &plan.compiled,
-            script: &plan.script,
-            live_before: &plan.live,
-            window,
-        },
-    );
-    drop(lock); // the guard, confirm and rollback need it from here on
+    let engine = m.engine(Actor::Operator);
+    let applied = engine.apply(&ApplyRequest {
+        plan: &plan,
+        shown: shown.as_deref(),
+        window,
+        adopt: opts.adopt,
+        policy_name: &policy_name,
+    });
+    print_warnings(&engine);
     let pending = match applied {
         Ok(Applied::Confirmed(p)) => {
             println!(
@@ -127,16 +117,33 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
             return APPLIED;
         }
         Ok(Applied::Pending(p)) => p,
+        Err(CommitError::Stale { table, diff_now }) => {
+            eprint(&format!(
+                "portcullis: table inet {table} changed since the diff above was shown (another \
+                 operator or tool); not applying over it. The diff against the table as it \
+                 is now:"
+            ));
+            print!("{diff_now}");
+            return refuse("run apply again to apply over the new table.");
+        }
+        Err(e @ CommitError::RolledBackInstead { .. }) => {
+            eprint(&format!("portcullis: {e}"));
+            return ROLLED_BACK;
+        }
         Err(e) => return refuse(&e.to_string()),
     };
-    let deadline = format_time(pending.deadline_ms);
-    let secs = (pending.deadline_ms.saturating_sub(now_ms())).div_ceil(1000);
+    let Some(deadline) = pending.deadline() else {
+        return refuse("internal error: the commit is live without a deadline");
+    };
+    let now = m.clock.now();
+    let at = format_time(deadline.wall_ms(&now));
     eprint(&format!(
-        "portcullis: applied commit {} ({} added, {} removed). It rolls back at {deadline} \
-         (in {secs}s) unless confirmed{}.",
+        "portcullis: applied commit {} ({} added, {} removed). It rolls back at {at} \
+         (in {}s) unless confirmed{}.",
         pending.id,
         rules(pending.rules_added),
         rules(pending.rules_removed),
+        deadline.seconds_left(&now),
         if pending.require_new_session {
             " from a connection opened after now"
         } else {
@@ -156,11 +163,11 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
         return APPLIED;
     }
     if prompt::interactive() {
-        let answer = prompt::countdown(&m.state, &pending);
+        let answer = prompt::countdown(&m.state, &m.clock, &pending);
         finish(&m, &pending, answer)
     } else {
         eprint(&format!(
-            "Waiting for `portcullis confirm` from another session until {deadline}."
+            "Waiting for `portcullis confirm` from another session until {at}."
         ));
         wait_headless(&m, &pending)
     }
@@ -203,29 +210,11 @@ fn lockout_consent(opts: &Options, waits_here: bool) -> Consent {
     )
 }
 
-/// Refuses (returning the exit status) if the live table no longer reads as the plan's.
-fn refuse_if_changed(nft: &dyn Nft, plan: &Plan, policy_name: &str) -> Option<u8> {
-    match still_current(nft, &plan.compiled, &plan.live_text(), policy_name) {
-        Ok(Ok(())) => None,
-        Ok(Err(changed)) => {
-            eprint(&format!(
-                "portcullis: table inet {} changed since the diff above was shown (another \
-                 operator or tool); not applying over it. The diff against the table as it \
-                 is now:",
-                plan.compiled.name
-            ));
-            print!("{}", changed.diff_now);
-            Some(refuse("run apply again to apply over the new table."))
-        }
-        Err(e) => Some(refuse(&format!("cannot read the live table: {e}"))),
-    }
-}
-
 /// Acts on the operator's answer at the countdown.
 fn finish(m: &Machinery, pending: &Pending, answer: Answer) -> u8 {
-    let cx = m.context(Actor::Operator);
-    match answer {
-        Answer::Keep => match ops::confirm(&cx, None) {
+    let engine = m.engine(Actor::Operator);
+    let code = match answer {
+        Answer::Keep => match engine.confirm(None) {
             Ok(p) => {
                 eprint(&format!("portcullis: confirmed commit {}; it stays.", p.id));
                 APPLIED
@@ -245,11 +234,16 @@ fn finish(m: &Machinery, pending: &Pending, answer: Answer) -> u8 {
         Answer::RollBack => roll_back(m, pending, "declined at the prompt"),
         Answer::Deadline => roll_back(m, pending, "deadline passed without a confirm"),
         Answer::Resolved => reported_outcome(m, pending),
-    }
+    };
+    print_warnings(&engine);
+    code
 }
 
 fn roll_back(m: &Machinery, pending: &Pending, reason: &str) -> u8 {
-    match ops::rollback(&m.context(Actor::Operator), Some(&pending.id), reason) {
+    let engine = m.engine(Actor::Operator);
+    let result = engine.rollback(Some(&pending.id), reason);
+    print_warnings(&engine);
+    match result {
         Ok(_) => reported_outcome(m, pending),
         Err(e) => {
             eprint(&format!(
@@ -266,7 +260,7 @@ fn reported_outcome(m: &Machinery, pending: &Pending) -> u8 {
         .state
         .load_journal()
         .ok()
-        .and_then(|j| j.history.iter().rev().find(|r| r.id == pending.id).cloned());
+        .and_then(|j| j.resolved(&pending.id).cloned());
     match record {
         Some(r) if r.outcome == Outcome::Confirmed => {
             eprint(&format!("portcullis: commit {} was confirmed.", r.id));
@@ -303,7 +297,7 @@ fn wait_headless(m: &Machinery, pending: &Pending) -> u8 {
         if !still_pending {
             return reported_outcome(m, pending);
         }
-        if now_ms() >= pending.deadline_ms {
+        if pending.deadline().is_none_or(|d| d.passed(&m.clock.now())) {
             return roll_back(m, pending, "deadline passed without a confirm");
         }
         std::thread::sleep(Duration::from_millis(100));

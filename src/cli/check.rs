@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use super::{eprint, load_policy};
+use super::eprint;
 use crate::nft::compile;
+use crate::policy::file::load as load_policy;
 
 pub fn run(path: &Path) -> u8 {
     match load_policy(path) {

@@ -1,8 +1,8 @@
 //! `portcullis confirm`: keep the pending commit.
 
-use super::{Cli, eprint, open_existing};
-use crate::commit::system::session_origin;
-use crate::commit::{Actor, CommitError, ops};
+use super::{Cli, eprint, open_existing, print_warnings};
+use crate::commit::{Actor, CommitError};
+use crate::system::session_origin;
 
 pub fn run(cli: &Cli) -> u8 {
     let m = match open_existing(cli) {
@@ -10,7 +10,10 @@ pub fn run(cli: &Cli) -> u8 {
         Err(code) => return code,
     };
     let origin = session_origin();
-    match ops::confirm(&m.context(Actor::Operator), origin.as_ref()) {
+    let engine = m.engine(Actor::Operator);
+    let result = engine.confirm(origin.as_ref());
+    print_warnings(&engine);
+    match result {
         Ok(p) => {
             println!(
                 "confirmed commit {}: table inet {} stays, and `restore` loads it at boot",

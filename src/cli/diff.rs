@@ -2,10 +2,12 @@
 
 use std::path::Path;
 
-use super::{eprint, load_policy, read_live_table};
+use super::eprint;
+use crate::commit::plan::read_live_table;
 use crate::diff::live_vs_policy;
 use crate::nft::backend::Nft;
 use crate::nft::compile;
+use crate::policy::file::load as load_policy;
 
 pub fn run(path: &Path, nft: &dyn Nft) -> u8 {
     let policy = match load_policy(path) {

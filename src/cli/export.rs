@@ -3,8 +3,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{eprint, load_policy};
+use super::eprint;
 use crate::nft::{compile, script};
+use crate::policy::file::load as load_policy;
 
 pub fn run(path: &Path, json: bool) -> u8 {
     let policy = match load_policy(path) {

@@ -6,12 +6,12 @@ use std::path::Path;
 
 use super::eprint;
 use crate::commit::journal::format_time;
-use crate::commit::lockout::SshConnection;
-use crate::commit::system::now_ms;
 use crate::policy::file;
+use crate::sockets::ssh::SshConnection;
 use crate::sockets::starter::{StarterInput, starter_policy};
 use crate::sockets::suggest::ephemeral_range;
 use crate::sockets::{self, ServiceNames};
+use crate::system::now_ms;
 
 pub struct Options {
     /// Print the policy instead of writing it.
@@ -47,7 +47,7 @@ pub fn run(path: &Path, opts: &Options) -> u8 {
     let ssh = std::env::var("SSH_CONNECTION")
         .ok()
         .and_then(|v| SshConnection::parse(&v));
-    let host = super::host_name();
+    let host = crate::system::host_name();
     let text = starter_policy(&StarterInput {
         listeners: &table.listeners,
         names: &names,

@@ -1,4 +1,5 @@
-//! The headless command line: clap definitions and dispatch. Never enters raw mode.
+//! The headless command line: clap definitions and dispatch. Never enters raw mode, and
+//! never imports the terminal UI: `main` starts that one when the command asks for it.
 
 mod apply;
 mod check;
@@ -13,18 +14,18 @@ mod rollback;
 mod rules;
 mod sockets;
 mod status;
-pub mod tui;
-mod tui_ops;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commit::guard::{ProcessGuards, absolute};
-use crate::commit::{Actor, Context, StateDir, Who, ops};
+use crate::commit::Actor;
+use crate::commit::backends::{Machinery, Paths};
+use crate::commit::engine::Engine;
+use crate::commit::guard::absolute;
+use crate::commit::state::StateError;
 use crate::nft::backend::NftProcess;
-use crate::policy::{self, Policy};
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -131,9 +132,14 @@ pub enum Command {
     /// detached guard process rolls back at the deadline even if this process, its terminal
     /// or the SSH session dies.
     ///
+    /// The table is portcullis's own (marked with a table comment); a table of the same
+    /// name made by anything else is never replaced, unless --adopt.
+    ///
     /// Exit status: 0 applied (confirmed, or pending with --no-wait), 1 invalid (nothing
     /// changed), 2 not applied (nft refused, another commit pending, the table changed
-    /// meanwhile, or a lockout refused; nothing changed), 3 rolled back.
+    /// meanwhile or is not ours, a lockout refused, the state directory unwritable;
+    /// nothing changed), 3 rolled back (by the prompt, the deadline, or because the
+    /// loaded table could not be recorded).
     Apply {
         /// Keep the change at once, without a confirmation window.
         #[arg(long, conflicts_with_all = ["no_wait", "confirm_timeout", "require_new_session"])]
@@ -153,6 +159,10 @@ pub enum Command {
         /// setting confirm = "new-session").
         #[arg(long)]
         require_new_session: bool,
+        /// Take over an existing table of the policy's name that portcullis did not make
+        /// (it is snapshotted like any table, so a rollback gives it back as it was).
+        #[arg(long)]
+        adopt: bool,
     },
     /// List listening sockets: owner, service name, connections, and exposure under the policy.
     ///
@@ -269,8 +279,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(_) | None => recover_first(&cli),
     }
     let code = match &cli.command {
-        None => tui::run(&cli, std::time::Duration::from_secs(1)),
-        Some(Command::Tui { refresh }) => tui::run(&cli, *refresh),
+        // main starts the UI; these only come here from a caller that did not.
+        None | Some(Command::Tui { .. }) => {
+            eprint("portcullis: the terminal UI is started by the portcullis binary");
+            2
+        }
         Some(Command::Demo { refresh }) => demo(&cli, *refresh),
         Some(Command::DemoServe { name, tcp, udp }) => {
             crate::demo::helpers::serve(name, *tcp, *udp)
@@ -294,6 +307,7 @@ pub fn run(cli: Cli) -> ExitCode {
             confirm_timeout,
             allow_lockout,
             require_new_session,
+            adopt,
         }) => apply::run(
             &cli,
             &apply::Options {
@@ -302,6 +316,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 confirm_timeout: *confirm_timeout,
                 allow_lockout: *allow_lockout,
                 require_new_session: *require_new_session,
+                adopt: *adopt,
             },
         ),
         Some(Command::Rules { json }) => rules::run(&cli.policy, &nft, *json),
@@ -325,12 +340,23 @@ pub fn run(cli: Cli) -> ExitCode {
         }) => rollback::run(&cli, commit.as_deref(), *at_deadline),
         Some(Command::Status { json }) => status::run(&cli, *json),
         Some(Command::Restore) => restore::run(&cli),
-        Some(Command::Guard { commit }) => match Machinery::open(&cli, false) {
-            Ok(m) => crate::commit::guard::run_guard(&m.context(Actor::Guard), commit),
+        Some(Command::Guard { commit }) => match machinery(&cli, false) {
+            Ok(m) => crate::commit::guard::run_guard(&m.engine(Actor::Guard), &m.state, commit),
             Err(_) => 2,
         },
     };
     ExitCode::from(code)
+}
+
+impl Cli {
+    /// How often the terminal UI refreshes, when the command is the UI (none, or `tui`).
+    pub fn ui_refresh(&self) -> Option<std::time::Duration> {
+        match &self.command {
+            None => Some(std::time::Duration::from_secs(1)),
+            Some(Command::Tui { refresh }) => Some(*refresh),
+            Some(_) => None,
+        }
+    }
 }
 
 fn demo(cli: &Cli, refresh: std::time::Duration) -> u8 {
@@ -367,47 +393,23 @@ fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
-/// What the commit commands work with: the state directory, nft, the guard launcher and
-/// the person running the command.
-pub struct Machinery {
-    pub state: StateDir,
-    pub nft: NftProcess,
-    pub guards: ProcessGuards,
-    pub who: Who,
+/// The commit engine's backends at the command line's paths.
+pub fn paths(cli: &Cli) -> Paths {
+    Paths {
+        state_dir: cli.state_dir.clone(),
+        nft: cli.nft.clone(),
+    }
 }
 
-impl Machinery {
-    /// Opens the state directory (creating it if `create`).
-    pub fn open(cli: &Cli, create: bool) -> Result<Machinery, crate::commit::state::StateError> {
-        let state = StateDir::open(&absolute(&cli.state_dir), create)?;
-        let nft_path = absolute(&cli.nft);
-        Ok(Machinery {
-            guards: ProcessGuards {
-                exe: std::env::current_exe().unwrap_or_else(|_| "portcullis".into()),
-                state: state.clone(),
-                nft: nft_path.clone(),
-            },
-            nft: NftProcess::new(nft_path),
-            state,
-            who: Who::from_env(|k| std::env::var(k).ok()),
-        })
-    }
-
-    pub fn context(&self, by: Actor) -> Context<'_> {
-        Context {
-            state: &self.state,
-            nft: &self.nft,
-            guards: &self.guards,
-            who: &self.who,
-            by,
-        }
-    }
+/// Opens the state directory (creating it if `create`) and the other backends.
+pub fn machinery(cli: &Cli, create: bool) -> Result<Machinery, StateError> {
+    Machinery::open(&paths(cli), create)
 }
 
 /// The machinery for `confirm` and `rollback`, or the exit status after saying why not:
 /// 1 if nothing was ever applied here, 2 if the state directory is unusable.
 pub fn open_existing(cli: &Cli) -> Result<Machinery, u8> {
-    match Machinery::open(cli, false) {
+    match machinery(cli, false) {
         Ok(m) => Ok(m),
         Err(e) if e.is_not_found() => {
             eprint("portcullis: no commit is pending (nothing was ever applied here)");
@@ -420,19 +422,32 @@ pub fn open_existing(cli: &Cli) -> Result<Machinery, u8> {
     }
 }
 
-/// Crash recovery before any command: a commit past its deadline with no guard alive (the
-/// machine crashed, or the guard was killed) is rolled back first, and the operator told.
-fn recover_first(cli: &Cli) {
+/// Prints what the engine had to say on the way (warnings, notes).
+pub fn print_warnings(engine: &Engine<'_>) {
+    for w in engine.take_warnings() {
+        eprint(&format!("portcullis: warning: {w}"));
+    }
+}
+
+/// Crash recovery before any command: a commit past its deadline (or left applying) with
+/// no guard alive (the machine crashed, or the guard was killed) is rolled back first, and
+/// the operator told.
+pub fn recover_first(cli: &Cli) {
     // No state directory, or not ours to read (not root): nothing we could recover.
-    let Ok(m) = Machinery::open(cli, false) else {
+    let Ok(m) = machinery(cli, false) else {
         return;
     };
-    match ops::recover_abandoned(&m.context(Actor::Recovery)) {
+    let engine = m.engine(Actor::Recovery);
+    match engine.recover_abandoned() {
         Ok(Some(p)) => eprint(&format!(
-            "portcullis: rolled back commit {} first: its deadline passed at {} and no guard \
-             was alive to do it (machine crash or killed guard).",
+            "portcullis: rolled back commit {} first: {} and no guard was alive to do it \
+             (machine crash or killed guard).",
             p.id,
-            crate::commit::journal::format_time(p.deadline_ms)
+            if p.deadline().is_some() {
+                "its deadline passed"
+            } else {
+                "its apply was interrupted"
+            }
         )),
         Ok(None) => {}
         Err(e) => eprint(&format!(
@@ -440,35 +455,7 @@ fn recover_first(cli: &Cli) {
              failed: {e}"
         )),
     }
-}
-
-/// Reads and validates the policy file.
-/// The error is ready to print: why the file is unreadable, or every finding in it.
-pub fn load_policy(path: &Path) -> Result<Policy, String> {
-    let source = std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "portcullis: cannot read policy {}: {e} (set it with --policy or PORTCULLIS_POLICY)\n",
-            path.display()
-        )
-    })?;
-    policy::parse(&source).map_err(|d| {
-        let name = path.display().to_string();
-        let count = d.len();
-        let plural = if count == 1 { "" } else { "s" };
-        format!(
-            "{}{name}: {count} error{plural}\n",
-            d.render(&name, &source)
-        )
-    })
-}
-
-/// This machine's name, for the UI's status bar and `init`'s header.
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
+    print_warnings(&engine);
 }
 
 /// Prints a message to stderr, ending it with a newline.
@@ -478,5 +465,3 @@ pub fn eprint(message: &str) {
         eprintln!();
     }
 }
-
-pub use crate::commit::plan::{read_live_table, table_exists};

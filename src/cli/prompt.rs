@@ -15,7 +15,7 @@ use nix::sys::termios::{
     LocalFlags, SetArg, SpecialCharacterIndices, Termios, tcgetattr, tcsetattr,
 };
 
-use crate::commit::system::now_ms;
+use crate::commit::clock::Clock;
 use crate::commit::{Pending, StateDir};
 
 /// Whether prompts can be shown: both the keyboard and the screen are a terminal.
@@ -73,8 +73,8 @@ impl Drop for KeyMode<'_> {
 }
 
 /// Shows a countdown until the operator answers, the commit is resolved elsewhere, or its
-/// deadline passes.
-pub fn countdown(state: &StateDir, pending: &Pending) -> Answer {
+/// deadline passes (on the boot clock, as the guard counts it).
+pub fn countdown(state: &StateDir, clock: &dyn Clock, pending: &Pending) -> Answer {
     let stdin = std::io::stdin();
     let keys = KeyMode::enable(stdin.lock());
     let mut stderr = std::io::stderr();
@@ -87,11 +87,11 @@ pub fn countdown(state: &StateDir, pending: &Pending) -> Answer {
         if !still_pending {
             break Answer::Resolved;
         }
-        let now = now_ms();
-        if now >= pending.deadline_ms {
+        let now = clock.now();
+        let Some(deadline) = pending.deadline().filter(|d| !d.passed(&now)) else {
             break Answer::Deadline;
-        }
-        let left = (pending.deadline_ms - now).div_ceil(1000);
+        };
+        let left = deadline.seconds_left(&now);
         let text = if pending.require_new_session {
             format!(
                 "Open a NEW connection and run `portcullis confirm` there; n rolls back now. \
@@ -105,7 +105,7 @@ pub fn countdown(state: &StateDir, pending: &Pending) -> Answer {
         let _ = write!(stderr, "\r\x1b[K{text}");
         let _ = stderr.flush();
         // Wake at the next whole second of the countdown, or sooner to notice a confirm.
-        let wait = ((pending.deadline_ms - now) % 1000).clamp(1, 250) as u16;
+        let wait = (deadline.left(&now).as_millis() % 1000).clamp(1, 250) as u16;
         let Some(k) = keys.as_ref().filter(|_| input_open) else {
             std::thread::sleep(std::time::Duration::from_millis(u64::from(wait)));
             continue;

@@ -1,10 +1,11 @@
-//! `portcullis restore`: at boot, load the last confirmed ruleset (never a pending one).
+//! `portcullis restore`: at boot, put back whatever was pending and load the last confirmed
+//! ruleset that verifies (never a pending one).
 
-use super::{Cli, Machinery, eprint};
-use crate::commit::{Actor, ops};
+use super::{Cli, eprint, machinery, print_warnings};
+use crate::commit::Actor;
 
 pub fn run(cli: &Cli) -> u8 {
-    let m = match Machinery::open(cli, false) {
+    let m = match machinery(cli, false) {
         Ok(m) => m,
         Err(e) if e.is_not_found() => {
             println!("no confirmed ruleset yet; nothing loaded");
@@ -15,19 +16,31 @@ pub fn run(cli: &Cli) -> u8 {
             return 2;
         }
     };
-    match ops::restore(&m.context(Actor::Boot)) {
-        Ok(r) => {
-            if let Some(id) = &r.abandoned {
-                eprint(&format!(
-                    "portcullis: commit {id} was still pending; recorded as rolled back"
-                ));
+    let engine = m.engine(Actor::Boot);
+    let result = engine.restore();
+    print_warnings(&engine);
+    match result {
+        Ok(r) => match &r.loaded {
+            Some(loaded) => {
+                println!(
+                    "restored the ruleset confirmed in commit {} (table inet {})",
+                    loaded.id, loaded.table
+                );
+                match &loaded.fallback {
+                    // Loaded, but not the last confirmed ruleset: loud, and a failure for
+                    // systemd, so that somebody looks.
+                    Some(why) => {
+                        eprint(&format!("portcullis: restore: {why}"));
+                        2
+                    }
+                    None => 0,
+                }
             }
-            match &r.loaded {
-                Some(id) => println!("restored the ruleset confirmed in commit {id}"),
-                None => println!("no confirmed ruleset yet; nothing loaded"),
+            None => {
+                println!("no confirmed ruleset yet; nothing loaded");
+                0
             }
-            0
-        }
+        },
         Err(e) => {
             eprint(&format!("portcullis: restore failed: {e}"));
             2

@@ -1,11 +1,14 @@
 //! `portcullis rollback`: put the table back as it was before the pending commit, now.
-//! With `--at-deadline` (the systemd timer's command) it first waits for the deadline.
+//! With `--at-deadline` (the systemd timer's command) it watches the commit as a guard
+//! does and rolls it back once its deadline has passed.
 
 use std::time::Duration;
 
-use super::{Cli, eprint, open_existing};
-use crate::commit::guard::{block_hangup_signals, watch};
-use crate::commit::{Actor, CommitError, RollbackOutcome, ops};
+use super::{Cli, eprint, open_existing, print_warnings};
+use crate::commit::engine::GuardSignals;
+use crate::commit::guard::block_hangup_signals;
+use crate::commit::machine::Via;
+use crate::commit::{Actor, CommitError, RollbackOutcome};
 
 pub fn run(cli: &Cli, commit: Option<&str>, at_deadline: bool) -> u8 {
     let m = match open_existing(cli) {
@@ -14,22 +17,26 @@ pub fn run(cli: &Cli, commit: Option<&str>, at_deadline: bool) -> u8 {
     };
     if let (true, Some(id)) = (at_deadline, commit) {
         block_hangup_signals();
-        return watch(&m.context(Actor::Timer), id);
+        let watched = m.engine(Actor::Timer).watch(id, &GuardSignals::default());
+        return u8::from(watched != crate::commit::engine::Watched::Done);
     }
-    let cx = m.context(Actor::Operator);
+    let engine = m.engine(Actor::Operator);
     // A few quick attempts; past them the error is reported and the guard keeps trying.
     let mut attempt = 0;
     loop {
-        match ops::rollback(&cx, commit, "rolled back by the operator") {
-            Ok(RollbackOutcome::RolledBack(p)) => {
+        let result = engine.rollback(commit, "rolled back by the operator");
+        print_warnings(&engine);
+        match result {
+            Ok(RollbackOutcome::RolledBack { commit, via, .. }) => {
                 println!(
                     "rolled back commit {}: table inet {} {}",
-                    p.id,
-                    p.table,
-                    if p.had_table {
-                        "is as it was before"
-                    } else {
-                        "did not exist before and was deleted"
+                    commit.id,
+                    commit.table,
+                    match via {
+                        Via::Snapshot => "is as it was before".to_string(),
+                        Via::Deleted => "did not exist before and was deleted".to_string(),
+                        Via::Confirmed { id, why } =>
+                            format!("is the confirmed ruleset of commit {id} ({why})"),
                     }
                 );
                 return 0;
@@ -41,6 +48,21 @@ pub fn run(cli: &Cli, commit: Option<&str>, at_deadline: bool) -> u8 {
             Ok(RollbackOutcome::NothingPending) => {
                 eprint("portcullis: no commit is pending; nothing to roll back");
                 return 1;
+            }
+            Ok(RollbackOutcome::AskedGuards { ids, done }) => {
+                let ids = ids.join(", ");
+                if done {
+                    println!(
+                        "the journal names no pending commit, but the guard of commit {ids} \
+                         was alive: it rolled its commit back"
+                    );
+                    return 0;
+                }
+                eprint(&format!(
+                    "portcullis: asked the guard of commit {ids} to roll back; it has not \
+                     finished yet. See `portcullis status`."
+                ));
+                return 2;
             }
             Err(e @ CommitError::Rollback { .. }) if attempt < 2 => {
                 eprint(&format!("portcullis: {e}"));

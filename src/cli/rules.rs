@@ -4,11 +4,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{eprint, load_policy};
+use super::eprint;
 use crate::nft::backend::Nft;
 use crate::nft::counters::{LiveRule, live_rules};
 use crate::nft::live;
 use crate::policy::Settings;
+use crate::policy::file::load as load_policy;
 
 #[derive(Serialize)]
 struct Report {

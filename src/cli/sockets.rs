@@ -7,8 +7,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{eprint, load_policy};
+use super::eprint;
 use crate::nft::backend::Nft;
+use crate::policy::file::load as load_policy;
 use crate::sockets::exposure::{Exposure, exposure, stale_services};
 use crate::sockets::live_exposure::live_exposure;
 use crate::sockets::suggest::{ephemeral_range, suggest, to_toml};

@@ -3,36 +3,65 @@
 
 use serde_json::{Value, json};
 
-use super::{Cli, Machinery, eprint};
+use super::{Cli, eprint, machinery};
 use crate::commit::Journal;
+use crate::commit::clock::{Clock, Now, SystemClock};
 use crate::commit::journal::format_time;
-use crate::commit::system::now_ms;
+use crate::commit::state::StateError;
 
 /// How many past commits the text view lists (JSON lists all the journal keeps).
 const SHOWN: usize = 5;
 
+/// What status knows besides the journal: whether the pending commit's guard lives, and
+/// what stands in the way of recording an outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    pub guard_alive: bool,
+    /// Guards alive for commits the journal does not name.
+    pub stray_guards: Vec<String>,
+    /// Why the state directory cannot be written, if it cannot.
+    pub state_dir_error: Option<String>,
+    /// Why the journal cannot be read, if it cannot.
+    pub journal_error: Option<String>,
+}
+
 pub fn run(cli: &Cli, as_json: bool) -> u8 {
-    let (journal, guard_alive) = match Machinery::open(cli, false) {
-        Ok(m) => match m.state.load_journal() {
-            Ok(j) => {
-                let alive = j
-                    .pending
-                    .as_ref()
-                    .is_some_and(|p| m.state.guard_alive(&p.id));
-                (j, alive)
-            }
-            Err(e) => {
-                eprint(&format!("portcullis: {e}"));
-                return 2;
-            }
-        },
-        Err(e) if e.is_not_found() => (Journal::default(), false),
+    let now = SystemClock::new().now();
+    let (journal, health) = match machinery(cli, false) {
+        Ok(m) => {
+            let (journal, journal_error) = match m.state.load_journal() {
+                Ok(j) => (j, None),
+                // Damaged: say so, and still say what the guards are doing.
+                Err(e @ StateError::Corrupt { .. }) => (Journal::default(), Some(e.to_string())),
+                Err(e) => {
+                    eprint(&format!("portcullis: {e}"));
+                    return 2;
+                }
+            };
+            let pending = journal.pending.as_ref().map(|p| p.id.as_str());
+            let guards = m.state.live_guards(&journal);
+            let health = Health {
+                guard_alive: pending.is_some_and(|id| guards.iter().any(|g| g.0 == id)),
+                stray_guards: guards
+                    .iter()
+                    .filter(|g| Some(g.0.as_str()) != pending)
+                    .map(|g| g.0.clone())
+                    .collect(),
+                // Probed only when something waits to be recorded.
+                state_dir_error: (pending.is_some() || journal_error.is_some())
+                    .then(|| m.state.probe_writable().err())
+                    .flatten(),
+                journal_error,
+            };
+            (journal, health)
+        }
+        Err(e) if e.is_not_found() => (Journal::default(), Health::default()),
         Err(e) => {
             eprint(&format!("portcullis: cannot use the state directory: {e}"));
             return 2;
         }
     };
-    let doc = document(&journal, guard_alive, now_ms());
+    let doc = document(&journal, &health, &now);
     if as_json {
         println!(
             "{}",
@@ -44,22 +73,27 @@ pub fn run(cli: &Cli, as_json: bool) -> u8 {
     0
 }
 
-/// The status as JSON: the stable shape scripts read.
-pub fn document(journal: &Journal, guard_alive: bool, now: u64) -> Value {
+/// The status as JSON: the stable shape scripts read. While a commit is applying it has
+/// no deadline yet (`deadline` and `seconds_left` are null): the window starts when the
+/// new table is live.
+pub fn document(journal: &Journal, health: &Health, now: &Now) -> Value {
     let pending = journal.pending.as_ref().map(|p| {
+        let deadline = p.deadline();
         json!({
             "id": p.id,
             "table": p.table,
-            "phase": p.phase,
+            "phase": p.phase(),
             "applied_at": format_time(p.applied_at_ms),
-            "deadline": format_time(p.deadline_ms),
-            "seconds_left": p.deadline_ms.saturating_sub(now).div_ceil(1000),
+            "deadline": deadline.map(|d| format_time(d.wall_ms(now))),
+            "seconds_left": deadline.map(|d| d.seconds_left(now)),
+            "overdue": deadline.is_some_and(|d| d.passed(now)),
             "user": p.user,
             "ssh_peer": p.ssh_peer,
             "rules_added": p.rules_added,
             "rules_removed": p.rules_removed,
             "require_new_session": p.require_new_session,
-            "guard_alive": guard_alive,
+            "adopted": p.adopted,
+            "guard_alive": health.guard_alive,
             "timer_unit": p.timer_unit,
             "rollback_attempts": p.rollback_attempts,
             "rollback_error": p.rollback_error,
@@ -91,55 +125,94 @@ pub fn document(journal: &Journal, guard_alive: bool, now: u64) -> Value {
             })
         })
         .collect();
-    json!({ "pending": pending, "confirmed": confirmed, "last_commits": last })
+    json!({
+        "pending": pending,
+        "confirmed": confirmed,
+        "last_commits": last,
+        "journal_error": health.journal_error,
+        "state_dir_error": health.state_dir_error,
+        "stray_guards": health.stray_guards,
+    })
 }
 
 fn text(doc: &Value) -> String {
     let s = |v: &Value| v.as_str().unwrap_or("-").to_string();
     let mut out = String::new();
+    if let Some(e) = doc["journal_error"].as_str() {
+        out.push_str(&format!(
+            "JOURNAL DAMAGED: {e}\n  the next portcullis command that changes anything keeps \
+             it aside and makes a new one; guards keep their own commits\n"
+        ));
+    }
     match &doc["pending"] {
         Value::Null => out.push_str("no commit pending\n"),
-        p => {
-            out.push_str(&format!(
-                "PENDING commit {} on table inet {}: rolls back in {}s (at {}) unless confirmed\n",
-                s(&p["id"]),
-                s(&p["table"]),
-                p["seconds_left"],
-                s(&p["deadline"])
-            ));
-            out.push_str(&format!(
-                "  applied {} by {}{}; {} rules added, {} removed\n",
-                s(&p["applied_at"]),
-                s(&p["user"]),
-                p["ssh_peer"]
-                    .as_str()
-                    .map(|peer| format!(" from {peer}"))
-                    .unwrap_or_default(),
-                p["rules_added"],
-                p["rules_removed"]
-            ));
-            out.push_str(&format!(
-                "  guard: {}{}\n",
-                if p["guard_alive"] == true {
-                    "alive"
-                } else {
-                    "NOT RUNNING (the next portcullis command rolls back once the deadline passes)"
-                },
-                p["timer_unit"]
-                    .as_str()
-                    .map(|u| format!("; systemd timer {u}"))
-                    .unwrap_or_default()
-            ));
-            if p["require_new_session"] == true {
-                out.push_str("  confirm from a NEW connection: `portcullis confirm`\n");
-            }
-            if let Some(err) = p["rollback_error"].as_str() {
-                out.push_str(&format!(
-                    "  ROLLBACK FAILING ({} attempts, retrying): {}\n",
-                    p["rollback_attempts"], err
-                ));
-            }
+        p if p["phase"] == "applying" => out.push_str(&format!(
+            "PENDING commit {} on table inet {}: still applying (its window starts when the \
+             new table is live)\n",
+            s(&p["id"]),
+            s(&p["table"]),
+        )),
+        p if p["overdue"] == true => out.push_str(&format!(
+            "PENDING commit {} on table inet {}: its deadline passed at {}; rollback under way\n",
+            s(&p["id"]),
+            s(&p["table"]),
+            s(&p["deadline"])
+        )),
+        p => out.push_str(&format!(
+            "PENDING commit {} on table inet {}: rolls back in {}s (at {}) unless confirmed\n",
+            s(&p["id"]),
+            s(&p["table"]),
+            p["seconds_left"],
+            s(&p["deadline"])
+        )),
+    }
+    if let Some(p) = doc["pending"].as_object() {
+        out.push_str(&format!(
+            "  applied {} by {}{}; {} rules added, {} removed\n",
+            s(&p["applied_at"]),
+            s(&p["user"]),
+            p["ssh_peer"]
+                .as_str()
+                .map(|peer| format!(" from {peer}"))
+                .unwrap_or_default(),
+            p["rules_added"],
+            p["rules_removed"]
+        ));
+        out.push_str(&format!(
+            "  guard: {}{}\n",
+            if p["guard_alive"] == true {
+                "alive"
+            } else {
+                "NOT RUNNING (the next portcullis command rolls back once the deadline passes)"
+            },
+            p["timer_unit"]
+                .as_str()
+                .map(|u| format!("; systemd timer {u}"))
+                .unwrap_or_default()
+        ));
+        if p["require_new_session"] == true {
+            out.push_str("  confirm from a NEW connection: `portcullis confirm`\n");
         }
+        if let Some(err) = p["rollback_error"].as_str() {
+            out.push_str(&format!(
+                "  ROLLBACK FAILING ({} attempts, retrying): {}\n",
+                p["rollback_attempts"], err
+            ));
+        }
+    }
+    if let Some(e) = doc["state_dir_error"].as_str() {
+        out.push_str(&format!(
+            "  STATE DIRECTORY NOT WRITABLE ({e}): outcomes are not recorded until it is; the \
+             guard keeps the firewall right meanwhile and records them later\n"
+        ));
+    }
+    if let Some(strays) = doc["stray_guards"].as_array().filter(|a| !a.is_empty()) {
+        let ids: Vec<String> = strays.iter().map(s).collect();
+        out.push_str(&format!(
+            "guard alive for commit {} that the journal does not name: it rolls its commit \
+             back at its deadline; `portcullis rollback` asks it to now\n",
+            ids.join(", ")
+        ));
     }
     if let Some(c) = doc["confirmed"].as_object() {
         out.push_str(&format!(

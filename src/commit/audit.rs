@@ -14,6 +14,8 @@ pub enum Event {
     RolledBack,
     RollbackFailed,
     Restored,
+    /// The journal was found damaged and made anew.
+    JournalRepaired,
 }
 
 /// Who acted: the operator (through the CLI or TUI), the guard process, the systemd timer,
@@ -92,7 +94,7 @@ impl Who {
                 }
             });
         let ssh_peer = get("SSH_CONNECTION")
-            .and_then(|c| super::lockout::SshConnection::parse(&c))
+            .and_then(|c| crate::sockets::ssh::SshConnection::parse(&c))
             .map(|c| c.peer());
         Who { user, ssh_peer }
     }

@@ -5,32 +5,30 @@
 //!    itself a new session (so no controlling terminal and its own process group), blocks
 //!    SIGHUP and SIGINT, has its stdio on /dev/null and its working directory at /. It holds
 //!    `guards/ID.lock` for as long as it lives, which is how everyone else tells it is alive.
+//!    SIGTERM (a logout on a systemd host, a careless `pkill`) makes it roll back at once
+//!    rather than die with the commit unguarded; SIGUSR1 is `portcullis rollback` asking it
+//!    to roll back now (when the journal cannot say which commit, or cannot be written).
 //! 2. Where systemd is PID 1 (and we share its network namespace), a transient timer runs
 //!    `portcullis rollback --commit ID --at-deadline` a little after the deadline.
 //!
-//! Both wait for the deadline and then roll back through the journal, so whichever comes
-//! second finds nothing to do.
+//! Both watch through the engine (`Engine::watch`), so whichever comes second finds nothing
+//! to do.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 
-use super::ops::{CommitError, Context, Guards, RollbackOutcome, rollback};
+use super::engine::{Engine, GuardSignals, Guards, Watched};
 use super::state::StateDir;
-use super::system::{now_ms, systemd_can_guard};
+use crate::system::systemd_can_guard;
 
-/// How often a waiting guard re-reads the journal (a confirm makes it stand down within
-/// this), and the longest it oversleeps the deadline.
-const POLL: Duration = Duration::from_millis(100);
 /// How long `arm` waits to see the guard alive before giving up on the apply.
 const START_WAIT: Duration = Duration::from_secs(5);
-/// The systemd timer fires this long after the deadline: it is the second line, for when
-/// the guard process is gone.
+/// The systemd timer fires this long after the window would end if the load were instant:
+/// it is the second line, for when the guard process is gone, and it waits for the real
+/// deadline itself.
 const TIMER_GRACE: Duration = Duration::from_secs(2);
 
 /// Starts guard processes by re-executing this binary.
@@ -122,27 +120,44 @@ impl Guards for ProcessGuards {
             .stderr(Stdio::null())
             .status();
     }
+
+    fn ask_to_roll_back(&self, pid: i32) -> bool {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGUSR1).is_ok()
+    }
 }
 
-/// The guard process's main: detach, hold the liveness lock, wait for the deadline, roll
-/// back (retrying with backoff until it works or someone else resolves the commit).
-pub fn run_guard(cx: &Context<'_>, id: &str) -> u8 {
+/// The guard process's main: detach, hold the liveness lock, watch the commit until it is
+/// resolved (rolling it back when due, or at once on SIGTERM or SIGUSR1).
+pub fn run_guard(engine: &Engine<'_>, state: &StateDir, id: &str) -> u8 {
     // Not a process group leader (we were spawned plainly), so setsid succeeds: a new
     // session and process group, and no controlling terminal whose hangup could reach us.
     let _ = nix::unistd::setsid();
     block_hangup_signals();
-    let Ok(lock) = hold_liveness_lock(cx.state, id) else {
+    let signals = GuardSignals::default();
+    for (signal, flag) in [
+        (signal_hook::consts::SIGTERM, &signals.stop),
+        (signal_hook::consts::SIGUSR1, &signals.operator),
+    ] {
+        // Without the handler the signal would end the guard: refuse to run unguarded.
+        if signal_hook::flag::register(signal, std::sync::Arc::clone(flag)).is_err() {
+            return 2;
+        }
+    }
+    let Ok(Some(lock)) = state.hold_guard_lock(id) else {
         return 0; // another guard for this commit holds it
     };
-    let code = watch(cx, id);
+    let code = match engine.watch(id, &signals) {
+        Watched::Done => 0,
+        Watched::WrongNamespace => 1,
+        Watched::StateGone => 2,
+    };
     drop(lock);
-    let _ = std::fs::remove_file(cx.state.guard_lock_path(id));
+    let _ = std::fs::remove_file(state.guard_lock_path(id));
     code
 }
 
 /// SIGHUP and SIGINT stay pending forever instead of killing us. (Blocking needs no
-/// signal handler, so no unsafe code.) SIGTERM still ends a guard, e.g. at shutdown; a
-/// commit pending at boot is recorded as rolled back by `restore`.
+/// signal handler.)
 pub fn block_hangup_signals() {
     let mut set = SigSet::empty();
     for signal in [
@@ -154,77 +169,4 @@ pub fn block_hangup_signals() {
         set.add(signal);
     }
     let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
-}
-
-fn hold_liveness_lock(state: &StateDir, id: &str) -> Result<File, ()> {
-    let path = state.guard_lock_path(id);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|_| ())?;
-    match file.try_lock() {
-        Ok(()) => {
-            let _ = file.set_len(0);
-            let _ = writeln!(file, "{}", std::process::id());
-            Ok(file)
-        }
-        Err(TryLockError::WouldBlock | TryLockError::Error(_)) => Err(()),
-    }
-}
-
-/// Waits until commit `id` is resolved, rolling it back once its deadline has passed.
-/// Shared by the guard process and the systemd timer's `rollback --at-deadline`.
-pub fn watch(cx: &Context<'_>, id: &str) -> u8 {
-    let mut failures: u32 = 0;
-    loop {
-        let deadline = match cx.state.load_journal() {
-            Ok(j) => match j.pending {
-                Some(p) if p.id == id => p.deadline_ms,
-                _ => return 0, // confirmed, rolled back or replaced: stand down
-            },
-            // A journal we cannot read now may be readable in a moment (disk full, ...);
-            // giving up would leave the commit without a guard.
-            Err(_) => {
-                std::thread::sleep(backoff(failures));
-                failures += 1;
-                continue;
-            }
-        };
-        let now = now_ms();
-        if now < deadline {
-            std::thread::sleep(POLL.min(Duration::from_millis(deadline - now)));
-            continue;
-        }
-        match rollback(cx, Some(id), "deadline passed without a confirm") {
-            Ok(RollbackOutcome::RolledBack(_))
-            | Ok(RollbackOutcome::NotPending(_))
-            | Ok(RollbackOutcome::NothingPending) => return 0,
-            // Another namespace's commit can never be ours to roll back.
-            Err(CommitError::WrongNamespace { .. }) => return 1,
-            Err(_) => {
-                std::thread::sleep(backoff(failures));
-                failures += 1;
-            }
-        }
-    }
-}
-
-/// 100 ms, 200 ms, 400 ms ... up to 5 s between rollback attempts.
-fn backoff(failures: u32) -> Duration {
-    Duration::from_millis(100u64.saturating_mul(1 << failures.min(6))).min(Duration::from_secs(5))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(0), Duration::from_millis(100));
-        assert_eq!(backoff(3), Duration::from_millis(800));
-        assert_eq!(backoff(30), Duration::from_secs(5));
-    }
 }

@@ -3,7 +3,11 @@
 //! decides from this one record, which is what makes them idempotent: whoever resolves the
 //! pending commit first wins, and the rest find nothing to do.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
+
+use super::clock::Deadline;
 
 /// Resolved commits kept in the journal (and whose snapshots are kept on disk).
 pub const HISTORY_LIMIT: usize = 20;
@@ -18,7 +22,14 @@ pub struct Journal {
     /// The ruleset `restore` loads: the last one confirmed.
     #[serde(default)]
     pub confirmed: Option<Confirmed>,
+    /// The ones confirmed before it, newest first (at most [`CONFIRMED_KEPT`]), for
+    /// `restore` to fall back on when the last one's files are damaged.
+    #[serde(default)]
+    pub confirmed_before: Vec<Confirmed>,
 }
+
+/// Earlier confirmed rulesets kept for `restore` to fall back on.
+pub const CONFIRMED_KEPT: usize = 3;
 
 /// A commit applied (or being applied) and not yet confirmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,41 +37,74 @@ pub struct Journal {
 pub struct Pending {
     pub id: String,
     pub table: String,
-    pub phase: Phase,
-    /// Wall clock, milliseconds since the Unix epoch.
+    pub stage: Stage,
+    /// Wall clock at the apply, ms since the Unix epoch: display only.
     pub applied_at_ms: u64,
-    pub deadline_ms: u64,
-    /// CLOCK_BOOTTIME at the apply, in nanoseconds: the clock process start times are
-    /// measured in, for the new-session rule.
+    /// CLOCK_BOOTTIME (ns) when the new table went live, or when the apply began while it
+    /// is still applying: the clock process start times count in, for the new-session rule.
     pub applied_at_boot_ns: u64,
+    /// The confirm window; None for `apply --yes`, which is kept as soon as it loads.
+    pub timeout_ms: Option<u64>,
     pub user: String,
     pub ssh_peer: Option<String>,
     /// Whether the table existed before; if not, rolling back deletes it.
     pub had_table: bool,
-    /// SHA-256 of the applied script.
+    /// SHA-256 of the applied script (what follows the header line of its file).
     pub digest: String,
     pub rules_added: usize,
     pub rules_removed: usize,
     pub require_new_session: bool,
+    /// The table existed and was not portcullis's; `--adopt` took it over.
+    #[serde(default)]
+    pub adopted: bool,
     /// The network namespace the commit was applied in (`net:[INODE]`); a rollback from any
-    /// other namespace would change the wrong firewall, so it is refused.
+    /// other namespace would change the wrong firewall, so it is refused (but at boot).
     pub netns: String,
     /// The transient systemd timer armed as a second guard, if any.
     pub timer_unit: Option<String>,
+    /// Our table's shape (rules, chains and set declarations, not counters or elements)
+    /// hashed as it was listed right after the load: `confirm` checks the live table still
+    /// has it.
+    #[serde(default)]
+    pub shape: Option<String>,
     #[serde(default)]
     pub rollback_attempts: u32,
     #[serde(default)]
     pub rollback_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a pending commit is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// The guard is armed and nft is loading the new table (or was, if we crashed). Rolling
-    /// back from here is safe: the snapshot is the table as it was before.
+pub enum Stage {
+    /// The guard is armed and nft is loading the new table, or was when its apply died: the
+    /// table may be the new one or the old one. No deadline yet: the window starts when the
+    /// new table is live.
     Applying,
-    /// The new table is live and waiting for a confirm.
-    Applied,
+    /// The new table is live and waits for a confirm until `deadline`.
+    Live { deadline: Deadline },
+}
+
+impl Pending {
+    /// The deadline, once the new table is live.
+    pub fn deadline(&self) -> Option<&Deadline> {
+        match &self.stage {
+            Stage::Live { deadline } => Some(deadline),
+            Stage::Applying => None,
+        }
+    }
+
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout_ms.map(Duration::from_millis)
+    }
+
+    /// The phase as `status --json` has always named it.
+    pub fn phase(&self) -> &'static str {
+        match self.stage {
+            Stage::Applying => "applying",
+            Stage::Live { .. } => "applied",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,11 +150,6 @@ pub struct Confirmed {
 }
 
 impl Journal {
-    /// The pending commit whose deadline has passed, if any.
-    pub fn overdue(&self, now_ms: u64) -> Option<&Pending> {
-        self.pending.as_ref().filter(|p| now_ms >= p.deadline_ms)
-    }
-
     /// Ends the pending commit with `outcome` and files it in the history. Returns it, or
     /// None if nothing was pending.
     pub fn resolve(
@@ -121,12 +160,16 @@ impl Journal {
     ) -> Option<Pending> {
         let pending = self.pending.take()?;
         if outcome == Outcome::Confirmed {
-            self.confirmed = Some(Confirmed {
+            let previous = self.confirmed.replace(Confirmed {
                 id: pending.id.clone(),
                 table: pending.table.clone(),
                 digest: pending.digest.clone(),
                 confirmed_at_ms: now_ms,
             });
+            if let Some(previous) = previous {
+                self.confirmed_before.insert(0, previous);
+                self.confirmed_before.truncate(CONFIRMED_KEPT);
+            }
         }
         self.push_history(Record {
             id: pending.id.clone(),
@@ -148,12 +191,19 @@ impl Journal {
         self.history.drain(..excess);
     }
 
-    /// Commit ids whose files must be kept: the pending one, the history, the confirmed one.
+    /// Commit ids whose files must be kept: the pending one, the history, the confirmed
+    /// ones.
     pub fn live_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.history.iter().map(|r| r.id.as_str()).collect();
         ids.extend(self.pending.as_ref().map(|p| p.id.as_str()));
-        ids.extend(self.confirmed.as_ref().map(|c| c.id.as_str()));
+        ids.extend(self.confirmed.iter().map(|c| c.id.as_str()));
+        ids.extend(self.confirmed_before.iter().map(|c| c.id.as_str()));
         ids
+    }
+
+    /// Whether commit `id` has been resolved (it is in the history).
+    pub fn resolved(&self, id: &str) -> Option<&Record> {
+        self.history.iter().rev().find(|r| r.id == id)
     }
 }
 
@@ -181,15 +231,21 @@ pub fn format_time(ms: u64) -> String {
         .to_string()
 }
 
+/// A pending commit for tests: live, due at `deadline_boot_ns` of boot "boot-1".
 #[cfg(test)]
-pub(crate) fn sample_pending(id: &str, deadline_ms: u64) -> Pending {
+pub(crate) fn sample_pending(id: &str, deadline_boot_ns: u64) -> Pending {
     Pending {
         id: id.to_string(),
         table: "portcullis".to_string(),
-        phase: Phase::Applied,
+        stage: Stage::Live {
+            deadline: Deadline {
+                boot_ns: deadline_boot_ns,
+                boot_id: "boot-1".into(),
+            },
+        },
         applied_at_ms: 1_000,
-        deadline_ms,
         applied_at_boot_ns: 5,
+        timeout_ms: Some(30_000),
         user: "root".to_string(),
         ssh_peer: None,
         had_table: true,
@@ -197,8 +253,10 @@ pub(crate) fn sample_pending(id: &str, deadline_ms: u64) -> Pending {
         rules_added: 2,
         rules_removed: 1,
         require_new_session: false,
+        adopted: false,
         netns: "net:[1]".to_string(),
         timer_unit: None,
+        shape: None,
         rollback_attempts: 0,
         rollback_error: None,
     }
@@ -212,17 +270,6 @@ mod tests {
     fn ids_read_as_utc_time() {
         // 2026-11-21T10:20:30Z
         assert_eq!(new_id(1_795_256_430_000, 0x1_2345), "20261121-102030-2345");
-    }
-
-    #[test]
-    fn only_a_passed_deadline_is_overdue() {
-        let j = Journal {
-            pending: Some(sample_pending("a", 10_000)),
-            ..Journal::default()
-        };
-        assert!(j.overdue(9_999).is_none());
-        assert_eq!(j.overdue(10_000).map(|p| p.id.as_str()), Some("a"));
-        assert!(Journal::default().overdue(u64::MAX).is_none());
     }
 
     #[test]
@@ -256,6 +303,34 @@ mod tests {
         j.resolve(Outcome::RolledBack, Some("deadline".into()), 11_000);
         assert_eq!(j.confirmed.as_ref().map(|c| c.id.as_str()), Some("a"));
         assert_eq!(j.history[0].reason.as_deref(), Some("deadline"));
+    }
+
+    #[test]
+    fn confirming_keeps_the_previous_confirmed_rulesets_to_fall_back_on() {
+        let mut j = Journal::default();
+        for n in 0..CONFIRMED_KEPT + 3 {
+            j.pending = Some(sample_pending(&format!("c{n}"), 0));
+            j.resolve(Outcome::Confirmed, None, 0);
+        }
+        let last = CONFIRMED_KEPT + 2;
+        assert_eq!(
+            j.confirmed.as_ref().map(|c| c.id.clone()),
+            Some(format!("c{last}"))
+        );
+        let before: Vec<&str> = j.confirmed_before.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(before, ["c4", "c3", "c2"]);
+        assert!(j.live_ids().contains(&"c2"));
+    }
+
+    #[test]
+    fn a_journal_of_the_previous_version_without_a_pending_commit_still_loads() {
+        let old = r#"{"pending": null, "history": [{"id": "a", "table": "portcullis",
+            "applied_at_ms": 1, "resolved_at_ms": 2, "outcome": "confirmed", "reason": null,
+            "user": "root", "rules_added": 1, "rules_removed": 0}],
+            "confirmed": {"id": "a", "table": "portcullis", "digest": "x", "confirmed_at_ms": 2}}"#;
+        let j: Journal = serde_json::from_str(old).expect("old journal");
+        assert_eq!(j.confirmed.map(|c| c.id), Some("a".to_string()));
+        assert!(j.confirmed_before.is_empty());
     }
 
     #[test]

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use crate::commit::Window;
 use crate::commit::lockout::{self, Lockout, SshConnection};
-use crate::commit::system::interface_of;
 use crate::diff::{canonical_text, live_vs_policy};
 use crate::nft::backend::Nft;
 use crate::nft::live::{self, LiveObject, has_table};
 use crate::nft::{CompiledTable, compile, script};
 use crate::policy::{ConfirmMode, Policy};
 use crate::sockets::{self, ServiceNames};
+use crate::system::interface_of;
 
 /// What applying a policy would do, as shown to the operator before it is done.
 #[derive(Debug, Clone)]

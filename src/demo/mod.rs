@@ -19,6 +19,9 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
+/// Set by the demo for the UI it starts: the namespace's name, for the status bar.
+pub const DEMO_ENV: &str = "PORTCULLIS_DEMO_NAMESPACE";
+
 /// The policy the demo loads, built into the binary so an installed portcullis has it.
 pub const POLICY: &str = include_str!("../../assets/examples/siem-server.toml");
 
@@ -228,7 +231,7 @@ pub fn run(opts: &Options) -> Result<u8, DemoError> {
     forward_signals(Arc::clone(&ui_pid));
     let mut ui = Command::new("ip")
         .args(&ui_args)
-        .env(crate::cli::tui::DEMO_ENV, &srv)
+        .env(DEMO_ENV, &srv)
         .env(crate::commit::syslog::OFF_ENV, "")
         .spawn()
         .map_err(|e| DemoError::Step {

@@ -2,7 +2,14 @@
 //!
 //! Behind the [`Nft`] trait so front ends can be tested with a fake. Every call names our
 //! table or only reads; nothing here can change another table.
+//!
+//! A load is the one call that changes the firewall, and it is made so that dying in the
+//! middle of it cannot go wrong: nft reads its script from a file that is whole before nft
+//! starts (a pipe from us would end early if we were killed, and nft would load what it got),
+//! and nft inherits the caller's lock, so that nobody can act on the firewall until that nft
+//! has exited, whether or not we are still there.
 
+use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -32,14 +39,32 @@ pub trait Nft {
     /// elements. Milliseconds even with a 100,000-element set, where `list tables` takes
     /// 0.6 s because nft fetches every element for it (measured with nft 1.0.6).
     fn list_ruleset_terse_json(&self) -> Result<String, NftError>;
+    /// `nft -t list ruleset`: every table in nft's text syntax without set elements; the
+    /// only cheap listing with table comments (JSON leaves them out), where ownership is
+    /// marked.
+    fn list_ruleset_terse_text(&self) -> Result<String, NftError>;
     /// `nft list table inet NAME`: the table in nft's own text syntax, which nft loads back
     /// as it was (counter values included). Used for rollback snapshots.
     fn list_table_text(&self, table: &str) -> Result<String, NftError>;
-    /// `nft -f -`: loads a script as one transaction.
-    fn run_script(&self, script: &str) -> Result<(), NftError>;
+    /// `nft -f -` with `script` as its input: loads it as one transaction. `lock` (the
+    /// operator lock's file) is inherited, so the lock stays held until nft exits.
+    fn load(&self, script: Script<'_>, lock: &File) -> Result<(), NftError>;
     /// `nft -c -f -`: has the kernel check a script as one transaction, changing nothing.
     fn check_script(&self, script: &str) -> Result<(), NftError>;
 }
+
+/// What a load reads.
+#[derive(Debug)]
+pub enum Script<'a> {
+    /// A file, whole on disk (opened at its start).
+    File(File),
+    /// A few lines made on the spot (a table's deletion): they fit in a pipe's buffer, so
+    /// they are all written before nft reads.
+    Small(&'a str),
+}
+
+/// The most a [`Script::Small`] may hold: what a pipe takes without blocking.
+pub const SMALL_SCRIPT: usize = 4096;
 
 /// The real `nft` binary.
 #[derive(Debug, Clone)]
@@ -50,6 +75,13 @@ pub struct NftProcess {
 impl NftProcess {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         NftProcess { path: path.into() }
+    }
+
+    fn spawn_error(&self, source: std::io::Error) -> NftError {
+        NftError::Spawn {
+            path: self.path.display().to_string(),
+            source,
+        }
     }
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String, NftError> {
@@ -111,12 +143,42 @@ impl Nft for NftProcess {
         self.run(&["-t", "-j", "list", "ruleset"], None)
     }
 
+    fn list_ruleset_terse_text(&self) -> Result<String, NftError> {
+        self.run(&["-t", "list", "ruleset"], None)
+    }
+
     fn list_table_text(&self, table: &str) -> Result<String, NftError> {
         self.run(&["list", "table", "inet", table], None)
     }
 
-    fn run_script(&self, script: &str) -> Result<(), NftError> {
-        self.run(&["-f", "-"], Some(script)).map(|_| ())
+    fn load(&self, script: Script<'_>, lock: &File) -> Result<(), NftError> {
+        let command = format!("{} -f -", self.path.display());
+        // stdout is a copy of the lock's descriptor: flock locks belong to the open file,
+        // so nft holds the lock for as long as it runs. (nft -f writes nothing to stdout.)
+        let held = lock.try_clone().map_err(|e| self.spawn_error(e))?;
+        let mut cmd = Command::new(&self.path);
+        cmd.args(["-f", "-"])
+            .stdout(Stdio::from(held))
+            .stderr(Stdio::piped());
+        let output = match script {
+            Script::File(file) => cmd
+                .stdin(Stdio::from(file))
+                .spawn()
+                .and_then(|child| child.wait_with_output()),
+            Script::Small(text) => {
+                debug_assert!(text.len() <= SMALL_SCRIPT, "a small script is small");
+                let mut child = cmd
+                    .stdin(Stdio::piped())
+                    .spawn()
+                    .map_err(|e| self.spawn_error(e))?;
+                // One write of less than a pipe's buffer: it is all there or nft failed.
+                if let Some(mut pipe) = child.stdin.take() {
+                    let _ = pipe.write_all(text.as_bytes());
+                }
+                child.wait_with_output()
+            }
+        };
+        finish(command, output).map(|_| ())
     }
 
     fn check_script(&self, script: &str) -> Result<(), NftError> {

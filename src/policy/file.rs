@@ -1,6 +1,7 @@
-//! The policy file on disk, for editors (the TUI's forms): read it with a stamp, notice
-//! when someone else changed it since, and save an edit atomically with the previous
-//! version kept as `NAME.bak`. This is the policy's IO edge; the rest of `policy` is pure.
+//! The policy file on disk: load and validate it (every command), read it with a stamp
+//! for editors (the TUI's forms), notice when someone else changed it since, and save an
+//! edit atomically with the previous version kept as `NAME.bak`. This is the policy's IO
+//! edge; the rest of `policy` is pure.
 
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -9,6 +10,26 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::atomic_file;
+
+/// Reads and validates the policy file. The error is ready to print: why the file is
+/// unreadable, or every finding in it as `FILE:LINE:COL: message`.
+pub fn load(path: &Path) -> Result<super::Policy, String> {
+    let source = fs::read_to_string(path).map_err(|e| {
+        format!(
+            "portcullis: cannot read policy {}: {e} (set it with --policy or PORTCULLIS_POLICY)\n",
+            path.display()
+        )
+    })?;
+    super::parse(&source).map_err(|d| {
+        let name = path.display().to_string();
+        let count = d.len();
+        let plural = if count == 1 { "" } else { "s" };
+        format!(
+            "{}{name}: {count} error{plural}\n",
+            d.render(&name, &source)
+        )
+    })
+}
 
 /// The file's text when it was read, and what it looked like.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ pub mod exposure;
 pub mod live_exposure;
 pub mod procs;
 pub mod services;
+pub mod ssh;
 pub mod starter;
 pub mod suggest;
 

@@ -10,8 +10,8 @@ use ipnet::IpNet;
 
 use super::suggest::{Suggestion, suggest};
 use super::{Listener, ServiceNames};
-use crate::commit::lockout::SshConnection;
 use crate::policy::{self, Protocol};
+use crate::sockets::ssh::SshConnection;
 
 pub struct StarterInput<'a> {
     pub listeners: &'a [Listener],

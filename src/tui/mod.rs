@@ -4,9 +4,11 @@
 //! tick, and for the countdown second while a commit is pending; otherwise it sleeps, and
 //! it draws only when `update` says something changed.
 
+mod operations;
 mod owners;
 pub mod refresh;
 pub mod ruleset;
+pub mod start;
 mod terminal;
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -18,7 +20,7 @@ use signal_hook::iterator::Signals;
 
 use crate::app::review::{ApplyDone, ApplyFailed, ApplyJob, Review, ReviewRequest};
 use crate::app::{App, CommitRequest, Config, Effect, Msg, SaveFailed, update};
-use crate::commit::system::now_ms;
+use crate::commit::clock::{Clock, SystemClock};
 use crate::policy::file::{Loaded, Stamp};
 use crate::ui::theme::Theme;
 pub use owners::OwnerCache;
@@ -26,8 +28,8 @@ pub use refresh::Sources;
 pub use ruleset::RulesetReader;
 pub use terminal::NoTerminal;
 
-/// What the UI does to the firewall and the policy file, run on the worker thread. The
-/// CLI provides it (`cli::tui_ops`), through the same code as its own commands.
+/// What the UI does to the firewall and the policy file, run on the worker thread:
+/// `operations` does it through the same engine as the CLI's commands; tests use fakes.
 pub trait Operations: Send {
     /// A confirm or a rollback; what to tell the operator.
     fn resolve(&self, request: CommitRequest) -> Result<String, String>;
@@ -79,8 +81,17 @@ pub fn run(opts: Options) -> Result<(), TuiError> {
     let mut terminal = terminal::enter()?;
     spawn_input(tx);
 
-    let mut app = App::new(config, now_ms());
-    let result = event_loop(&mut terminal, &mut app, &theme, &rx, &jobs, refresh_every);
+    let clock = SystemClock::new();
+    let mut app = App::new(config, clock.now());
+    let result = event_loop(
+        &mut terminal,
+        &mut app,
+        &theme,
+        &rx,
+        &jobs,
+        refresh_every,
+        &clock,
+    );
     drop(terminal);
     terminal::leave();
     result
@@ -93,6 +104,7 @@ fn event_loop(
     rx: &Receiver<Msg>,
     jobs: &Sender<Job>,
     refresh_every: Duration,
+    clock: &dyn Clock,
 ) -> Result<(), TuiError> {
     let mut next_refresh = Instant::now() + refresh_every;
     let _ = jobs.send(Job::Refresh);
@@ -101,14 +113,19 @@ fn event_loop(
     loop {
         let now = Instant::now();
         let mut wake = next_refresh.saturating_duration_since(now);
-        if app.pending.is_some() {
-            // The countdown moves every second even with a slower refresh.
-            wake = wake.min(Duration::from_millis(1000 - now_ms() % 1000));
+        if let Some(deadline) = app.pending.as_ref().and_then(|p| p.deadline.as_ref()) {
+            // The countdown moves every second even with a slower refresh: wake when the
+            // seconds left change.
+            let left = deadline.left(&clock.now()).as_millis() as u64;
+            wake = wake.min(Duration::from_millis(match left % 1000 {
+                0 => 1000,
+                part => part,
+            }));
         }
         let msg = match rx.recv_timeout(wake) {
             Ok(msg) => msg,
             Err(RecvTimeoutError::Timeout) => Msg::Clock {
-                now_ms: now_ms(),
+                now: clock.now(),
                 refresh_due: Instant::now() >= next_refresh,
             },
             Err(RecvTimeoutError::Disconnected) => return Ok(()),

@@ -1,57 +1,68 @@
 //! What the terminal UI does to the firewall and the policy file, done the way the CLI's
-//! commands do it: confirm and rollback through `commit::ops` as `confirm` and `rollback`
-//! do; a review through `commit::plan` as `apply` shows its diff; a commit by saving the
-//! reviewed text, then loading the policy from the file and applying it through the same
-//! plan, checks and `ops::apply` as `apply`.
+//! commands do it: confirm and rollback through the commit engine as `confirm` and
+//! `rollback` do; a review through `commit::plan` as `apply` shows its diff; a commit by
+//! saving the reviewed text, then loading the policy from the file and applying it through
+//! the same plan and `Engine::apply` as `apply`, with the live table the diff was made
+//! from as what the operator was shown.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::{Cli, Machinery, load_policy};
+use super::Operations;
 use crate::app::review::{ApplyDone, ApplyFailed, ApplyJob, Review, ReviewRequest};
 use crate::app::{CommitRequest, SaveFailed};
-use crate::commit::ops::{self, LOCK_WAIT};
+use crate::commit::backends::{Machinery, Paths};
+use crate::commit::clock::Clock;
+use crate::commit::engine::Engine;
 use crate::commit::plan::{Plan, operator_lockouts, read_live_table};
-use crate::commit::system::session_origin;
-use crate::commit::{Actor, Applied, ApplyRequest, Pending, RollbackOutcome};
+use crate::commit::{Actor, Applied, ApplyRequest, CommitError, Pending, RollbackOutcome};
 use crate::diff::{Change, changed_services, policy_changes};
 use crate::policy;
-use crate::policy::file::{self, Loaded, SaveError, Stamp};
-use crate::tui::Operations;
+use crate::policy::file::{self, Loaded, SaveError, Stamp, load as load_policy};
+use crate::system::session_origin;
 
-pub struct CliOperations {
-    cli: Cli,
+pub struct TuiOperations {
+    policy: PathBuf,
+    paths: Paths,
 }
 
-impl CliOperations {
-    pub fn new(cli: &Cli) -> CliOperations {
-        CliOperations {
-            cli: Cli {
-                command: None,
-                ..cli.clone()
-            },
+/// A message with what the engine had to say on the way after it.
+fn with_warnings(engine: &Engine<'_>, message: String) -> String {
+    let warnings = engine.take_warnings();
+    if warnings.is_empty() {
+        message
+    } else {
+        format!("{message} (note: {})", warnings.join("; "))
+    }
+}
+
+impl TuiOperations {
+    pub fn new(policy: &Path, paths: &Paths) -> TuiOperations {
+        TuiOperations {
+            policy: policy.to_path_buf(),
+            paths: paths.clone(),
         }
     }
 
     fn path(&self) -> &Path {
-        &self.cli.policy
+        &self.policy
     }
 
     fn name(&self) -> String {
-        self.cli.policy.display().to_string()
+        self.policy.display().to_string()
     }
 
-    /// Applies the policy file as `apply` does (the plan, the operator lock, `ops::apply`
-    /// with the policy's window), if it is still what the review showed: the same script
-    /// against the same live table, and a lockout only if the operator accepted it. The
-    /// error says why not, and whether the review is stale.
-    fn apply_saved(&self, job: &ApplyJob) -> Result<Pending, (String, bool)> {
+    fn machinery(&self, create: bool) -> Result<Machinery, String> {
+        Machinery::open(&self.paths, create)
+            .map_err(|e| format!("cannot use the state directory: {e}"))
+    }
+
+    /// Applies the policy file as `apply` does (the plan, `Engine::apply` with the policy's
+    /// window), if it is still what the review showed: the same script, against the same
+    /// live table (the engine checks that under its lock), and a lockout only if the
+    /// operator accepted it. The error says why not, and whether the review is stale.
+    fn apply_saved(&self, job: &ApplyJob) -> Result<(Pending, u64), (String, bool)> {
         let policy = load_policy(self.path()).map_err(|e| (e, false))?;
-        let m = Machinery::open(&self.cli, true)
-            .map_err(|e| (format!("cannot use the state directory: {e}"), false))?;
-        let lock = m
-            .state
-            .lock(LOCK_WAIT, &format!("apply by {} (terminal UI)", m.who.user))
-            .map_err(|e| (e.to_string(), false))?;
+        let m = self.machinery(true).map_err(|e| (e, false))?;
         let live = read_live_table(&m.nft, &policy.settings.table)
             .map_err(|e| (format!("cannot read the live table: {e}"), false))?;
         let plan = Plan::new(policy, live, &self.name(), true);
@@ -59,41 +70,47 @@ impl CliOperations {
             let why = "the policy file is not the one the diff was made of; the diff is made again";
             return Err((why.into(), true));
         }
-        if plan.live_text() != job.review.live_text {
-            return Err((
-                format!(
-                    "table inet {} changed since the diff was shown (another operator or \
-                     tool); the diff is made again against the table as it is now",
-                    plan.compiled.name
-                ),
-                true,
-            ));
-        }
         if !job.lockout_consent && !operator_lockouts(&plan.policy).is_empty() {
             let why = "it locks out an operator's connection, and that was not accepted";
             return Err((why.into(), true));
         }
-        let request = ApplyRequest {
-            compiled: &plan.compiled,
-            script: &plan.script,
-            live_before: &plan.live,
+        let engine = m.engine(Actor::Operator);
+        let name = self.name();
+        let applied = engine.apply(&ApplyRequest {
+            plan: &plan,
+            shown: Some(&job.review.live_text),
             window: Some(plan.window(None, false)),
-        };
-        // ops::apply refuses while another commit is pending, under the lock.
-        match ops::apply(&m.context(Actor::Operator), &lock, &request) {
-            Ok(Applied::Pending(p) | Applied::Confirmed(p)) => Ok(p),
-            Err(e) => Err((e.to_string(), false)),
+            adopt: false,
+            policy_name: &name,
+        });
+        match applied {
+            Ok(Applied::Pending(p) | Applied::Confirmed(p)) => {
+                let now = m.clock.now();
+                let wall = p.deadline().map_or(now.wall_ms, |d| d.wall_ms(&now));
+                Ok((p, wall))
+            }
+            Err(CommitError::Stale { table, .. }) => Err((
+                with_warnings(
+                    &engine,
+                    format!(
+                        "table inet {table} changed since the diff was shown (another operator \
+                         or tool); the diff is made again against the table as it is now"
+                    ),
+                ),
+                true,
+            )),
+            Err(e) => Err((with_warnings(&engine, e.to_string()), false)),
         }
     }
 }
 
-impl Operations for CliOperations {
+impl Operations for TuiOperations {
     fn resolve(&self, request: CommitRequest) -> Result<String, String> {
-        let m = Machinery::open(&self.cli, false)
-            .map_err(|e| format!("cannot use the state directory: {e}"))?;
-        let cx = m.context(Actor::Operator);
-        match request {
-            CommitRequest::Confirm => ops::confirm(&cx, session_origin().as_ref())
+        let m = self.machinery(false)?;
+        let engine = m.engine(Actor::Operator);
+        let result = match request {
+            CommitRequest::Confirm => engine
+                .confirm(session_origin().as_ref())
                 .map(|p| {
                     format!(
                         "confirmed commit {}: it stays, and `restore` loads it at boot",
@@ -101,23 +118,26 @@ impl Operations for CliOperations {
                     )
                 })
                 .map_err(|e| format!("not confirmed: {e}")),
-            CommitRequest::Rollback(id) => match ops::rollback(
-                &cx,
-                Some(&id),
-                "rolled back by the operator in the terminal UI",
-            ) {
-                Ok(RollbackOutcome::RolledBack(p)) => Ok(format!(
-                    "rolled back commit {}: the table is as before (a rollback leaves the \
-                     policy file as it is; d shows how they differ)",
-                    p.id
-                )),
-                Ok(RollbackOutcome::NotPending(id)) => {
-                    Ok(format!("commit {id} is no longer pending"))
+            CommitRequest::Rollback(id) => {
+                match engine.rollback(Some(&id), "rolled back by the operator in the terminal UI") {
+                    Ok(RollbackOutcome::RolledBack { commit, .. }) => Ok(format!(
+                        "rolled back commit {}: the table is as before (a rollback leaves the \
+                         policy file as it is; d shows how they differ)",
+                        commit.id
+                    )),
+                    Ok(RollbackOutcome::NotPending(id)) => {
+                        Ok(format!("commit {id} is no longer pending"))
+                    }
+                    Ok(RollbackOutcome::NothingPending | RollbackOutcome::AskedGuards { .. }) => {
+                        Err("no commit is pending".into())
+                    }
+                    Err(e) => Err(format!("{e} (the guard keeps retrying; see status)")),
                 }
-                Ok(RollbackOutcome::NothingPending) => Err("no commit is pending".into()),
-                Err(e) => Err(format!("{e} (the guard keeps retrying; see status)")),
-            },
-        }
+            }
+        };
+        result
+            .map(|m| with_warnings(&engine, m))
+            .map_err(|m| with_warnings(&engine, m))
     }
 
     fn review(&self, request: &ReviewRequest) -> Result<Review, String> {
@@ -126,7 +146,7 @@ impl Operations for CliOperations {
             policy::parse(&request.edited).map_err(|d| d.render(&name, &request.edited))?;
         // A file that is missing or invalid compares as the empty policy.
         let saved = policy::parse(&request.saved).unwrap_or_default();
-        let nft = crate::nft::backend::NftProcess::new(&self.cli.nft);
+        let nft = crate::nft::backend::NftProcess::new(&self.paths.nft);
         let live = read_live_table(&nft, &edited.settings.table)
             .map_err(|e| format!("cannot read the live table: {e}"))?;
         let changes = policy_changes(&saved, &edited);
@@ -192,9 +212,9 @@ impl Operations for CliOperations {
             stale: false,
         })?;
         match self.apply_saved(job) {
-            Ok(pending) => Ok(ApplyDone {
+            Ok((pending, deadline_ms)) => Ok(ApplyDone {
                 id: pending.id,
-                deadline_ms: pending.deadline_ms,
+                deadline_ms,
                 saved: on_disk,
             }),
             Err((message, stale)) => Err(ApplyFailed {

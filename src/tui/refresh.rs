@@ -11,12 +11,13 @@ use crate::app::observation::{
     LastCommit, Observation, OtherTable, PendingCommit, PolicyLoad, RulesState,
 };
 use crate::commit::StateDir;
-use crate::commit::system::now_ms;
+use crate::commit::clock::{Clock, SystemClock};
 use crate::nft::backend::Nft;
 use crate::policy::file::{self, Loaded};
 use crate::sockets::{self, ServiceNames};
 
 pub struct Sources {
+    pub clock: SystemClock,
     pub nft: Box<dyn Nft + Send>,
     /// Our table's reading, kept between ticks.
     pub rules: RulesetReader,
@@ -48,7 +49,7 @@ impl Sources {
             self.ruleset()
         };
         Observation {
-            at_ms: now_ms(),
+            at: self.clock.now(),
             sockets,
             rules,
             other_tables,
@@ -76,8 +77,8 @@ impl Sources {
             return (None, None);
         };
         let pending = journal.pending.map(|p| PendingCommit {
+            deadline: p.deadline().cloned(),
             id: p.id,
-            deadline_ms: p.deadline_ms,
             user: p.user,
             rollback_error: p.rollback_error,
         });
@@ -102,7 +103,7 @@ impl Sources {
             return (None, None);
         }
         self.policy_seen = Some(mtime);
-        let load = match crate::cli::load_policy(&self.policy_path) {
+        let load = match crate::policy::file::load(&self.policy_path) {
             Ok(p) => PolicyLoad::Loaded(Box::new(p)),
             Err(e) => PolicyLoad::Invalid(e),
         };

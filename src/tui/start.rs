@@ -1,40 +1,55 @@
 //! `portcullis` / `portcullis tui`: starts the terminal UI. Builds what it needs (theme,
-//! sources, the commit actions) from the command line and hands over to `tui::run`.
+//! sources, the commit operations) from what the command line says and hands over to
+//! `tui::run`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Cli, eprint, host_name, load_policy};
+use super::operations::TuiOperations;
+use super::refresh::modified;
+use super::{OwnerCache, RulesetReader, Sources};
 use crate::app::Config;
 use crate::app::observation::PolicyLoad;
+use crate::commit::backends::Paths;
+use crate::demo::DEMO_ENV;
 use crate::nft::backend::NftProcess;
 use crate::policy::Settings;
+use crate::policy::file::load as load_policy;
 use crate::sockets::ServiceNames;
-use crate::tui::refresh::modified;
-use crate::tui::{self, OwnerCache, RulesetReader, Sources};
+use crate::system::host_name;
 use crate::ui::theme::{Theme, colour_disabled, config_dir};
 
-/// Set by `portcullis demo` for the UI it starts: the namespace's name, for the status bar.
-pub const DEMO_ENV: &str = "PORTCULLIS_DEMO_NAMESPACE";
+/// What the command line asks of the UI.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub policy: PathBuf,
+    pub paths: Paths,
+    pub theme: Option<String>,
+    pub no_color: bool,
+    pub refresh: Duration,
+}
 
-pub fn run(cli: &Cli, refresh: Duration) -> u8 {
+/// Runs the UI; the exit status (2 if it cannot start, with the reason on stderr).
+pub fn run(launch: &Launch) -> u8 {
+    let refresh = launch.refresh;
     // The policy is read first and once: with a large network, the TOML parser's
     // transient memory is most of the program's peak, and here little else is allocated.
-    let policy_mtime = modified(&cli.policy);
-    let policy = load_policy(&cli.policy);
+    let policy_mtime = modified(&launch.policy);
+    let policy = load_policy(&launch.policy);
     // The text too, for the editor (a file that does not exist yet reads as empty).
-    let policy_text = crate::policy::file::read(&cli.policy).ok();
+    let policy_text = crate::policy::file::read(&launch.policy).ok();
     let env = |k: &str| std::env::var(k).ok();
     let theme = match Theme::load(
-        cli.theme.as_deref().unwrap_or("default"),
+        launch.theme.as_deref().unwrap_or("default"),
         config_dir(env).as_deref(),
     ) {
         Ok(t) => t,
         Err(e) => {
-            eprint(&format!("portcullis: {e}"));
+            eprintln!("portcullis: {e}");
             return 2;
         }
     };
-    let theme = if colour_disabled(cli.no_color, env) {
+    let theme = if colour_disabled(launch.no_color, env) {
         theme.without_colour()
     } else {
         theme
@@ -48,16 +63,17 @@ pub fn run(cli: &Cli, refresh: Duration) -> u8 {
     let config = Config {
         host: host_name(),
         table: table.clone(),
-        policy_path: cli.policy.display().to_string(),
+        policy_path: launch.policy.display().to_string(),
         read_only,
         refresh,
         demo: env(DEMO_ENV),
     };
     let sources = Sources {
-        nft: Box::new(NftProcess::new(&cli.nft)),
+        clock: crate::commit::clock::SystemClock::new(),
+        nft: Box::new(NftProcess::new(&launch.paths.nft)),
         rules: RulesetReader::new(table),
-        policy_path: cli.policy.clone(),
-        state_dir: cli.state_dir.clone(),
+        policy_path: launch.policy.clone(),
+        state_dir: launch.paths.state_dir.clone(),
         read_only,
         names: ServiceNames::load(),
         owners: OwnerCache::default(),
@@ -68,16 +84,16 @@ pub fn run(cli: &Cli, refresh: Duration) -> u8 {
         }),
         first_text: policy_text,
     };
-    let options = tui::Options {
+    let options = super::Options {
         config,
         theme,
         sources,
-        operations: Box::new(super::tui_ops::CliOperations::new(cli)),
+        operations: Box::new(TuiOperations::new(&launch.policy, &launch.paths)),
     };
-    match tui::run(options) {
+    match super::run(options) {
         Ok(()) => 0,
         Err(e) => {
-            eprint(&format!("portcullis: {e}"));
+            eprintln!("portcullis: {e}");
             2
         }
     }

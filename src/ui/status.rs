@@ -42,11 +42,11 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     let age = match app.last_refresh_ms {
         Some(at) if app.refreshing => format!(
             "refreshing (last {} ago)",
-            format::age(app.now_ms.saturating_sub(at))
+            format::age(app.now.wall_ms.saturating_sub(at))
         ),
         Some(at) => format!(
             "refreshed {} ago",
-            format::age(app.now_ms.saturating_sub(at))
+            format::age(app.now.wall_ms.saturating_sub(at))
         ),
         None => "refreshing…".to_string(),
     };

@@ -1,0 +1,173 @@
+//! What a guard (and the systemd timer) does while its commit is pending: look at the
+//! journal without the lock until the commit's deadline has passed on the boot clock (or it
+//! was left applying, or the guard is told to act), then act under the lock, where the
+//! machine decides again from the journal as it is then. A put back that could not be
+//! recorded is recorded later, without loading anything again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::{CommitError, Engine};
+use crate::commit::journal::Pending;
+use crate::commit::machine::{Event, Reason, Refusal, Reply, Trigger, Via};
+use crate::commit::state::StateError;
+
+/// How often a waiting guard re-reads the journal (a confirm makes it stand down within
+/// this), and the longest it oversleeps the deadline.
+pub const POLL: Duration = Duration::from_millis(100);
+
+/// What a guard process was told by signals, set by its handlers.
+#[derive(Debug, Clone, Default)]
+pub struct GuardSignals {
+    /// SIGTERM: roll back now.
+    pub stop: Arc<AtomicBool>,
+    /// SIGUSR1, from `portcullis rollback`: roll back now, for the operator.
+    pub operator: Arc<AtomicBool>,
+}
+
+impl GuardSignals {
+    fn trigger(&self) -> Trigger {
+        if self.stop.load(Ordering::SeqCst) {
+            Trigger::Stopped
+        } else if self.operator.load(Ordering::SeqCst) {
+            Trigger::Operator
+        } else {
+            Trigger::Poll
+        }
+    }
+}
+
+/// How a watch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watched {
+    /// Resolved, by us or by someone else.
+    Done,
+    /// The commit is another namespace's; never ours to roll back.
+    WrongNamespace,
+    /// The state directory itself was removed: nothing is left to put back from or to
+    /// record in.
+    StateGone,
+}
+
+impl Engine<'_> {
+    /// Watches commit `id` until it is resolved, rolling it back when it is due.
+    pub fn watch(&self, id: &str, signals: &GuardSignals) -> Watched {
+        let mut own: Option<Pending> = None;
+        let mut put_back: Option<(Reason, Via)> = None;
+        let mut failures: u32 = 0;
+        loop {
+            if !self.b.state.root().is_dir() {
+                return Watched::StateGone;
+            }
+            let trigger = signals.trigger();
+            if put_back.is_none() {
+                match self.b.state.load_journal() {
+                    Ok(j) => match j.pending {
+                        Some(p) if p.id == id => own = Some(p),
+                        // Resolved, or the journal moved on to another commit.
+                        Some(_) => return Watched::Done,
+                        None if j.resolved(id).is_some() => return Watched::Done,
+                        // Lost track of (moved aside): what we know of it decides.
+                        None if own.is_some() => {}
+                        None => return Watched::Done,
+                    },
+                    // Damaged: what we know of it decides; if we know nothing yet, wait
+                    // for a readable journal (giving up would leave it unguarded).
+                    Err(_) if own.is_none() => {
+                        self.sleep(backoff(failures));
+                        failures += 1;
+                        continue;
+                    }
+                    Err(_) => {}
+                }
+                let due = own
+                    .as_ref()
+                    .and_then(|p| p.deadline())
+                    .map(|d| d.left(&self.now()));
+                if let Some(left) = due.filter(|l| !l.is_zero() && trigger == Trigger::Poll) {
+                    self.sleep(POLL.min(left));
+                    continue;
+                }
+            }
+            let Some(commit) = own.clone() else {
+                self.sleep(POLL);
+                continue;
+            };
+            // Short waits, so that a signal or a confirm is seen between them.
+            let lock = match self.lock(Duration::from_millis(200), &format!("guard of commit {id}"))
+            {
+                Ok(lock) => lock,
+                // Busy: the lock wait itself paced us. Anything else: back off.
+                Err(CommitError::State(StateError::Busy { .. })) => continue,
+                Err(_) => {
+                    self.sleep(backoff(failures));
+                    failures += 1;
+                    continue;
+                }
+            };
+            let journal = match self.journal() {
+                Ok(j) => j,
+                Err(_) => {
+                    drop(lock);
+                    self.sleep(backoff(failures));
+                    failures += 1;
+                    continue;
+                }
+            };
+            self.unrecorded.set(false);
+            let event = match &put_back {
+                Some((reason, via)) => Event::PutBack {
+                    commit: Box::new(commit),
+                    reason: reason.clone(),
+                    result: Ok(via.clone()),
+                },
+                None => Event::Watch {
+                    own: Box::new(commit),
+                    trigger,
+                },
+            };
+            let reply = self.run(journal, event, &lock);
+            drop(lock);
+            match reply {
+                Reply::StandDown => return Watched::Done,
+                Reply::Wait(_) => {}
+                Reply::RolledBack { reason, via, .. } => {
+                    if !self.unrecorded.get() {
+                        return Watched::Done;
+                    }
+                    // Put back, not recorded: keep trying to record it.
+                    put_back = Some((reason, via));
+                    self.sleep(backoff(failures));
+                    failures += 1;
+                }
+                Reply::Refused(Refusal::WrongNamespace { .. }) => return Watched::WrongNamespace,
+                _ => {
+                    self.sleep(backoff(failures));
+                    failures += 1;
+                }
+            }
+        }
+    }
+
+    fn sleep(&self, d: Duration) {
+        self.b.clock.sleep(d);
+    }
+}
+
+/// 100 ms, 200 ms, 400 ms ... up to 5 s between attempts.
+pub fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << failures.min(6))).min(Duration::from_secs(5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), Duration::from_millis(100));
+        assert_eq!(backoff(3), Duration::from_millis(800));
+        assert_eq!(backoff(30), Duration::from_secs(5));
+    }
+}
