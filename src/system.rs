@@ -135,6 +135,33 @@ pub fn session_origin() -> Option<SessionOrigin> {
     oldest.map(|(pid, stat)| origin("oldest ancestor", pid, &stat))
 }
 
+/// The processes that have the file `(dev, ino)` open, from /proc/*/fd (ours left out).
+pub fn processes_with_open(dev: u64, ino: u64) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    procs
+        .flatten()
+        .filter_map(|p| p.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.flatten().any(|fd| {
+                    // metadata follows the fd's link to the open file itself.
+                    std::fs::metadata(fd.path()).is_ok_and(|m| m.dev() == dev && m.ino() == ino)
+                })
+            })
+        })
+        .collect()
+}
+
+/// A process's name (comm) and its parent's pid.
+pub fn name_and_parent(pid: u32) -> Option<(String, u32)> {
+    ProcStat::read(pid).map(|s| (s.comm, s.ppid))
+}
+
 struct ProcStat {
     comm: String,
     ppid: u32,

@@ -127,17 +127,18 @@ fn audit_lines(state: &Path) -> Vec<Value> {
         .collect()
 }
 
-// 1. An nft left loading by a killed `apply` must not commit after the rollback.
-#[test]
-fn an_orphaned_nft_never_commits_after_the_rollback() {
-    let Some((lab, before, _, change)) = confirmed_lab() else {
-        return;
-    };
-    let nft = NftWrapper::new(Duration::from_secs(2));
+/// Starts `apply --no-wait` of `policy` through `nft` (which stalls its load), and
+/// SIGKILLs the apply while its nft is loading: that nft is left behind, an orphan.
+fn kill_apply_while_nft_loads(
+    lab: &Lab,
+    nft: &NftWrapper,
+    policy: &tempfile::NamedTempFile,
+    window: &str,
+) {
     nft.set("stall", true);
     let mut apply = lab
-        .portcullis_command(&["--nft", &nft.path(), "--policy", path(&change), "apply"])
-        .args(["--no-wait", "--confirm-timeout", "60s"])
+        .portcullis_command(&["--nft", &nft.path(), "--policy", path(policy), "apply"])
+        .args(["--no-wait", "--confirm-timeout", window])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -146,6 +147,16 @@ fn an_orphaned_nft_never_commits_after_the_rollback() {
     apply.kill().expect("SIGKILL apply while its nft loads");
     let _ = apply.wait();
     nft.set("stall", false);
+}
+
+// 1. An nft left loading by a killed `apply` must not commit after the rollback.
+#[test]
+fn an_orphaned_nft_never_commits_after_the_rollback() {
+    let Some((lab, before, _, change)) = confirmed_lab() else {
+        return;
+    };
+    let nft = NftWrapper::new(Duration::from_secs(2));
+    kill_apply_while_nft_loads(&lab, &nft, &change, "60s");
 
     // The rollback waits for the orphan (or the guard, waiting for it too, gets there
     // first: then there is nothing left to roll back, and it says so).
@@ -867,4 +878,29 @@ fn a_guard_killed_while_it_loads_the_snapshot_still_leaves_the_table_put_back() 
         "never recorded"
     );
     assert_eq!(ruleset(&lab), before);
+}
+
+// 1, stalled: an orphaned nft that never finishes cannot hold the rollback off for good.
+#[test]
+fn a_stalled_orphaned_nft_is_ended_and_the_commit_rolled_back() {
+    let Some((lab, before, _, change)) = confirmed_lab() else {
+        return;
+    };
+    let nft = NftWrapper::new(Duration::from_secs(300));
+    kill_apply_while_nft_loads(&lab, &nft, &change, "1s");
+    let shown = lab.portcullis_ok(&["status"]);
+    assert!(shown.contains("lock is held by"), "{shown}");
+    // The guard waits out its grace (10 s), ends the orphan, and puts the table back.
+    let s = settled(&lab, Duration::from_secs(20));
+    assert!(s["pending"].is_null(), "{s:#}");
+    assert!(last_reason(&s).contains("interrupted"), "{s:#}");
+    assert_eq!(ruleset(&lab), before);
+    let stalled = std::process::Command::new("pgrep")
+        .args(["-f", &nft.dir.path().display().to_string()])
+        .output()
+        .expect("pgrep");
+    assert!(
+        String::from_utf8_lossy(&stalled.stdout).trim().is_empty(),
+        "the stalled nft still runs"
+    );
 }

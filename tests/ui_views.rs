@@ -179,19 +179,7 @@ fn other_tables() -> Vec<OtherTable> {
 
 #[test]
 fn pending_commit_and_other_tables_collapsed() {
-    snapshot_both("pending", || {
-        let mut app = running_app();
-        let table = RulesState::Table {
-            objects: Vec::new().into(),
-            structure: structure_of(&rules_at(61)),
-            rules: rules_at(61),
-        };
-        let mut obs = observation(61, table, Ok(sockets(true)));
-        obs.pending = Some(pending());
-        obs.other_tables = other_tables();
-        update(&mut app, Msg::Refreshed(Box::new(obs)));
-        app
-    });
+    snapshot_both("pending", || app_with_pending(pending(), other_tables()));
 }
 
 #[test]
@@ -230,4 +218,52 @@ fn every_theme_renders_and_no_color_leaves_no_colour() {
             "{name} without colour still has colour"
         );
     }
+}
+
+/// The app after a refresh that brings `pending` (and `other`, the other tables).
+fn app_with_pending(
+    pending: portcullis::app::observation::PendingCommit,
+    other: Vec<OtherTable>,
+) -> App {
+    let mut app = running_app();
+    let table = RulesState::Table {
+        objects: Vec::new().into(),
+        structure: structure_of(&rules_at(61)),
+        rules: rules_at(61),
+    };
+    let mut obs = observation(61, table, Ok(sockets(true)));
+    obs.pending = Some(pending);
+    obs.other_tables = other;
+    update(&mut app, Msg::Refreshed(Box::new(obs)));
+    app
+}
+
+#[test]
+fn the_countdown_counts_on_the_boot_clock_whatever_the_wall_clock_does() {
+    let mut app = app_with_pending(pending(), Vec::new());
+    // NOW + 23.4 s is the deadline; one second on, the wall clock is stepped an hour ahead.
+    let mut now = at(NOW + 1_000);
+    now.wall_ms += 3_600_000;
+    update(
+        &mut app,
+        Msg::Clock {
+            now,
+            refresh_due: false,
+        },
+    );
+    assert!(
+        render(&mut app, 160, 48).contains("rolls back in 23s"),
+        "{}",
+        render(&mut app, 160, 48)
+    );
+}
+
+#[test]
+fn a_commit_still_applying_says_so_instead_of_a_countdown() {
+    let mut p = pending();
+    p.deadline = None;
+    let mut app = app_with_pending(p, Vec::new());
+    let screen = render(&mut app, 160, 48);
+    assert!(screen.contains("still applying"), "{screen}");
+    assert!(!screen.contains("rolls back in 0s"), "{screen}");
 }

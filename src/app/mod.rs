@@ -289,12 +289,15 @@ impl App {
         }
     }
 
-    /// Seconds until the pending commit rolls back (0 when due, or while it is still
-    /// applying).
-    pub fn seconds_left(&self) -> Option<u64> {
-        self.pending
-            .as_ref()
-            .map(|p| p.deadline.as_ref().map_or(0, |d| d.seconds_left(&self.now)))
+    /// Where the pending commit's countdown is, in words (`rolls back in 23s`), for the
+    /// status bar and the countdown alike.
+    pub fn countdown(&self) -> Option<String> {
+        let p = self.pending.as_ref()?;
+        Some(match &p.deadline {
+            None => "is still applying (its window starts when the new table is live)".into(),
+            Some(d) if d.passed(&self.now) => "is past its deadline: rolling back".into(),
+            Some(d) => format!("rolls back in {}s", d.seconds_left(&self.now)),
+        })
     }
 
     /// Where keys go now.

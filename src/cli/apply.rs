@@ -70,13 +70,14 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
     let plan = Plan::new(policy, live, &policy_name, !opts.yes);
     if !opts.yes {
         if plan.diff.is_empty() {
-            println!(
+            outln!(
                 "table inet {} already matches {}; nothing to apply",
-                plan.compiled.name, policy_name
+                plan.compiled.name,
+                policy_name
             );
             return APPLIED;
         }
-        print!("{}", plan.diff);
+        out!("{}", plan.diff);
     }
 
     let waits_here = !opts.yes && !opts.no_wait;
@@ -106,7 +107,7 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
     print_warnings(&engine);
     let pending = match applied {
         Ok(Applied::Confirmed(p)) => {
-            println!(
+            outln!(
                 "{} table inet {}: {} rules, {} set elements (commit {}, confirmed)",
                 if p.had_table { "replaced" } else { "created" },
                 plan.compiled.name,
@@ -123,7 +124,7 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
                  operator or tool); not applying over it. The diff against the table as it \
                  is now:"
             ));
-            print!("{diff_now}");
+            out!("{diff_now}");
             return refuse("run apply again to apply over the new table.");
         }
         Err(e @ CommitError::RolledBackInstead { .. }) => {
@@ -159,7 +160,7 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
                 ""
             }
         ));
-        println!("{}", pending.id);
+        outln!("{}", pending.id);
         return APPLIED;
     }
     if prompt::interactive() {

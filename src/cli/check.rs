@@ -10,7 +10,7 @@ pub fn run(path: &Path) -> u8 {
     match load_policy(path) {
         Ok(policy) => {
             let compiled = compile(&policy);
-            println!(
+            outln!(
                 "{}: valid: {} networks, {} services -> table inet {} with {} rules and {} set elements",
                 path.display(),
                 policy.networks.len(),

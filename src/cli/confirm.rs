@@ -15,9 +15,10 @@ pub fn run(cli: &Cli) -> u8 {
     print_warnings(&engine);
     match result {
         Ok(p) => {
-            println!(
+            outln!(
                 "confirmed commit {}: table inet {} stays, and `restore` loads it at boot",
-                p.id, p.table
+                p.id,
+                p.table
             );
             0
         }

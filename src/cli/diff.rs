@@ -27,10 +27,10 @@ pub fn run(path: &Path, nft: &dyn Nft) -> u8 {
     };
     let diff = live_vs_policy(&compiled, &live, &path.display().to_string());
     if diff.is_empty() {
-        println!("table inet {} matches {}", compiled.name, path.display());
+        outln!("table inet {} matches {}", compiled.name, path.display());
         0
     } else {
-        print!("{diff}");
+        out!("{diff}");
         1
     }
 }

@@ -56,7 +56,7 @@ pub fn run(path: &Path, opts: &Options) -> u8 {
         written: format!("on {host} at {}", format_time(now_ms())),
     });
     if opts.print {
-        print!("{text}");
+        out!("{text}");
         return WRITTEN;
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())

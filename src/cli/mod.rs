@@ -1,6 +1,16 @@
 //! The headless command line: clap definitions and dispatch. Never enters raw mode, and
 //! never imports the terminal UI: `main` starts that one when the command asks for it.
 
+/// Prints to stdout, like `print!`; a reader that has gone away ends the command quietly.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_out(&format!($($arg)*)) };
+}
+
+/// Prints a line to stdout, like `println!`; a reader that has gone away ends the command.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::cli::write_out(&format!("{}\n", format!($($arg)*))) };
+}
+
 mod apply;
 mod check;
 mod confirm;
@@ -458,10 +468,23 @@ pub fn recover_first(cli: &Cli) {
     print_warnings(&engine);
 }
 
-/// Prints a message to stderr, ending it with a newline.
-pub fn eprint(message: &str) {
-    eprint!("{message}");
-    if !message.ends_with('\n') {
-        eprintln!();
+/// Writes `text` to stdout. A reader that has gone away (`| head`, `| grep -q`) ends the
+/// command quietly, as it ends `cat`, instead of the panic `print!` would raise.
+pub fn write_out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
     }
+}
+
+/// Prints a message to stderr, ending it with a newline (nothing, if nobody reads it).
+pub fn eprint(message: &str) {
+    use std::io::Write;
+    let newline = if message.ends_with('\n') { "" } else { "\n" };
+    let _ = write!(std::io::stderr().lock(), "{message}{newline}");
 }

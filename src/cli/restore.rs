@@ -8,7 +8,7 @@ pub fn run(cli: &Cli) -> u8 {
     let m = match machinery(cli, false) {
         Ok(m) => m,
         Err(e) if e.is_not_found() => {
-            println!("no confirmed ruleset yet; nothing loaded");
+            outln!("no confirmed ruleset yet; nothing loaded");
             return 0;
         }
         Err(e) => {
@@ -22,9 +22,10 @@ pub fn run(cli: &Cli) -> u8 {
     match result {
         Ok(r) => match &r.loaded {
             Some(loaded) => {
-                println!(
+                outln!(
                     "restored the ruleset confirmed in commit {} (table inet {})",
-                    loaded.id, loaded.table
+                    loaded.id,
+                    loaded.table
                 );
                 match &loaded.fallback {
                     // Loaded, but not the last confirmed ruleset: loud, and a failure for
@@ -37,7 +38,7 @@ pub fn run(cli: &Cli) -> u8 {
                 }
             }
             None => {
-                println!("no confirmed ruleset yet; nothing loaded");
+                outln!("no confirmed ruleset yet; nothing loaded");
                 0
             }
         },

@@ -28,7 +28,7 @@ pub fn run(cli: &Cli, commit: Option<&str>, at_deadline: bool) -> u8 {
         print_warnings(&engine);
         match result {
             Ok(RollbackOutcome::RolledBack { commit, via, .. }) => {
-                println!(
+                outln!(
                     "rolled back commit {}: table inet {} {}",
                     commit.id,
                     commit.table,
@@ -42,7 +42,7 @@ pub fn run(cli: &Cli, commit: Option<&str>, at_deadline: bool) -> u8 {
                 return 0;
             }
             Ok(RollbackOutcome::NotPending(id)) => {
-                println!("commit {id} is not pending; nothing to roll back");
+                outln!("commit {id} is not pending; nothing to roll back");
                 return 0;
             }
             Ok(RollbackOutcome::NothingPending) => {
@@ -52,7 +52,7 @@ pub fn run(cli: &Cli, commit: Option<&str>, at_deadline: bool) -> u8 {
             Ok(RollbackOutcome::AskedGuards { ids, done }) => {
                 let ids = ids.join(", ");
                 if done {
-                    println!(
+                    outln!(
                         "the journal names no pending commit, but the guard of commit {ids} \
                          was alive: it rolled its commit back"
                     );

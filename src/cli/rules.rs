@@ -51,7 +51,7 @@ pub fn run(path: &Path, nft: &dyn Nft, json: bool) -> u8 {
     };
     if json {
         match serde_json::to_string_pretty(&report) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => outln!("{text}"),
             Err(e) => {
                 eprint(&format!("portcullis: {e}"));
                 return 2;
@@ -66,7 +66,7 @@ pub fn run(path: &Path, nft: &dyn Nft, json: bool) -> u8 {
         ));
         return 0;
     }
-    print!("{}", table_text(&report.rules));
+    out!("{}", table_text(&report.rules));
     0
 }
 

@@ -67,7 +67,7 @@ pub fn run(path: &Path, nft: &dyn Nft, opts: &Options) -> u8 {
     };
     if suggestions {
         let policy = policy.unwrap_or_else(|| crate::policy::parse("").expect("empty policy"));
-        print!(
+        out!(
             "{}",
             to_toml(&suggest(
                 &policy,
@@ -172,7 +172,7 @@ pub fn run(path: &Path, nft: &dyn Nft, opts: &Options) -> u8 {
     }
     if let Some(p) = &policy {
         for s in stale_services(p, &table.listeners) {
-            println!(
+            outln!(
                 "stale: service {} ({}): nothing listens on its ports",
                 s.name,
                 s.ports

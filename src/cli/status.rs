@@ -23,6 +23,8 @@ pub struct Health {
     pub state_dir_error: Option<String>,
     /// Why the journal cannot be read, if it cannot.
     pub journal_error: Option<String>,
+    /// Who holds the operator lock, if anyone does while a commit is pending.
+    pub lock_holder: Option<String>,
 }
 
 pub fn run(cli: &Cli, as_json: bool) -> u8 {
@@ -51,6 +53,7 @@ pub fn run(cli: &Cli, as_json: bool) -> u8 {
                 state_dir_error: (pending.is_some() || journal_error.is_some())
                     .then(|| m.state.probe_writable().err())
                     .flatten(),
+                lock_holder: pending.is_some().then(|| m.state.lock_holder()).flatten(),
                 journal_error,
             };
             (journal, health)
@@ -63,12 +66,12 @@ pub fn run(cli: &Cli, as_json: bool) -> u8 {
     };
     let doc = document(&journal, &health, &now);
     if as_json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&doc).expect("status serialises")
         );
     } else {
-        print!("{}", text(&doc));
+        out!("{}", text(&doc));
     }
     0
 }
@@ -132,6 +135,7 @@ pub fn document(journal: &Journal, health: &Health, now: &Now) -> Value {
         "journal_error": health.journal_error,
         "state_dir_error": health.state_dir_error,
         "stray_guards": health.stray_guards,
+        "lock_holder": health.lock_holder,
     })
 }
 
@@ -199,6 +203,12 @@ fn text(doc: &Value) -> String {
                 p["rollback_attempts"], err
             ));
         }
+    }
+    if let Some(who) = doc["lock_holder"].as_str() {
+        out.push_str(&format!(
+            "  the operator lock is held by: {who} (a guard past its deadline ends nft left \
+             running by an apply that died, after 10s)\n"
+        ));
     }
     if let Some(e) = doc["state_dir_error"].as_str() {
         out.push_str(&format!(

@@ -25,10 +25,13 @@ use crate::app::review::evidence;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let Some(pending) = &app.pending else { return };
-    let left = app.seconds_left().unwrap_or(0);
+    let countdown = app.countdown().unwrap_or_default();
     let mut lines = vec![
         Line::from(vec![
-            Span::styled(format!(" Rolls back in {left}s "), theme.pending),
+            Span::styled(
+                format!(" {} ", format::capitalized(&countdown)),
+                theme.pending,
+            ),
             Span::raw(format!("unless you keep it (applied by {}).", pending.user)),
         ]),
         Line::raw(""),

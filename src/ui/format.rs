@@ -71,6 +71,14 @@ pub fn sparkline(
         .collect()
 }
 
+/// `text` with its first letter in capitals.
+pub fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,17 +55,14 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
 
     let mut second: Vec<Span<'static>> = Vec::new();
     if let Some(p) = &app.pending {
-        let left = app.seconds_left().unwrap_or(0);
+        let countdown = app.countdown().unwrap_or_default();
         let keys = if app.config.read_only {
             ""
         } else {
             " (c keeps it, b rolls back now)"
         };
         second.push(Span::styled(
-            format!(
-                " PENDING commit {} by {}: rolls back in {left}s{keys} ",
-                p.id, p.user
-            ),
+            format!(" PENDING commit {} by {}: {countdown}{keys} ", p.id, p.user),
             theme.pending,
         ));
         if let Some(e) = &p.rollback_error {

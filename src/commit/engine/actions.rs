@@ -3,7 +3,7 @@
 
 use std::io::{Read, Seek};
 
-use super::{Carried, Engine};
+use super::{Carried, Engine, OWNER_FRESH, OwnerSeen};
 use crate::commit::audit::{AuditLine, Event as AuditEvent};
 use crate::commit::journal::{Journal, Pending, format_time};
 use crate::commit::machine::{Action, Event, Restoration, Via};
@@ -173,6 +173,29 @@ impl Engine<'_> {
         Ok(ownership::owner(&listing, table))
     }
 
+    /// Reads whose the table is now, for a put back due within moments.
+    pub(super) fn see_owner(&self, table: &str) {
+        let seen = self.owner(table).ok().map(|owner| OwnerSeen {
+            table: table.to_string(),
+            at_boot_ns: self.now().boot_ns,
+            owner,
+        });
+        *self.owner_seen.borrow_mut() = seen;
+    }
+
+    /// Whose the table is: the reading of a moment ago if there is a fresh one (used once),
+    /// else read now.
+    fn owner_for_put_back(&self, table: &str) -> Result<Owner, String> {
+        let fresh = self.owner_seen.borrow_mut().take().filter(|s| {
+            s.table == table
+                && self.now().boot_ns.saturating_sub(s.at_boot_ns) <= OWNER_FRESH.as_nanos() as u64
+        });
+        match fresh {
+            Some(seen) => Ok(seen.owner),
+            None => self.owner(table),
+        }
+    }
+
     /// Puts the table back as it was before `commit`: its snapshot, or its deletion if it
     /// did not exist; if the snapshot is gone or damaged, the confirmed ruleset of the same
     /// table. Never replaces a table that is not ours.
@@ -183,7 +206,7 @@ impl Engine<'_> {
         lock: &StateLock,
     ) -> Result<Via, String> {
         let table = &commit.table;
-        let owner = self.owner(table)?;
+        let owner = self.owner_for_put_back(table)?;
         if !owner.is_ours() && owner != Owner::Absent {
             return Err(ownership::refusal(table, &owner, "replacing"));
         }

@@ -63,7 +63,22 @@ pub struct Engine<'a> {
     warnings: RefCell<Vec<String>>,
     /// A journal write of this operation failed and was left for later.
     unrecorded: Cell<bool>,
+    /// Whose a table was, read a moment ago (a guard reads it just before its deadline,
+    /// so that the put back at the deadline does not wait for that nft listing).
+    owner_seen: RefCell<Option<OwnerSeen>>,
 }
+
+/// An ownership reading and when it was taken.
+#[derive(Debug, Clone)]
+struct OwnerSeen {
+    table: String,
+    at_boot_ns: u64,
+    owner: super::ownership::Owner,
+}
+
+/// How old an ownership reading may be for a put back to rely on it. Under the operator
+/// lock no portcullis can change the table; this is how long another tool would have.
+const OWNER_FRESH: Duration = Duration::from_millis(500);
 
 impl<'a> Engine<'a> {
     pub fn new(b: Backends<'a>, by: Actor) -> Engine<'a> {
@@ -72,6 +87,7 @@ impl<'a> Engine<'a> {
             by,
             warnings: RefCell::new(Vec::new()),
             unrecorded: Cell::new(false),
+            owner_seen: RefCell::new(None),
         }
     }
 

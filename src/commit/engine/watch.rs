@@ -16,6 +16,11 @@ use crate::commit::state::StateError;
 /// How often a waiting guard re-reads the journal (a confirm makes it stand down within
 /// this), and the longest it oversleeps the deadline.
 pub const POLL: Duration = Duration::from_millis(100);
+/// How long a due guard waits for a lock held by nft processes whose apply has died
+/// before it ends them: long enough for such an nft to finish a big load on its own, short
+/// enough that a stalled one cannot hold the rollback off for good. (Ending an nft is safe:
+/// its transaction commits whole or not at all, and the put back follows it.)
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(10);
 
 /// What a guard process was told by signals, set by its handlers.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +61,8 @@ impl Engine<'_> {
         let mut own: Option<Pending> = None;
         let mut put_back: Option<(Reason, Via)> = None;
         let mut failures: u32 = 0;
+        // Since when (boot clock, ns) the lock has been busy while the commit was due.
+        let mut busy_since: Option<u64> = None;
         loop {
             if !self.b.state.root().is_dir() {
                 return Watched::StateGone;
@@ -86,7 +93,18 @@ impl Engine<'_> {
                     .and_then(|p| p.deadline())
                     .map(|d| d.left(&self.now()));
                 if let Some(left) = due.filter(|l| !l.is_zero() && trigger == Trigger::Poll) {
-                    self.sleep(POLL.min(left));
+                    if left <= POLL
+                        && let Some(p) = &own
+                    {
+                        // The last sleep before the deadline: read whose the table is now,
+                        // so that the put back need not wait for that listing. The sleep is
+                        // what is left after the reading.
+                        self.see_owner(&p.table);
+                        let left = p.deadline().map_or(Duration::ZERO, |d| d.left(&self.now()));
+                        self.sleep(left);
+                    } else {
+                        self.sleep(POLL.min(left));
+                    }
                     continue;
                 }
             }
@@ -99,7 +117,15 @@ impl Engine<'_> {
             {
                 Ok(lock) => lock,
                 // Busy: the lock wait itself paced us. Anything else: back off.
-                Err(CommitError::State(StateError::Busy { .. })) => continue,
+                Err(CommitError::State(StateError::Busy { .. })) => {
+                    let now = self.now().boot_ns;
+                    let since = *busy_since.get_or_insert(now);
+                    if now.saturating_sub(since) > ORPHAN_GRACE.as_nanos() as u64 {
+                        self.end_orphans();
+                        busy_since = None;
+                    }
+                    continue;
+                }
                 Err(_) => {
                     self.sleep(backoff(failures));
                     failures += 1;
@@ -115,6 +141,7 @@ impl Engine<'_> {
                     continue;
                 }
             };
+            busy_since = None;
             self.unrecorded.set(false);
             let event = match &put_back {
                 Some((reason, via)) => Event::PutBack {
@@ -147,6 +174,16 @@ impl Engine<'_> {
                     failures += 1;
                 }
             }
+        }
+    }
+
+    /// Ends the nft processes an apply that died left holding the lock.
+    fn end_orphans(&self) {
+        for pid in self.b.state.orphaned_lock_holders() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 

@@ -94,6 +94,47 @@ impl StateDir {
     }
 }
 
+impl StateDir {
+    /// Who holds the operator lock now (as the holder wrote it), or None if it is free.
+    /// Takes the lock for an instant to tell.
+    pub fn lock_holder(&self) -> Option<String> {
+        let path = self.lock_dir.join("lock");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .custom_flags(NOFOLLOW)
+            .open(path)
+            .ok()?;
+        match file.try_lock() {
+            Ok(()) => None,
+            Err(_) => {
+                let mut who = String::new();
+                let _ = file.read_to_string(&mut who);
+                Some(who.trim().to_string())
+            }
+        }
+    }
+
+    /// The processes that have the lock file open now but are not portcullis, and whose
+    /// parent is not portcullis either: nft left running by an apply that died. Only they
+    /// can hold the lock with no portcullis process to finish the job.
+    pub fn orphaned_lock_holders(&self) -> Vec<u32> {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = std::fs::symlink_metadata(self.lock_dir.join("lock")) else {
+            return Vec::new();
+        };
+        let ours = |pid: u32| {
+            crate::system::name_and_parent(pid).is_some_and(|(name, _)| name == "portcullis")
+        };
+        crate::system::processes_with_open(meta.dev(), meta.ino())
+            .into_iter()
+            .filter(|pid| !ours(*pid))
+            .filter(|pid| {
+                crate::system::name_and_parent(*pid).is_some_and(|(_, parent)| !ours(parent))
+            })
+            .collect()
+    }
+}
+
 /// The errors of opening for writing that a read-only directory or file gives.
 fn read_only(e: &std::io::Error) -> bool {
     e.kind() == ErrorKind::PermissionDenied
