@@ -740,8 +740,25 @@ fn a_table_that_is_not_ours_is_never_replaced_or_deleted() {
     lab.portcullis_ok(&["rollback"]);
     assert_eq!(lab.nft(&["-s", "list", "table", "inet", "filter"]), theirs);
 
-    // restore refuses to replace a table of the confirmed name that is not ours.
+    // A table an earlier version made (no mark, our catch-all rules) is ours: applied
+    // over, and marked.
+    lab.nft(&["delete", "table", "inet", "filter"]);
     let ours = policy_file(BEFORE);
+    let exported = lab.portcullis_ok(&["--policy", path(&ours), "export"]);
+    let earlier: String = exported
+        .lines()
+        .filter(|l| !l.contains("managed by portcullis"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    lab.nft_script(&earlier);
+    let table = || lab.nft(&["-s", "list", "table", "inet", "portcullis"]);
+    assert!(!table().contains("managed by portcullis"));
+    let change = policy_file(CHANGE);
+    let out = lab.portcullis(&["--policy", path(&change), "apply", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(table().contains("managed by portcullis"), "{}", table());
+
+    // restore refuses to replace a table of the confirmed name that is not ours.
     lab.portcullis_ok(&["--policy", path(&ours), "apply", "--yes"]);
     lab.nft(&["delete", "table", "inet", "portcullis"]);
     lab.nft_script("table inet portcullis {\n\tchain c {\n\t\ttype filter hook input priority 5; policy accept;\n\t}\n}\n");
