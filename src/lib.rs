@@ -1,8 +1,11 @@
 //! portcullis: a terminal UI firewall manager for Linux nftables.
 //!
-//! The pure core (`policy`, `nft::compile`, `nft::render`, `nft::live`, `diff`) never does IO;
-//! `nft::backend` runs the `nft` binary; `commit` makes every change confirm-or-rollback;
-//! `eval` answers what a policy does with a packet; `cli` is the headless front end.
+//! The pure core (`policy`, `nft::compile`, `nft::render`, `nft::live`, `diff`, `eval`,
+//! `commit::machine`) never does IO; at the edge, `nft::backend` runs the `nft` binary,
+//! `sockets` reads the kernel's socket table, `system` the clocks and /proc, and
+//! `commit::engine` runs the commit state machine against them. Two front ends share all
+//! of it and never import each other: `cli` (the headless commands) and `tui` (the
+//! terminal UI's runtime, over `app`'s state and `ui`'s views); `main` picks one.
 
 #![forbid(unsafe_code)]
 

@@ -28,12 +28,13 @@ const CORE: &[&str] = &[
 
 /// Files of the pure core: no files, processes or terminals of their own.
 const PURE: &[&str] = &[
-    "commit/machine.rs",
+    "commit/machine/mod.rs",
+    "commit/machine/apply.rs",
+    "commit/machine/resolve.rs",
     "commit/journal.rs",
     "commit/ownership.rs",
     "commit/lockout.rs",
     "commit/audit.rs",
-    "commit/plan.rs",
     "diff/mod.rs",
     "diff/policy.rs",
     "eval.rs",

@@ -75,7 +75,23 @@ fn render_page(command: &clap::Command, out: &mut Vec<u8>) -> std::io::Result<()
         ),
         (
             "/var/lib/portcullis/",
-            "The commit journal, snapshots, the confirmed ruleset and the audit log (\\fB\\-\\-state\\-dir\\fR, PORTCULLIS_STATE_DIR).",
+            "The state directory (\\fB\\-\\-state\\-dir\\fR, PORTCULLIS_STATE_DIR): 0700, never a symlink; nothing in it is followed through one.",
+        ),
+        (
+            "/var/lib/portcullis/journal.json",
+            "The pending commit, the last 20 commits and the confirmed rulesets. A damaged one is kept as journal.json.damaged\\-TIME and made anew.",
+        ),
+        (
+            "/var/lib/portcullis/commits/",
+            "ID.applied.nft, the script each commit applied, and ID.before.nft, the script that puts back the table as it was before it; each behind a self\\-verifying header.",
+        ),
+        (
+            "/var/lib/portcullis/confirmed.nft",
+            "A copy of the last confirmed commit's script, for \\fBrestore\\fR when the journal or that script is damaged.",
+        ),
+        (
+            "/var/lib/portcullis/audit.log",
+            "One JSON line per event (applied, confirmed, rolled back, restored, journal repaired...), also sent to the system log.",
         ),
         (
             "/run/portcullis/lock",
