@@ -921,3 +921,35 @@ fn a_stalled_orphaned_nft_is_ended_and_the_commit_rolled_back() {
         "the stalled nft still runs"
     );
 }
+
+// A diff nobody reads (`apply | head`): the apply stops before it changes anything, and its
+// status says it did not succeed.
+#[test]
+fn an_apply_whose_output_nobody_reads_stops_before_it_changes_anything() {
+    use std::io::Read;
+    let Some((lab, before, _, _)) = confirmed_lab() else {
+        return;
+    };
+    // A diff longer than a pipe holds, so that the reader is gone before it is all written.
+    let big = big_policy(20_000, 2222);
+    let mut child = lab
+        .portcullis_command(&["--policy", path(&big), "apply", "--no-wait"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("apply");
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("read");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert_eq!(ruleset(&lab), before, "applied with nobody reading");
+    assert!(status(&lab)["pending"].is_null());
+}

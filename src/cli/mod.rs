@@ -469,7 +469,9 @@ pub fn recover_first(cli: &Cli) {
 }
 
 /// Writes `text` to stdout. A reader that has gone away (`| head`, `| grep -q`) ends the
-/// command quietly, as it ends `cat`, instead of the panic `print!` would raise.
+/// command quietly instead of the panic `print!` would raise, with the status a process
+/// killed by SIGPIPE has (141), so that no script mistakes it for success: an `apply`
+/// whose diff nobody reads stops before it changes anything.
 pub fn write_out(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
@@ -478,7 +480,7 @@ pub fn write_out(text: &str) {
         .and_then(|()| stdout.flush())
         && e.kind() == std::io::ErrorKind::BrokenPipe
     {
-        std::process::exit(0);
+        std::process::exit(128 + 13);
     }
 }
 
