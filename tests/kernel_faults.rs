@@ -460,6 +460,31 @@ fn a_damaged_journal_does_not_stop_the_rollback() {
         let out = lab.portcullis(&["status"]);
         assert!(out.status.success(), "journal {damage}: {}", text(&out));
     }
+
+    // Damaged with an hour left: status says so, and `rollback` asks the guard, which
+    // alone still knows the commit, to roll it back now.
+    let Some((lab, before, _, change)) = confirmed_lab() else {
+        return;
+    };
+    let id = apply_pending(&lab, &change, "1h", None);
+    std::fs::write(lab.state_dir.path().join("journal.json"), "{ garbage").expect("damage");
+    let shown = lab.portcullis_ok(&["status"]);
+    assert!(
+        shown.contains("JOURNAL DAMAGED")
+            && shown.contains(&format!("guard alive for commit {id}")),
+        "{shown}"
+    );
+    let out = lab.portcullis(&["rollback"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("it rolled its commit back"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(ruleset(&lab), before);
+    let s = status(&lab);
+    assert_eq!(s["last_commits"][0]["id"], id.as_str(), "{s:#}");
+    assert_eq!(s["last_commits"][0]["outcome"], "rolled_back", "{s:#}");
 }
 
 // 7. `restore` undoes a pending commit before recording it as rolled back.

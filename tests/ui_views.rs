@@ -263,7 +263,20 @@ fn a_commit_still_applying_says_so_instead_of_a_countdown() {
     let mut p = pending();
     p.deadline = None;
     let mut app = app_with_pending(p, Vec::new());
-    let screen = render(&mut app, 160, 48);
-    assert!(screen.contains("still applying"), "{screen}");
-    assert!(!screen.contains("rolls back in 0s"), "{screen}");
+    for (w, h) in [(80, 24), (113, 34)] {
+        let screen = render(&mut app, w, h);
+        assert!(
+            screen.contains("still applying (b rolls back now)"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("Still applying (applied by alice)."),
+            "{screen}"
+        );
+        assert!(
+            !screen.contains("unless you keep it"),
+            "not keepable yet: {screen}"
+        );
+        assert!(!screen.contains("c keeps it"), "not keepable yet: {screen}");
+    }
 }

@@ -290,13 +290,17 @@ impl App {
     }
 
     /// Where the pending commit's countdown is, in words (`rolls back in 23s`), for the
-    /// status bar and the countdown alike.
-    pub fn countdown(&self) -> Option<String> {
+    /// status bar and the countdown alike; and whether it can still be kept.
+    pub fn countdown(&self) -> Option<(String, bool)> {
         let p = self.pending.as_ref()?;
         Some(match &p.deadline {
-            None => "is still applying (its window starts when the new table is live)".into(),
-            Some(d) if d.passed(&self.now) => "is past its deadline: rolling back".into(),
-            Some(d) => format!("rolls back in {}s", d.seconds_left(&self.now)),
+            // The window starts when the new table is live.
+            None => ("still applying".into(), false),
+            Some(d) if d.passed(&self.now) => ("rolling back".into(), false),
+            Some(d) => (
+                format!("rolls back in {}s", d.seconds_left(&self.now)),
+                true,
+            ),
         })
     }
 

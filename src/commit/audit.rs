@@ -55,15 +55,32 @@ impl AuditLine {
         reason: Option<String>,
     ) -> AuditLine {
         AuditLine {
+            commit: Some(pending.id.clone()),
+            table: Some(pending.table.clone()),
+            rules_added: Some(pending.rules_added),
+            rules_removed: Some(pending.rules_removed),
+            ..AuditLine::of(event, by, who, now_ms, reason)
+        }
+    }
+
+    /// A line about no commit in particular (a restore names its commit after).
+    pub fn of(
+        event: Event,
+        by: Actor,
+        who: &Who,
+        now_ms: u64,
+        reason: Option<String>,
+    ) -> AuditLine {
+        AuditLine {
             time: format_time(now_ms),
             event,
             by,
             user: who.user.clone(),
             ssh_peer: who.ssh_peer.clone(),
-            commit: Some(pending.id.clone()),
-            table: Some(pending.table.clone()),
-            rules_added: Some(pending.rules_added),
-            rules_removed: Some(pending.rules_removed),
+            commit: None,
+            table: None,
+            rules_added: None,
+            rules_removed: None,
             reason,
         }
     }

@@ -23,8 +23,9 @@ pub enum Owner {
 }
 
 impl Owner {
-    pub fn is_ours(&self) -> bool {
-        matches!(self, Owner::Ours | Owner::Earlier)
+    /// Whether portcullis may replace or delete the table: it is ours, or there is none.
+    pub fn may_replace(&self) -> bool {
+        !matches!(self, Owner::Foreign { .. })
     }
 }
 
@@ -121,13 +122,13 @@ mod tests {
     #[test]
     fn an_unmarked_table_with_our_catch_all_rules_is_an_earlier_versions() {
         assert_eq!(owner(LISTING, "old"), Owner::Earlier);
-        assert!(owner(LISTING, "old").is_ours());
+        assert!(owner(LISTING, "old").may_replace());
     }
 
     #[test]
     fn anything_else_is_foreign_and_the_refusal_says_whose_and_what_to_do() {
         let filter = owner(LISTING, "filter");
-        assert!(!filter.is_ours());
+        assert!(!filter.may_replace());
         let said = refusal("filter", &filter, "replacing");
         assert!(said.contains("/etc/nftables.conf"), "{said}");
         assert!(

@@ -25,14 +25,15 @@ use crate::app::review::evidence;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     let Some(pending) = &app.pending else { return };
-    let countdown = app.countdown().unwrap_or_default();
+    let (countdown, keepable) = app.countdown().unwrap_or_default();
+    let unless = if keepable { "unless you keep it " } else { "" };
     let mut lines = vec![
         Line::from(vec![
             Span::styled(
                 format!(" {} ", format::capitalized(&countdown)),
                 theme.pending,
             ),
-            Span::raw(format!("unless you keep it (applied by {}).", pending.user)),
+            Span::raw(format!("{unless}(applied by {}).", pending.user)),
         ]),
         Line::raw(""),
     ];

@@ -55,11 +55,11 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
 
     let mut second: Vec<Span<'static>> = Vec::new();
     if let Some(p) = &app.pending {
-        let countdown = app.countdown().unwrap_or_default();
-        let keys = if app.config.read_only {
-            ""
-        } else {
-            " (c keeps it, b rolls back now)"
+        let (countdown, keepable) = app.countdown().unwrap_or_default();
+        let keys = match (app.config.read_only, keepable) {
+            (true, _) => "",
+            (false, true) => " (c keeps it, b rolls back now)",
+            (false, false) => " (b rolls back now)",
         };
         second.push(Span::styled(
             format!(" PENDING commit {} by {}: {countdown}{keys} ", p.id, p.user),

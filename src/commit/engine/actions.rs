@@ -5,7 +5,7 @@ use std::io::{Read, Seek};
 
 use super::{Carried, Engine, OWNER_FRESH, OwnerSeen};
 use crate::commit::audit::{AuditLine, Event as AuditEvent};
-use crate::commit::journal::{Journal, Pending, format_time};
+use crate::commit::journal::{Journal, Pending};
 use crate::commit::machine::{Action, Event, Restoration, Via};
 use crate::commit::ownership::{self, Owner};
 use crate::commit::state::StateLock;
@@ -45,7 +45,7 @@ impl Engine<'_> {
                 Carried::Event(Event::Restored(self.load_confirmed(journal, lock)))
             }
             Action::CopyConfirmed { id } => {
-                // The journal already names it; the link is the copy for a damaged journal.
+                // The journal already names it; the copy is for a damaged journal or script.
                 if let Err(e) = self.b.state.copy_confirmed(&id) {
                     self.warn(format!("cannot update {CONFIRMED_FILE}: {e}"));
                 }
@@ -96,34 +96,20 @@ impl Engine<'_> {
 
     fn audit_restore(&self, r: &Restoration) {
         let line = AuditLine {
-            time: format_time(self.now().wall_ms),
-            event: AuditEvent::Restored,
-            by: self.by,
-            user: self.b.who.user.clone(),
-            ssh_peer: self.b.who.ssh_peer.clone(),
             commit: Some(r.id.clone()),
             table: Some(r.table.clone()),
-            rules_added: None,
-            rules_removed: None,
-            reason: r.fallback.clone(),
+            ..self.audit_line(AuditEvent::Restored, r.fallback.clone())
         };
         self.append_audit(&line.to_json());
     }
 
     pub(super) fn audit_repair(&self, reason: &str) {
-        let line = AuditLine {
-            time: format_time(self.now().wall_ms),
-            event: AuditEvent::JournalRepaired,
-            by: self.by,
-            user: self.b.who.user.clone(),
-            ssh_peer: self.b.who.ssh_peer.clone(),
-            commit: None,
-            table: None,
-            rules_added: None,
-            rules_removed: None,
-            reason: Some(reason.to_string()),
-        };
+        let line = self.audit_line(AuditEvent::JournalRepaired, Some(reason.to_string()));
         self.append_audit(&line.to_json());
+    }
+
+    fn audit_line(&self, event: AuditEvent, reason: Option<String>) -> AuditLine {
+        AuditLine::of(event, self.by, self.b.who, self.now().wall_ms, reason)
     }
 
     /// Opens a commit file and verifies it (against `digest` if given), ready for nft.
@@ -139,9 +125,13 @@ impl Engine<'_> {
         Ok(file)
     }
 
-    /// Loads commit `commit`'s applied script, verified against its digest.
+    /// Loads commit `commit`'s applied script (staged by its apply a moment ago).
     fn load(&self, commit: &Pending, lock: &StateLock) -> Result<(), String> {
-        let file = self.verified_file(&applied_file(&commit.id), Some(&commit.digest))?;
+        let file = self
+            .b
+            .state
+            .open_file(&applied_file(&commit.id))
+            .map_err(|e| e.to_string())?;
         self.b
             .nft
             .load(Script::File(file), lock.file())
@@ -207,7 +197,7 @@ impl Engine<'_> {
     ) -> Result<Via, String> {
         let table = &commit.table;
         let owner = self.owner_for_put_back(table)?;
-        if !owner.is_ours() && owner != Owner::Absent {
+        if !owner.may_replace() {
             return Err(ownership::refusal(table, &owner, "replacing"));
         }
         let load = |script: Script<'_>| {
@@ -268,7 +258,7 @@ impl Engine<'_> {
                 continue;
             };
             let owner = self.owner(&c.table)?;
-            if !owner.is_ours() && owner != Owner::Absent {
+            if !owner.may_replace() {
                 return Err(ownership::refusal(&c.table, &owner, "replacing"));
             }
             match self.b.nft.load(Script::File(file), lock.file()) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::{CommitError, Engine, LOCK_WAIT};
 use crate::commit::journal::{Pending, Stage, format_time, new_id};
 use crate::commit::machine::{Event, Refusal, Reply};
-use crate::commit::ownership::{self, Owner};
+use crate::commit::ownership;
 use crate::commit::plan::{Plan, read_live_table, read_terse};
 use crate::commit::state::scripts::{self, applied_file, before_file};
 use crate::diff::{canonical_text, live_vs_policy, rule_changes};
@@ -94,7 +94,7 @@ impl Engine<'_> {
             None => read_terse(self.b.nft, &table).map_err(CommitError::ReadLive)?,
         };
         let owner = self.owner(&table).map_err(CommitError::ReadLive)?;
-        let adopted = matches!(owner, Owner::Foreign { .. });
+        let adopted = !owner.may_replace();
         if adopted && !req.adopt {
             return Err(CommitError::NotOurs(ownership::refusal(
                 &table,
@@ -128,7 +128,8 @@ impl Engine<'_> {
         };
         // Every file before the load: once nft has loaded, there is nothing left to write
         // but the journal.
-        let applied = scripts::with_header(&commit.id, &table, &req.plan.script);
+        let applied =
+            scripts::with_header_digest(&commit.id, &table, &req.plan.script, &commit.digest);
         self.b
             .state
             .write(&applied_file(&commit.id), applied.as_bytes())
@@ -168,7 +169,7 @@ impl Engine<'_> {
                 reason: reason.text(),
             }),
             Reply::Refused(r) => Err(self.refusal(r)),
-            other => Err(CommitError::Apply(format!("unexpected outcome: {other:?}"))),
+            other => Err(CommitError::Internal(format!("unexpected reply {other:?}"))),
         }
     }
 
@@ -208,6 +209,7 @@ impl Engine<'_> {
                 CommitError::Rollback { id, attempt, why }
             }
             Refusal::RestoreFailed(why) => CommitError::Restore(why),
+            Refusal::Internal(why) => CommitError::Internal(why),
             Refusal::CannotRecord { doing, why } => CommitError::CannotRecord { doing, why },
         }
     }

@@ -97,6 +97,8 @@ pub enum CommitError {
     },
     #[error("loading the confirmed ruleset failed.\n{0}")]
     Restore(String),
+    #[error("internal error (a bug in portcullis; please report it): {0}")]
+    Internal(String),
 }
 
 #[derive(Debug)]

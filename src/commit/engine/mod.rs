@@ -181,8 +181,8 @@ impl<'a> Engine<'a> {
                 Some(e) => event = e,
                 // Every transition ends in a reply or an event; this is a bug, said plainly.
                 None => {
-                    return Reply::Refused(Refusal::RestoreFailed(
-                        "internal error: a commit step ended without an outcome".into(),
+                    return Reply::Refused(Refusal::Internal(
+                        "a commit step ended without an outcome".into(),
                     ));
                 }
             }

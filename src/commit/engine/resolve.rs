@@ -32,7 +32,7 @@ impl Engine<'_> {
             Reply::Confirmed(p) => Ok(*p),
             Reply::RolledBack { commit, .. } => Err(CommitError::TooLate { id: commit.id }),
             Reply::Refused(r) => Err(self.refusal(r)),
-            other => Err(CommitError::Apply(format!("unexpected outcome: {other:?}"))),
+            other => Err(CommitError::Internal(format!("unexpected reply {other:?}"))),
         }
     }
 
@@ -124,7 +124,7 @@ impl Engine<'_> {
                 Ok(RollbackOutcome::NotPending(id))
             }
             Reply::Refused(r) => Err(self.refusal(r)),
-            other => Err(CommitError::Apply(format!("unexpected outcome: {other:?}"))),
+            other => Err(CommitError::Internal(format!("unexpected reply {other:?}"))),
         }
     }
 
@@ -197,9 +197,7 @@ impl Engine<'_> {
         match reply {
             Reply::Restored(loaded) => Ok(Restored { loaded }),
             Reply::Refused(r) => Err(self.refusal(r)),
-            other => Err(CommitError::Restore(format!(
-                "unexpected outcome: {other:?}"
-            ))),
+            other => Err(CommitError::Internal(format!("unexpected reply {other:?}"))),
         }
     }
 }

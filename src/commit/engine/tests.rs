@@ -245,6 +245,14 @@ impl World {
         })
     }
 
+    /// A world with 8443 confirmed and a commit opening 2222 pending with a `window`.
+    fn pending(window: u64) -> (World, Pending) {
+        let w = World::new();
+        w.apply(8443, None).expect("first apply");
+        let p = w.applied(2222, window);
+        (w, p)
+    }
+
     fn applied(&self, port: u16, window: u64) -> Pending {
         match self.apply(port, Some(window)) {
             Ok(Applied::Pending(p)) => p,
@@ -289,9 +297,7 @@ fn watch(w: &World, id: &str, signals: &GuardSignals) -> Watched {
 
 #[test]
 fn a_windowed_apply_stages_every_file_and_then_a_confirm_keeps_it() {
-    let w = World::new();
-    w.apply(8443, None).expect("first apply");
-    let p = w.applied(2222, 30);
+    let (w, p) = World::pending(30);
     assert_eq!(w.live_port(), Some(2222));
     assert!(w.live_port().is_some());
     assert!(
@@ -346,9 +352,7 @@ fn the_window_of_a_slow_load_starts_when_the_load_ends() {
 
 #[test]
 fn a_guard_rolls_back_at_the_deadline_and_not_before_whatever_the_wall_clock_does() {
-    let w = World::new();
-    w.apply(8443, None).expect("first apply");
-    let p = w.applied(2222, 20);
+    let (w, p) = World::pending(20);
     w.clock.clock.step_wall(3_600_000);
     // The fake clock's sleep moves time: the guard sleeps its way to the deadline.
     let start = w.clock.now().boot_ns;
@@ -401,9 +405,7 @@ fn a_guard_rolls_back_from_its_own_record_when_the_journal_is_damaged_or_gone() 
 
 #[test]
 fn sigterm_makes_a_guard_roll_back_at_once() {
-    let w = World::new();
-    w.apply(8443, None).expect("first apply");
-    let p = w.applied(2222, 3600);
+    let (w, p) = World::pending(3600);
     let signals = GuardSignals::default();
     signals.stop.store(true, Ordering::SeqCst);
     let start = w.clock.now().boot_ns;
@@ -415,9 +417,7 @@ fn sigterm_makes_a_guard_roll_back_at_once() {
 
 #[test]
 fn a_put_back_that_cannot_be_recorded_is_recorded_later_without_loading_again() {
-    let w = World::new();
-    w.apply(8443, None).expect("first apply");
-    let p = w.applied(2222, 1);
+    let (w, p) = World::pending(1);
     let journal = w.journal();
     let loads = w.nft.loads.get();
     w.sabotage_journal();
@@ -464,9 +464,7 @@ fn a_put_back_that_cannot_be_recorded_is_recorded_later_without_loading_again() 
 
 #[test]
 fn a_deleted_snapshot_falls_back_to_the_confirmed_ruleset_of_the_same_table() {
-    let w = World::new();
-    w.apply(8443, None).expect("first apply");
-    let p = w.applied(2222, 30);
+    let (w, p) = World::pending(30);
     std::fs::remove_file(w.state.path(&before_file(&p.id))).expect("delete snapshot");
     match w.engine(Actor::Operator).rollback(None, "by hand") {
         Ok(RollbackOutcome::RolledBack {
@@ -483,9 +481,7 @@ fn a_deleted_snapshot_falls_back_to_the_confirmed_ruleset_of_the_same_table() {
 
 #[test]
 fn a_failing_put_back_is_recorded_and_retried() {
-    let w = World::new();
-    w.apply(8443, None).expect("first apply");
-    let p = w.applied(2222, 30);
+    let (w, p) = World::pending(30);
     w.nft.failing.set(true);
     let err = w
         .engine(Actor::Operator)
@@ -512,9 +508,7 @@ fn a_failing_put_back_is_recorded_and_retried() {
 
 #[test]
 fn a_confirm_of_a_table_deleted_since_the_apply_is_refused() {
-    let w = World::new();
-    w.apply(8443, None).expect("first apply");
-    w.applied(2222, 30);
+    let (w, _) = World::pending(30);
     w.nft.tables.borrow_mut().clear();
     let err = w
         .engine(Actor::Operator)
@@ -629,9 +623,7 @@ fn a_table_that_is_not_ours_is_refused_unless_adopted() {
 
 #[test]
 fn a_guard_refuses_to_replace_a_table_that_became_someone_elses() {
-    let w = World::new();
-    w.apply(8443, None).expect("first apply");
-    w.applied(2222, 30);
+    let (w, _) = World::pending(30);
     w.nft.foreign("portcullis");
     let err = w
         .engine(Actor::Operator)
@@ -654,9 +646,7 @@ fn an_apply_while_a_guard_the_journal_forgot_is_alive_is_refused() {
 
 #[test]
 fn recovery_puts_back_an_overdue_commit_or_one_left_applying_with_no_guard() {
-    let w = World::new();
-    w.apply(8443, None).expect("first apply");
-    let p = w.applied(2222, 5);
+    let (w, p) = World::pending(5);
     assert!(
         w.engine(Actor::Recovery)
             .recover_abandoned()

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::{CommitError, Engine};
 use crate::commit::journal::Pending;
-use crate::commit::machine::{Event, Reason, Refusal, Reply, Trigger, Via};
+use crate::commit::machine::{self, Event, Reason, Refusal, Reply, Trigger, Via};
 use crate::commit::state::StateError;
 
 /// How often a waiting guard re-reads the journal (a confirm makes it stand down within
@@ -69,43 +69,47 @@ impl Engine<'_> {
             }
             let trigger = signals.trigger();
             if put_back.is_none() {
-                match self.b.state.load_journal() {
-                    Ok(j) => match j.pending {
-                        Some(p) if p.id == id => own = Some(p),
-                        // Resolved, or the journal moved on to another commit.
-                        Some(_) => return Watched::Done,
-                        None if j.resolved(id).is_some() => return Watched::Done,
-                        // Lost track of (moved aside): what we know of it decides.
-                        None if own.is_some() => {}
-                        None => return Watched::Done,
-                    },
-                    // Damaged: what we know of it decides; if we know nothing yet, wait
-                    // for a readable journal (giving up would leave it unguarded).
-                    Err(_) if own.is_none() => {
-                        self.sleep(backoff(failures));
-                        failures += 1;
+                // A look without the lock. The machine decides from the journal as read;
+                // it decides again under the lock before anything is done.
+                let read = self.b.state.load_journal();
+                let journal = read.as_ref().cloned().unwrap_or_default();
+                if let Some(p) = journal.pending.as_ref().filter(|p| p.id == id) {
+                    own = Some(p.clone());
+                }
+                let Some(commit) = own.clone() else {
+                    // Never seen: a readable journal that does not name it pending has
+                    // resolved it; an unreadable one may yet name it (giving up would
+                    // leave it unguarded).
+                    if read.is_ok() {
+                        return Watched::Done;
+                    }
+                    self.sleep(backoff(failures));
+                    failures += 1;
+                    continue;
+                };
+                let table = commit.table.clone();
+                let own_event = Event::Watch {
+                    own: Box::new(commit),
+                    trigger,
+                };
+                match machine::step(&journal, own_event, &self.at()).reply() {
+                    Some(Reply::StandDown) => return Watched::Done,
+                    Some(Reply::Refused(Refusal::WrongNamespace { .. })) => {
+                        return Watched::WrongNamespace;
+                    }
+                    Some(Reply::Wait(deadline)) => {
+                        if deadline.left(&self.now()) <= POLL {
+                            // The last sleep before the deadline: read whose the table is
+                            // now, so that the put back need not wait for that listing.
+                            self.see_owner(&table);
+                            self.sleep(deadline.left(&self.now()));
+                        } else {
+                            self.sleep(POLL);
+                        }
                         continue;
                     }
-                    Err(_) => {}
-                }
-                let due = own
-                    .as_ref()
-                    .and_then(|p| p.deadline())
-                    .map(|d| d.left(&self.now()));
-                if let Some(left) = due.filter(|l| !l.is_zero() && trigger == Trigger::Poll) {
-                    if left <= POLL
-                        && let Some(p) = &own
-                    {
-                        // The last sleep before the deadline: read whose the table is now,
-                        // so that the put back need not wait for that listing. The sleep is
-                        // what is left after the reading.
-                        self.see_owner(&p.table);
-                        let left = p.deadline().map_or(Duration::ZERO, |d| d.left(&self.now()));
-                        self.sleep(left);
-                    } else {
-                        self.sleep(POLL.min(left));
-                    }
-                    continue;
+                    // Due: act under the lock.
+                    _ => {}
                 }
             }
             let Some(commit) = own.clone() else {

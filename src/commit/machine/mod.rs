@@ -278,6 +278,8 @@ pub enum Refusal {
         why: String,
     },
     RestoreFailed(String),
+    /// A step ended without an outcome: a bug in this program, said as one.
+    Internal(String),
     /// The journal could not be written, so `doing` did not happen.
     CannotRecord {
         doing: &'static str,
@@ -290,6 +292,16 @@ pub enum Refusal {
 pub struct Transition {
     pub journal: Journal,
     pub actions: Vec<Action>,
+}
+
+impl Transition {
+    /// The reply it ends in, if it ends in one (rather than in an action to carry out).
+    pub fn reply(&self) -> Option<&Reply> {
+        match self.actions.last() {
+            Some(Action::Reply(r)) => Some(r),
+            _ => None,
+        }
+    }
 }
 
 fn stay(journal: &Journal, actions: Vec<Action>) -> Transition {

@@ -150,47 +150,27 @@ pub(super) fn put_back(
     result: Result<Via, String>,
     at: &At,
 ) -> Transition {
-    let ours = journal.pending.as_ref().is_some_and(|p| p.id == commit.id);
-    let via = match result {
-        Ok(via) => via,
-        Err(why) => {
-            let mut next = journal.clone();
-            let mut failed = commit.clone();
-            if let Some(p) = next.pending.as_mut().filter(|_| ours) {
-                p.rollback_attempts += 1;
-                p.rollback_error = Some(why.clone());
-                failed = p.clone();
-            }
-            let attempt = failed.rollback_attempts.max(1);
-            let mut actions = vec![Action::Record(OnFailure::Later)];
-            // Logged on the first failures and then sparingly, so a long outage can't fill
-            // the disk with identical lines.
-            if attempt.is_power_of_two() {
-                actions.push(audit(
-                    AuditEvent::RollbackFailed,
-                    &failed,
-                    Some(format!("attempt {attempt}: {why}")),
-                ));
-            }
-            if reason == Reason::Boot {
-                actions.push(Action::Note(format!(
-                    "commit {} was pending and could not be put back: {why}",
-                    commit.id
-                )));
-                actions.push(Action::LoadConfirmed);
-            } else {
-                actions.push(Action::Reply(Reply::Refused(Refusal::RollbackFailed {
-                    id: commit.id,
-                    attempt,
-                    why,
-                })));
-            }
-            return Transition {
-                journal: next,
-                actions,
-            };
-        }
-    };
+    match result {
+        Ok(via) => put_back_done(journal, commit, reason, via, at),
+        Err(why) => put_back_failed(journal, commit, reason, why),
+    }
+}
+
+/// Whether `commit` is the journal's pending commit (else the journal lost track of it, or
+/// someone resolved it first).
+fn is_pending(journal: &Journal, commit: &Pending) -> bool {
+    journal.pending.as_ref().is_some_and(|p| p.id == commit.id)
+}
+
+/// The table is back: the commit is resolved as rolled back (filed once, even if the
+/// journal had lost it), and a boot goes on to the confirmed ruleset.
+fn put_back_done(
+    journal: &Journal,
+    commit: Pending,
+    reason: Reason,
+    via: Via,
+    at: &At,
+) -> Transition {
     let mut said = reason.text();
     if let Via::Confirmed { id, why } = &via {
         said.push_str(&format!(
@@ -199,12 +179,13 @@ pub(super) fn put_back(
     }
     let mut next = journal.clone();
     let mut actions = Vec::new();
-    if ours {
-        next.resolve(Outcome::RolledBack, Some(said.clone()), at.now.wall_ms);
-    } else if journal.resolved(&commit.id).is_none() {
-        next.push_history(record(&commit, Outcome::RolledBack, Some(said.clone()), at));
-    }
+    let ours = is_pending(journal, &commit);
     if ours || journal.resolved(&commit.id).is_none() {
+        if ours {
+            next.resolve(Outcome::RolledBack, Some(said.clone()), at.now.wall_ms);
+        } else {
+            next.push_history(record(&commit, Outcome::RolledBack, Some(said.clone()), at));
+        }
         actions.push(Action::Record(OnFailure::Later));
         actions.push(audit(AuditEvent::RolledBack, &commit, Some(said)));
         actions.extend(disarm(&commit));
@@ -222,6 +203,50 @@ pub(super) fn put_back(
             reason,
             via,
         }));
+    }
+    Transition {
+        journal: next,
+        actions,
+    }
+}
+
+/// The table could not be put back: the commit stays pending with the error (retried by
+/// its guard), and a boot still loads the confirmed ruleset.
+fn put_back_failed(journal: &Journal, commit: Pending, reason: Reason, why: String) -> Transition {
+    let mut next = journal.clone();
+    let mut failed = commit.clone();
+    if let Some(p) = next
+        .pending
+        .as_mut()
+        .filter(|_| is_pending(journal, &commit))
+    {
+        p.rollback_attempts += 1;
+        p.rollback_error = Some(why.clone());
+        failed = p.clone();
+    }
+    let attempt = failed.rollback_attempts.max(1);
+    let mut actions = vec![Action::Record(OnFailure::Later)];
+    // Logged on the first failures and then sparingly, so a long outage can't fill the
+    // disk with identical lines.
+    if attempt.is_power_of_two() {
+        actions.push(audit(
+            AuditEvent::RollbackFailed,
+            &failed,
+            Some(format!("attempt {attempt}: {why}")),
+        ));
+    }
+    if reason == Reason::Boot {
+        actions.push(Action::Note(format!(
+            "commit {} was pending and could not be put back: {why}",
+            commit.id
+        )));
+        actions.push(Action::LoadConfirmed);
+    } else {
+        actions.push(Action::Reply(Reply::Refused(Refusal::RollbackFailed {
+            id: commit.id,
+            attempt,
+            why,
+        })));
     }
     Transition {
         journal: next,

@@ -1,13 +1,13 @@
-//! The journal on disk: read, written atomically, staged ahead of a load, and repaired when
-//! it is damaged. A damaged journal must never disable a rollback or a boot: it is moved
-//! aside (kept for the operator to read) and a new one is rebuilt from what verifies on its
-//! own, the self-verifying confirmed copy; a guard still alive carries its own commit.
+//! The journal on disk: read, written atomically, and repaired when it is damaged. A
+//! damaged journal must never disable a rollback or a boot: it is moved aside (kept for
+//! the operator to read) and a new one is rebuilt from what verifies on its own, the
+//! self-verifying confirmed copy; a guard still alive carries its own commit.
 
 use std::io::ErrorKind;
 
 use super::scripts::{self, CONFIRMED_FILE};
 use super::{StateDir, StateError, io_err};
-use crate::atomic_file::{self, Staged};
+use crate::atomic_file;
 use crate::commit::journal::{Confirmed, Journal};
 
 const JOURNAL: &str = "journal.json";
@@ -88,12 +88,6 @@ impl StateDir {
 
     pub fn save_journal(&self, journal: &Journal) -> Result<(), StateError> {
         self.write(JOURNAL, &to_bytes(journal))
-    }
-
-    /// Writes the journal's next version beside it without putting it in place: the
-    /// rename that does is all that is left to fail, and it needs no free space.
-    pub fn stage_journal(&self, journal: &Journal) -> Result<Staged, StateError> {
-        self.stage(JOURNAL, &to_bytes(journal))
     }
 }
 

@@ -194,12 +194,6 @@ impl StateDir {
         atomic_file::replace(&path, bytes, 0o600).map_err(io_err(&path))
     }
 
-    /// Writes a new version of `name`, durable but not yet in place.
-    pub fn stage(&self, name: &str, bytes: &[u8]) -> Result<atomic_file::Staged, StateError> {
-        let path = self.path(name);
-        atomic_file::stage(&path, bytes, 0o600).map_err(io_err(&path))
-    }
-
     /// Whether the directory can be written now (a journal update would get through), or
     /// why not: shown by `status` when an outcome cannot be recorded.
     pub fn probe_writable(&self) -> Result<(), String> {

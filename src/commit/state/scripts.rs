@@ -41,10 +41,12 @@ const HEADER: &str = "# portcullis commit=";
 
 /// `script` behind its header line.
 pub fn with_header(id: &str, table: &str, script: &str) -> String {
-    format!(
-        "{HEADER}{id} table={table} sha256={}\n{script}",
-        digest(script)
-    )
+    with_header_digest(id, table, script, &digest(script))
+}
+
+/// `script` behind its header line, its `digest` already known.
+pub fn with_header_digest(id: &str, table: &str, script: &str, digest: &str) -> String {
+    format!("{HEADER}{id} table={table} sha256={digest}\n{script}")
 }
 
 /// A script file that verified.
