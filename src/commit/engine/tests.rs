@@ -752,3 +752,35 @@ fn a_damaged_journal_is_repaired_from_the_verified_copy_and_said() {
     let warned = engine.take_warnings().join("\n");
     assert!(warned.contains("journal was damaged"), "{warned}");
 }
+
+#[test]
+fn a_guard_that_saw_only_applying_before_the_journal_was_lost_waits_a_whole_window() {
+    let (w, p) = World::pending(30);
+    let applying = Pending {
+        stage: Stage::Applying,
+        ..p.clone()
+    };
+    std::fs::write(w.state.path("journal.json"), "{ garbage").expect("damage");
+    let engine = w.engine(Actor::Guard);
+    let lock = w.state.lock(Duration::ZERO, "test").expect("lock");
+    let journal = engine.journal().expect("repaired");
+    let loads = w.nft.loads.get();
+    let reply = engine.run(
+        journal,
+        Event::Watch {
+            own: Box::new(applying),
+            trigger: crate::commit::machine::Trigger::Poll,
+        },
+        &lock,
+    );
+    drop(lock);
+    let Reply::Resume(live) = reply else {
+        panic!("{reply:?}");
+    };
+    assert_eq!(
+        live.deadline().expect("live").left(&w.clock.now()),
+        Duration::from_secs(30)
+    );
+    assert_eq!(w.nft.loads.get(), loads, "nothing put back early");
+    assert_eq!(w.live_port(), Some(2222));
+}

@@ -108,7 +108,8 @@ impl Engine<'_> {
                         }
                         continue;
                     }
-                    // Due: act under the lock.
+                    // Due, or the journal lost it while it was applying: look again under
+                    // the lock.
                     _ => {}
                 }
             }
@@ -163,6 +164,7 @@ impl Engine<'_> {
             match reply {
                 Reply::StandDown => return Watched::Done,
                 Reply::Wait(_) => {}
+                Reply::Resume(live) => own = Some(*live),
                 Reply::RolledBack { reason, via, .. } => {
                     if !self.unrecorded.get() {
                         return Watched::Done;

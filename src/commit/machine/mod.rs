@@ -236,6 +236,9 @@ pub enum Reply {
     StandDown,
     /// Not yet: the deadline is ahead.
     Wait(Deadline),
+    /// The journal lost a commit the guard last saw applying: watch it as this, live
+    /// with a full window from now (only valid under the lock, once its apply has ended).
+    Resume(Box<Pending>),
     Restored(Option<Restoration>),
     Refused(Refusal),
 }

@@ -107,15 +107,15 @@ pub(super) fn rollback(
 }
 
 pub(super) fn watch(journal: &Journal, own: Pending, trigger: Trigger, at: &At) -> Transition {
-    let commit = match &journal.pending {
-        Some(p) if p.id == own.id => p.clone(),
+    let (commit, lost) = match &journal.pending {
+        Some(p) if p.id == own.id => (p.clone(), false),
         // Another commit is pending: ours was resolved and the journal moved on.
         Some(_) => return reply(journal, Reply::StandDown),
         // Resolved (confirmed, rolled back) by someone else.
         None if journal.resolved(&own.id).is_some() => return reply(journal, Reply::StandDown),
         // The journal has lost track of it (damaged, moved aside): its fate is unknown, so
         // it was not confirmed. The guard's own record decides.
-        None => own,
+        None => (own, true),
     };
     if let Some(elsewhere) = elsewhere(&commit, at) {
         return refuse(journal, elsewhere);
@@ -123,8 +123,23 @@ pub(super) fn watch(journal: &Journal, own: Pending, trigger: Trigger, at: &At) 
     let reason = match (trigger, &commit.stage) {
         (Trigger::Stopped, _) => Reason::Stopped,
         (Trigger::Operator, _) => Reason::Operator("rolled back by the operator".into()),
-        // We hold the operator lock, which its apply held until its last nft exited: that
-        // apply is gone, and what it loaded was never recorded as live.
+        // The guard last saw it applying and the journal can no longer say whether the
+        // load finished: it may be live with a deadline nobody can read now. Under the lock
+        // its apply has ended, so the load ended before now, and a full window from now
+        // ends no sooner than the deadline the operator was shown.
+        (_, Stage::Applying) if lost => match commit.timeout() {
+            Some(timeout) => {
+                let mut live = commit;
+                live.stage = Stage::Live {
+                    deadline: Deadline::after(&at.now, timeout),
+                };
+                return reply(journal, Reply::Resume(Box::new(live)));
+            }
+            None => Reason::Interrupted,
+        },
+        // The journal says it is applying, and we hold the operator lock, which its apply
+        // held until its last nft exited: that apply is gone, and what it loaded was never
+        // recorded as live.
         (_, Stage::Applying) => Reason::Interrupted,
         (_, Stage::Live { deadline }) if !deadline.passed(&at.now) => {
             return reply(journal, Reply::Wait(deadline.clone()));

@@ -739,3 +739,22 @@ fn every_transition_ends_in_a_reply_or_in_exactly_one_action_that_feeds_an_event
         }
     }
 }
+
+#[test]
+fn a_guard_that_only_saw_its_commit_applying_gives_it_a_full_window_when_the_journal_loses_it() {
+    let c = clock();
+    let p = applying("a");
+    // The journal was damaged after the load: nobody can read the deadline any more.
+    let t = step(&Journal::default(), watch_event(&p, Trigger::Poll), &at(&c));
+    let Some(Reply::Resume(live)) = t.reply() else {
+        panic!("{:?}", t.actions);
+    };
+    assert_eq!(live.deadline().expect("live").seconds_left(&c.now()), 30);
+    // Told to stop, it still puts back at once.
+    let t = step(
+        &Journal::default(),
+        watch_event(&p, Trigger::Stopped),
+        &at(&c),
+    );
+    assert_eq!(the_put_back(&t), &Reason::Stopped);
+}
