@@ -80,7 +80,11 @@ fn replace_is_whole_and_a_refused_apply_changes_nothing() {
     assert_eq!(diff_code(&lab, SIEM), Some(0));
 
     let out = lab.portcullis_ok(&["--policy", WEB, "apply", "--yes"]);
-    assert!(out.contains("replaced table inet portcullis"), "{out}");
+    // In place: only what differs, in one transaction.
+    assert!(
+        out.contains("changed table inet portcullis, in place"),
+        "{out}"
+    );
     assert_eq!(
         diff_code(&lab, WEB),
         Some(0),

@@ -52,7 +52,12 @@ fn review_of(app: &App, lockouts: Vec<String>) -> Review {
     let edited = portcullis::policy::parse(editor.text()).expect("valid edits");
     let saved = portcullis::policy::parse(&editor.disk().text).expect("valid file");
     let changes = policy_changes(&saved, &edited);
-    let plan = Plan::new(edited, Vec::new(), "/etc/portcullis/policy.toml", true);
+    let plan = Plan::new(
+        edited,
+        Default::default(),
+        "/etc/portcullis/policy.toml",
+        true,
+    );
     Review {
         text: editor.text().to_string(),
         changes: changes.iter().map(Change::line).collect(),

@@ -11,7 +11,7 @@ use super::{Cli, eprint, machinery, print_warnings};
 use crate::commit::backends::Machinery;
 use crate::commit::clock::Clock;
 use crate::commit::journal::format_time;
-use crate::commit::plan::{Plan, operator_lockouts, read_live_table, read_terse};
+use crate::commit::plan::{Change, Plan, operator_lockouts};
 use crate::commit::{Actor, Applied, ApplyRequest, CommitError, Outcome, Pending};
 use crate::policy::file::load as load_policy;
 
@@ -50,33 +50,24 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
         }
     };
     // Said before the diff; the engine checks again under the lock.
-    if let Ok(journal) = m.state.load_journal()
-        && let Some(p) = &journal.pending
-    {
+    let journal = m.state.load_journal().ok();
+    if let Some(p) = journal.as_ref().and_then(|j| j.pending.as_ref()) {
         return refuse(&m.engine(Actor::Operator).busy(p).to_string());
     }
-
-    let read = if opts.yes {
-        // No diff is shown with --yes, so the fast terse listing is enough for the counts.
-        read_terse(&m.nft, &table)
-    } else {
-        read_live_table(&m.nft, &table)
-    };
-    let live = match read {
-        Ok(l) => l,
+    let known = journal.and_then(|j| j.live);
+    let policy_name = cli.policy.display().to_string();
+    let plan = match Plan::read(&m.nft, policy, known.as_ref(), &policy_name, !opts.yes) {
+        Ok(plan) => plan,
         Err(e) => return refuse(&format!("cannot read the live table: {e}")),
     };
-    let policy_name = cli.policy.display().to_string();
-    let plan = Plan::new(policy, live, &policy_name, !opts.yes);
+    if plan.change == Change::Nothing {
+        outln!(
+            "table inet {table} already matches {policy_name}; nothing to apply (nothing was \
+             sent to the kernel)"
+        );
+        return APPLIED;
+    }
     if !opts.yes {
-        if plan.diff.is_empty() {
-            outln!(
-                "table inet {} already matches {}; nothing to apply",
-                plan.compiled.name,
-                policy_name
-            );
-            return APPLIED;
-        }
         out!("{}", plan.diff);
     }
 
@@ -106,15 +97,31 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
     });
     print_warnings(&engine);
     let pending = match applied {
-        Ok(Applied::Confirmed(p)) => {
+        Ok(Applied::Unchanged) => {
             outln!(
-                "{} table inet {}: {} rules, {} set elements (commit {}, confirmed)",
-                if p.had_table { "replaced" } else { "created" },
-                plan.compiled.name,
-                plan.compiled.rule_count(),
-                plan.compiled.set_element_count(),
-                p.id
+                "table inet {table} already matches {policy_name}; nothing to apply (nothing was \
+                 sent to the kernel)"
             );
+            return APPLIED;
+        }
+        Ok(Applied::Confirmed(p)) => {
+            if p.incremental {
+                outln!(
+                    "changed table inet {}, {} (commit {}, confirmed)",
+                    plan.compiled.name,
+                    p.change.as_deref().unwrap_or("?"),
+                    p.id
+                );
+            } else {
+                outln!(
+                    "{} table inet {}: {} rules, {} set elements (commit {}, confirmed)",
+                    if p.had_table { "replaced" } else { "created" },
+                    plan.compiled.name,
+                    plan.compiled.rule_count(),
+                    plan.compiled.set_element_count(),
+                    p.id
+                );
+            }
             return APPLIED;
         }
         Ok(Applied::Pending(p)) => p,
@@ -138,12 +145,18 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
     };
     let now = m.clock.now();
     let at = format_time(deadline.wall_ms(&now));
+    let what = match (&pending.change, pending.incremental) {
+        (Some(change), true) => change.clone(),
+        _ => format!(
+            "{} added, {} removed",
+            rules(pending.rules_added),
+            rules(pending.rules_removed)
+        ),
+    };
     eprint(&format!(
-        "portcullis: applied commit {} ({} added, {} removed). It rolls back at {at} \
-         (in {}s) unless confirmed{}.",
+        "portcullis: applied commit {} ({what}). It rolls back at {at} (in {}s) unless \
+         confirmed{}.",
         pending.id,
-        rules(pending.rules_added),
-        rules(pending.rules_removed),
         deadline.seconds_left(&now),
         if pending.require_new_session {
             " from a connection opened after now"

@@ -3,13 +3,13 @@
 use std::path::Path;
 
 use super::eprint;
-use crate::commit::plan::read_live_table;
-use crate::diff::live_vs_policy;
+use crate::commit::journal::LiveRecord;
+use crate::commit::plan::Plan;
 use crate::nft::backend::Nft;
-use crate::nft::compile;
 use crate::policy::file::load as load_policy;
 
-pub fn run(path: &Path, nft: &dyn Nft) -> u8 {
+/// `known`: the journal's record of the last load, if the state directory has one.
+pub fn run(path: &Path, nft: &dyn Nft, known: Option<&LiveRecord>) -> u8 {
     let policy = match load_policy(path) {
         Ok(p) => p,
         Err(e) => {
@@ -17,17 +17,20 @@ pub fn run(path: &Path, nft: &dyn Nft) -> u8 {
             return 2;
         }
     };
-    let compiled = compile(&policy);
-    let live = match read_live_table(nft, &compiled.name) {
-        Ok(objects) => objects,
+    let plan = match Plan::read(nft, policy, known, &path.display().to_string(), true) {
+        Ok(plan) => plan,
         Err(e) => {
             eprint(&format!("portcullis: cannot read the live table: {e}"));
             return 2;
         }
     };
-    let diff = live_vs_policy(&compiled, &live, &path.display().to_string());
+    let diff = plan.diff;
     if diff.is_empty() {
-        outln!("table inet {} matches {}", compiled.name, path.display());
+        outln!(
+            "table inet {} matches {}",
+            plan.compiled.name,
+            path.display()
+        );
         0
     } else {
         out!("{diff}");

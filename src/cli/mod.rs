@@ -310,7 +310,14 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Man) => docs::man(),
         Some(Command::Completions { shell }) => docs::completions(*shell),
         Some(Command::Export { json }) => export::run(&cli.policy, *json),
-        Some(Command::Diff) => diff::run(&cli.policy, &nft),
+        Some(Command::Diff) => {
+            // The record of the last load spares reading sets that have not changed.
+            let known = machinery(&cli, false)
+                .ok()
+                .and_then(|m| m.state.load_journal().ok())
+                .and_then(|j| j.live);
+            diff::run(&cli.policy, &nft, known.as_ref())
+        }
         Some(Command::Apply {
             yes,
             no_wait,

@@ -33,6 +33,7 @@ pub fn run(cli: &Cli, commit: Option<&str>, at_deadline: bool) -> u8 {
                     commit.id,
                     commit.table,
                     match via {
+                        Via::Inverse => "is as it was before (the inverse change; rules neither commit touched kept their counters)".to_string(),
                         Via::Snapshot => "is as it was before".to_string(),
                         Via::Deleted => "did not exist before and was deleted".to_string(),
                         Via::Confirmed { id, why } =>

@@ -26,6 +26,20 @@ pub struct Journal {
     /// `restore` to fall back on when the last one's files are damaged.
     #[serde(default)]
     pub confirmed_before: Vec<Confirmed>,
+    /// What portcullis's last load left in the kernel, while nothing else has changed the
+    /// ruleset since: the next commit need not read the elements of sets it does not change.
+    #[serde(default)]
+    pub live: Option<LiveRecord>,
+}
+
+/// Our table as a load left it: the ruleset's generation right after (the kernel bumps it
+/// at every transaction, to any table), and a digest of each set's elements.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveRecord {
+    pub table: String,
+    pub generation: u32,
+    pub sets: std::collections::BTreeMap<String, String>,
 }
 
 /// Earlier confirmed rulesets kept for `restore` to fall back on.
@@ -67,6 +81,17 @@ pub struct Pending {
     /// has it.
     #[serde(default)]
     pub shape: Option<String>,
+    /// Loaded as a change of the live table (only what differs) rather than a replace;
+    /// its rollback is the inverse change while the table is still as it left it.
+    #[serde(default)]
+    pub incremental: bool,
+    /// What the change does, in one line (`rules 1 replaced; set net_a_v4 elements +3`).
+    #[serde(default)]
+    pub change: Option<String>,
+    /// The table as the load left it (None until loaded, or if the generation could not
+    /// be told).
+    #[serde(default)]
+    pub after: Option<LiveRecord>,
     #[serde(default)]
     pub rollback_attempts: u32,
     #[serde(default)]
@@ -257,6 +282,9 @@ pub(crate) fn sample_pending(id: &str, deadline_boot_ns: u64) -> Pending {
         netns: "net:[1]".to_string(),
         timer_unit: None,
         shape: None,
+        incremental: false,
+        change: None,
+        after: None,
         rollback_attempts: 0,
         rollback_error: None,
     }

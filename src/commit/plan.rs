@@ -10,11 +10,67 @@ use crate::commit::Window;
 use crate::commit::lockout::{self, Lockout, SshConnection};
 use crate::diff::{canonical_text, live_vs_policy};
 use crate::nft::backend::Nft;
-use crate::nft::live::{self, LiveObject, has_table};
+use nftables::schema::NfListObject;
+
+use crate::commit::journal::LiveRecord;
+use crate::nft::compile::addr_expr;
+use crate::nft::delta::{self, Delta};
+use crate::nft::intervals;
+use crate::nft::live::{self, LiveObject, has_table, set_family, set_intervals};
 use crate::nft::{CompiledTable, compile, script};
 use crate::policy::{ConfirmMode, Policy};
 use crate::sockets::{self, ServiceNames};
 use crate::system::interface_of;
+
+/// How a commit changes the live table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// The live table already is the policy's: nothing is sent to the kernel.
+    Nothing,
+    /// Only what differs, in one transaction; the rest keeps its handles and counters.
+    InPlace(Delta),
+    /// The whole table, in one transaction (the first apply, and the fallback), and why.
+    Replace(String),
+}
+
+impl Change {
+    /// Between the live table (read with handles and set elements) and the compiled one.
+    pub fn of(compiled: &CompiledTable, live: &[LiveObject]) -> Change {
+        if !has_table(live) {
+            return Change::Replace("the table does not exist yet".into());
+        }
+        let mut known = Vec::with_capacity(live.len());
+        for o in live {
+            match o {
+                LiveObject::Known(k) => known.push(k.clone()),
+                LiveObject::Unknown { kind, .. } => {
+                    return Change::Replace(format!(
+                        "the live table holds a {kind} portcullis cannot read"
+                    ));
+                }
+            }
+        }
+        match delta::between(&known, &compiled.objects) {
+            Ok(d) if d.is_empty() => Change::Nothing,
+            Ok(d) => Change::InPlace(d),
+            Err(why) => {
+                Change::Replace(format!("the live table cannot be changed in place: {why}"))
+            }
+        }
+    }
+
+    /// One line for the diff and the apply: what is sent to the kernel.
+    pub fn line(&self) -> String {
+        match self {
+            Change::Nothing => "nothing to change".into(),
+            Change::InPlace(d) => format!(
+                "in place: {} (every other rule keeps its handle and counter)",
+                d.summary.line()
+            ),
+            Change::Replace(why) => format!("whole table replaced: {why}"),
+        }
+    }
+}
 
 /// What applying a policy would do, as shown to the operator before it is done.
 #[derive(Debug, Clone)]
@@ -26,26 +82,60 @@ pub struct Plan {
     /// Our table as read for the plan; empty if it does not exist.
     pub live: Vec<LiveObject>,
     /// The live table against the policy, as a unified diff; empty if they mean the same.
-    /// Empty too for a plan made from a terse listing (`apply --yes` shows no diff).
+    /// Empty too for a plan made without one (`apply --yes` shows no diff).
     pub diff: String,
+    /// How the commit would change the live table.
+    pub change: Change,
+    /// The ruleset's generation when `live` was read.
+    pub generation: Option<u32>,
 }
 
 impl Plan {
     /// The plan of `policy` over `live` (read with set elements unless `with_diff` is off).
-    pub fn new(policy: Policy, live: Vec<LiveObject>, policy_name: &str, with_diff: bool) -> Plan {
+    /// Compiles `policy` and reads the live table for it (`read_live`, with `known` the
+    /// journal's record of the last load).
+    pub fn read(
+        nft: &dyn Nft,
+        policy: Policy,
+        known: Option<&LiveRecord>,
+        policy_name: &str,
+        with_diff: bool,
+    ) -> Result<Plan, String> {
         let compiled = compile(&policy);
+        let live = read_live(nft, &compiled.name, known.map(|record| (record, &compiled)))?;
+        Ok(Plan::of(policy, compiled, live, policy_name, with_diff))
+    }
+
+    pub fn new(policy: Policy, live: LiveTable, policy_name: &str, with_diff: bool) -> Plan {
+        let compiled = compile(&policy);
+        Plan::of(policy, compiled, live, policy_name, with_diff)
+    }
+
+    fn of(
+        policy: Policy,
+        compiled: CompiledTable,
+        live: LiveTable,
+        policy_name: &str,
+        with_diff: bool,
+    ) -> Plan {
         let script = script::text(&compiled);
-        let diff = if with_diff {
-            live_vs_policy(&compiled, &live, policy_name)
+        let change = Change::of(&compiled, &live.objects);
+        let mut diff = if with_diff {
+            live_vs_policy(&compiled, &live.objects, policy_name)
         } else {
             String::new()
         };
+        if !diff.is_empty() {
+            diff.insert_str(0, &format!("# {}\n", change.line()));
+        }
         Plan {
             policy,
             compiled,
             script,
-            live,
+            live: live.objects,
             diff,
+            change,
+            generation: live.generation,
         }
     }
 
@@ -70,14 +160,93 @@ impl Plan {
     }
 }
 
+/// Our table as read for a commit: its objects and the ruleset's generation then.
+#[derive(Debug, Clone, Default)]
+pub struct LiveTable {
+    pub objects: Vec<LiveObject>,
+    pub generation: Option<u32>,
+}
+
 /// The live objects of `table inet NAME`, with set elements; empty if the table is absent.
-/// Checks with the (fast) terse listing first, because listing a missing table is an error.
 pub fn read_live_table(nft: &dyn Nft, table: &str) -> Result<Vec<LiveObject>, String> {
-    if !table_exists(nft, table)? {
-        return Ok(Vec::new());
+    read_live(nft, table, None).map(|t| t.objects)
+}
+
+/// Our table with handles, counters and set elements: rules from nft's terse listing
+/// (milliseconds at any size), the elements of each set over netlink; or, for a set that
+/// `known` (the journal's record of our last load) vouches for, the compiled set's own
+/// elements, when the ruleset has not changed since that load and the set's digest is the
+/// compiled one's. Empty if the table is absent.
+pub fn read_live(
+    nft: &dyn Nft,
+    table: &str,
+    known: Option<(&LiveRecord, &CompiledTable)>,
+) -> Result<LiveTable, String> {
+    let generation = nft.generation();
+    let mut objects = read_terse(nft, table)?;
+    if !has_table(&objects) {
+        return Ok(LiveTable {
+            objects: Vec::new(),
+            generation,
+        });
     }
-    let listing = nft.list_table_json(table).map_err(|e| e.to_string())?;
-    live::table_objects(&listing, table).map_err(|e| e.to_string())
+    let trusted = known.filter(|(record, _)| {
+        record.table == table && generation.is_some() && Some(record.generation) == generation
+    });
+    for object in objects.iter_mut() {
+        let LiveObject::Known(NfListObject::Set(set)) = object else {
+            continue;
+        };
+        let vouched = trusted.and_then(|(record, compiled)| {
+            compiled.objects.iter().find_map(|o| match o {
+                NfListObject::Set(wanted)
+                    if wanted.name == set.name
+                        && record.sets.get(wanted.name.as_ref()) == Some(&set_digest(wanted)) =>
+                {
+                    Some(wanted.elem.clone())
+                }
+                _ => None,
+            })
+        });
+        if let Some(elem) = vouched {
+            set.elem = elem;
+            continue;
+        }
+        let Some(family) = set_family(set) else {
+            continue;
+        };
+        let list = nft.set_intervals(table, set).map_err(|e| e.to_string())?;
+        let elem: Vec<_> = list
+            .iter()
+            .map(|&iv| addr_expr(intervals::addr_element(family, iv)))
+            .collect();
+        set.elem = (!elem.is_empty()).then(|| elem.into());
+    }
+    Ok(LiveTable {
+        objects,
+        generation,
+    })
+}
+
+/// The digest of a set's elements (`intervals::digest`).
+pub fn set_digest(set: &nftables::schema::Set<'_>) -> String {
+    intervals::digest(&set_intervals(set).unwrap_or_default())
+}
+
+/// The record of a load of `compiled`: its sets' digests at `generation`.
+pub fn record_of(compiled: &CompiledTable, generation: u32) -> LiveRecord {
+    LiveRecord {
+        table: compiled.name.clone(),
+        generation,
+        sets: compiled
+            .objects
+            .iter()
+            .filter_map(|o| match o {
+                NfListObject::Set(s) => Some((s.name.to_string(), set_digest(s))),
+                _ => None,
+            })
+            .collect(),
+    }
 }
 
 /// Our table from the terse listing (no set elements): enough for rule counts.

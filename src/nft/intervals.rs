@@ -24,6 +24,17 @@ pub fn merge(mut intervals: Vec<Interval>) -> Vec<Interval> {
     out
 }
 
+/// A digest of a merged interval list: equal digests, equal elements.
+pub fn digest(list: &[Interval]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for (lo, hi) in list {
+        hash.update(lo.to_be_bytes());
+        hash.update(hi.to_be_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn net_interval(net: &IpNet) -> Interval {
     match net {
         IpNet::V4(n) => (

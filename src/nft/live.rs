@@ -165,6 +165,28 @@ fn sort_key(e: &Expression<'_>) -> Vec<(u8, u128, String)> {
     }
 }
 
+/// The address family of a set of addresses (None for any other set).
+pub fn set_family(set: &nftables::schema::Set<'_>) -> Option<Family> {
+    match set.set_type {
+        SetTypeValue::Single(SetType::Ipv4Addr) => Some(Family::V4),
+        SetTypeValue::Single(SetType::Ipv6Addr) => Some(Family::V6),
+        _ => None,
+    }
+}
+
+/// A set's elements as merged intervals: empty for a set without elements (as a terse
+/// listing shows every set), None if one is not an address portcullis can read.
+pub fn set_intervals(set: &nftables::schema::Set<'_>) -> Option<Vec<Interval>> {
+    match &set.elem {
+        None => Some(Vec::new()),
+        Some(elem) => elem
+            .iter()
+            .map(addr_interval)
+            .collect::<Option<Vec<_>>>()
+            .map(intervals::merge),
+    }
+}
+
 /// An address set element as an interval, or None if it is not one we can read.
 fn addr_interval(e: &Expression<'_>) -> Option<Interval> {
     let addr = |e: &Expression<'_>| match e {

@@ -4,8 +4,10 @@
 pub mod backend;
 pub mod compile;
 pub mod counters;
+pub mod delta;
 pub mod intervals;
 pub mod live;
+pub mod netlink;
 pub mod render;
 pub mod script;
 pub mod skim;

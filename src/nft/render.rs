@@ -20,14 +20,22 @@ pub struct RenderOptions {
 pub fn table(name: &str, objects: &[NfListObject<'_>], opts: RenderOptions) -> String {
     let mut out = format!("table inet {name} {{\n");
     let mut first = true;
-    for object in objects {
-        if let NfListObject::Set(set) = object {
-            if !first {
-                out.push('\n');
-            }
-            first = false;
-            render_set(&mut out, set);
+    // By name, as the compiler makes them: the kernel lists sets in the order they were
+    // added, which a change in place does not keep.
+    let mut sets: Vec<&Set<'_>> = objects
+        .iter()
+        .filter_map(|o| match o {
+            NfListObject::Set(set) => Some(&**set),
+            _ => None,
+        })
+        .collect();
+    sets.sort_by(|a, b| a.name.cmp(&b.name));
+    for set in sets {
+        if !first {
+            out.push('\n');
         }
+        first = false;
+        render_set(&mut out, set);
     }
     for object in objects {
         if let NfListObject::Chain(chain) = object {
@@ -84,22 +92,8 @@ fn render_chain(
     opts: RenderOptions,
 ) {
     let _ = writeln!(out, "\tchain {} {{", chain.name);
-    if let (Some(t), Some(hook)) = (&chain._type, &chain.hook) {
-        let prio = match chain.prio {
-            Some(0) => "filter".to_string(),
-            Some(p) => p.to_string(),
-            None => "0".to_string(),
-        };
-        let policy = chain
-            .policy
-            .as_ref()
-            .map_or("accept".to_string(), json_word);
-        let _ = writeln!(
-            out,
-            "\t\ttype {} hook {} priority {prio}; policy {policy};",
-            json_word(t),
-            json_word(hook)
-        );
+    if let Some(header) = base_chain(chain) {
+        let _ = writeln!(out, "\t\t{header}");
     }
     for object in objects {
         if let NfListObject::Rule(r) = object
@@ -109,6 +103,25 @@ fn render_chain(
         }
     }
     out.push_str("\t}\n");
+}
+
+/// A base chain's `type … hook … priority …; policy …;`, or None for a regular chain.
+pub fn base_chain(chain: &Chain<'_>) -> Option<String> {
+    let (t, hook) = (chain._type.as_ref()?, chain.hook.as_ref()?);
+    let prio = match chain.prio {
+        Some(0) => "filter".to_string(),
+        Some(p) => p.to_string(),
+        None => "0".to_string(),
+    };
+    let policy = chain
+        .policy
+        .as_ref()
+        .map_or("accept".to_string(), json_word);
+    Some(format!(
+        "type {} hook {} priority {prio}; policy {policy};",
+        json_word(t),
+        json_word(hook)
+    ))
 }
 
 /// One rule as nft writes it, without its handle.

@@ -12,6 +12,7 @@ use nftables::schema::{NfCmd, NfListObject, NfObject, Nftables, Table};
 use nftables::types::NfFamily;
 
 use super::CompiledTable;
+use super::live::LiveObject;
 use super::render::{self, RenderOptions};
 
 /// The table comment that marks a table as portcullis's own (see `commit::ownership`).
@@ -50,6 +51,30 @@ pub fn restore(table: &str, snapshot: Option<&str>) -> String {
         }
     }
     out
+}
+
+/// The transaction that puts back a table portcullis made as `live` (its listed objects,
+/// with set elements) shows it, counter values and the mark of ownership included.
+pub fn restore_objects(table: &str, live: &[LiveObject]) -> String {
+    let known: Vec<NfListObject<'static>> = live
+        .iter()
+        .filter_map(|o| match o {
+            LiveObject::Known(k) => Some(k.clone()),
+            LiveObject::Unknown { .. } => None,
+        })
+        .collect();
+    let text = render::table(
+        table,
+        &known,
+        RenderOptions {
+            counter_values: true,
+        },
+    );
+    let (head, body) = text.split_once('\n').unwrap_or((&text, ""));
+    restore(
+        table,
+        Some(&format!("{head}\n\tcomment \"{OWNER_MARK}\"\n{body}")),
+    )
 }
 
 /// The same transaction as nft JSON (`nft -j -f`).

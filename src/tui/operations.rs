@@ -13,7 +13,7 @@ use crate::app::{CommitRequest, SaveFailed};
 use crate::commit::backends::{Machinery, Paths};
 use crate::commit::clock::Clock;
 use crate::commit::engine::Engine;
-use crate::commit::plan::{Plan, operator_lockouts, read_live_table};
+use crate::commit::plan::{Plan, operator_lockouts};
 use crate::commit::{Actor, Applied, ApplyRequest, CommitError, Pending, RollbackOutcome};
 use crate::diff::{Change, changed_services, policy_changes};
 use crate::policy;
@@ -63,9 +63,9 @@ impl TuiOperations {
     fn apply_saved(&self, job: &ApplyJob) -> Result<(Pending, u64), (String, bool)> {
         let policy = load_policy(self.path()).map_err(|e| (e, false))?;
         let m = self.machinery(true).map_err(|e| (e, false))?;
-        let live = read_live_table(&m.nft, &policy.settings.table)
+        let known = m.state.load_journal().ok().and_then(|j| j.live);
+        let plan = Plan::read(&m.nft, policy, known.as_ref(), &self.name(), true)
             .map_err(|e| (format!("cannot read the live table: {e}"), false))?;
-        let plan = Plan::new(policy, live, &self.name(), true);
         if plan.script != job.review.script {
             let why = "the policy file is not the one the diff was made of; the diff is made again";
             return Err((why.into(), true));
@@ -89,6 +89,10 @@ impl TuiOperations {
                 let wall = p.deadline().map_or(now.wall_ms, |d| d.wall_ms(&now));
                 Ok((p, wall))
             }
+            Ok(Applied::Unchanged) => Err((
+                "the live table already is this policy: nothing was sent to the kernel".into(),
+                true,
+            )),
             Err(CommitError::Stale { table, .. }) => Err((
                 with_warnings(
                     &engine,
@@ -147,10 +151,14 @@ impl Operations for TuiOperations {
         // A file that is missing or invalid compares as the empty policy.
         let saved = policy::parse(&request.saved).unwrap_or_default();
         let nft = crate::nft::backend::NftProcess::new(&self.paths.nft);
-        let live = read_live_table(&nft, &edited.settings.table)
-            .map_err(|e| format!("cannot read the live table: {e}"))?;
+        let known = self
+            .machinery(false)
+            .ok()
+            .and_then(|m| m.state.load_journal().ok())
+            .and_then(|j| j.live);
         let changes = policy_changes(&saved, &edited);
-        let plan = Plan::new(edited, live, &name, true);
+        let plan = Plan::read(&nft, edited, known.as_ref(), &name, true)
+            .map_err(|e| format!("cannot read the live table: {e}"))?;
         Ok(Review {
             text: request.edited.clone(),
             changes: changes.iter().map(Change::line).collect(),

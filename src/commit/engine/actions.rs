@@ -8,10 +8,14 @@ use crate::commit::audit::{AuditLine, Event as AuditEvent};
 use crate::commit::journal::{Journal, Pending};
 use crate::commit::machine::{Action, Event, Restoration, Via};
 use crate::commit::ownership::{self, Owner};
+use crate::commit::plan::record_of;
 use crate::commit::state::StateLock;
-use crate::commit::state::scripts::{self, CONFIRMED_FILE, applied_file, before_file};
+use crate::commit::state::scripts::{
+    self, CONFIRMED_FILE, applied_file, before_file, change_file, undo_file,
+};
 use crate::diff::canonical_text;
 use crate::nft::backend::{SMALL_SCRIPT, Script};
+use crate::nft::delta;
 use crate::nft::live;
 
 impl Engine<'_> {
@@ -28,9 +32,7 @@ impl Engine<'_> {
                 })
             }
             Action::Load { commit } => Carried::Event(match self.load(&commit, lock) {
-                Ok(()) => Event::Loaded {
-                    shape: self.shape(&commit.table).ok().flatten(),
-                },
+                Ok(()) => self.after_load(&commit),
                 Err(why) => Event::LoadFailed { commit, why },
             }),
             Action::PutBack { commit, reason } => {
@@ -125,13 +127,15 @@ impl Engine<'_> {
         Ok(file)
     }
 
-    /// Loads commit `commit`'s applied script (staged by its apply a moment ago).
+    /// Loads commit `commit`'s change in place, or its whole script (staged by its apply a
+    /// moment ago).
     fn load(&self, commit: &Pending, lock: &StateLock) -> Result<(), String> {
-        let file = self
-            .b
-            .state
-            .open_file(&applied_file(&commit.id))
-            .map_err(|e| e.to_string())?;
+        let name = if commit.incremental {
+            change_file(&commit.id)
+        } else {
+            applied_file(&commit.id)
+        };
+        let file = self.b.state.open_file(&name).map_err(|e| e.to_string())?;
         self.b
             .nft
             .load(Script::File(file), lock.file())
@@ -141,6 +145,11 @@ impl Engine<'_> {
     /// Our table's shape as listed now (rules, chains, set declarations; no counters, no
     /// elements), hashed; None if the table does not exist.
     pub(super) fn shape(&self, table: &str) -> Result<Option<String>, String> {
+        Ok(self.listed(table)?.1)
+    }
+
+    /// Our table from the terse listing, and its shape.
+    fn listed(&self, table: &str) -> Result<(Vec<live::LiveObject>, Option<String>), String> {
         let listing = self
             .b
             .nft
@@ -148,9 +157,101 @@ impl Engine<'_> {
             .map_err(|e| e.to_string())?;
         let objects = live::table_objects(&listing, table).map_err(|e| e.to_string())?;
         if !live::has_table(&objects) {
-            return Ok(None);
+            return Ok((objects, None));
         }
-        Ok(Some(scripts::digest(&canonical_text(table, &objects))))
+        let shape = scripts::digest(&canonical_text(table, &objects));
+        Ok((objects, Some(shape)))
+    }
+
+    /// What a load left: the table's shape, the record of it if the ruleset's generation
+    /// shows that nothing but this load changed it, and, for a change in place, its
+    /// inverse staged for the rollback (a rollback without it loads the whole "before").
+    fn after_load(&self, commit: &Pending) -> Event {
+        let generation = self.b.nft.generation();
+        let material = self
+            .undo_material
+            .borrow_mut()
+            .take()
+            .filter(|m| m.id == commit.id);
+        let Ok((objects, shape)) = self.listed(&commit.table) else {
+            return Event::Loaded {
+                shape: None,
+                record: None,
+            };
+        };
+        let compiled = self.compiled_of(commit);
+        let record = match (
+            &compiled,
+            generation,
+            material.as_ref().and_then(|m| m.generation),
+        ) {
+            // Only this load in between: what is live is exactly what it loaded.
+            (Some(c), Some(after), Some(before)) if after == before.wrapping_add(1) => {
+                Some(record_of(c, after))
+            }
+            _ => None,
+        };
+        if let (Some(material), Some(compiled)) = (material, compiled)
+            && material.in_place
+            && let Err(why) = self.stage_undo(commit, objects, &material.before, &compiled)
+        {
+            self.warn(format!(
+                "cannot stage the inverse of commit {}: {why}; a rollback would put back the \
+                 whole table",
+                commit.id
+            ));
+        }
+        Event::Loaded { shape, record }
+    }
+
+    /// The compiled objects of the commit's policy, kept by its apply.
+    fn compiled_of(&self, commit: &Pending) -> Option<crate::nft::CompiledTable> {
+        self.compiled_applied
+            .borrow()
+            .as_ref()
+            .filter(|(id, _)| *id == commit.id)
+            .map(|(_, c)| c.clone())
+    }
+
+    /// The inverse change: from the table as listed after the load (its sets holding what
+    /// was loaded into them) to the table as it was before, written to the commit's undo
+    /// file.
+    fn stage_undo(
+        &self,
+        commit: &Pending,
+        mut after: Vec<live::LiveObject>,
+        before: &[live::LiveObject],
+        compiled: &crate::nft::CompiledTable,
+    ) -> Result<(), String> {
+        use nftables::schema::NfListObject;
+        for object in after.iter_mut() {
+            if let live::LiveObject::Known(NfListObject::Set(set)) = object {
+                set.elem = compiled.objects.iter().find_map(|o| match o {
+                    NfListObject::Set(s) if s.name == set.name => s.elem.clone(),
+                    _ => None,
+                });
+            }
+        }
+        let known = |objects: &[live::LiveObject]| -> Result<Vec<NfListObject<'static>>, String> {
+            objects
+                .iter()
+                .map(|o| match o {
+                    live::LiveObject::Known(k) => Ok(k.clone()),
+                    live::LiveObject::Unknown { kind, .. } => {
+                        Err(format!("the table holds a {kind} portcullis cannot read"))
+                    }
+                })
+                .collect()
+        };
+        let delta = delta::between(&known(&after)?, &known(before)?).map_err(|e| e.to_string())?;
+        let text = delta::script(&commit.table, &delta);
+        self.b
+            .state
+            .write(
+                &undo_file(&commit.id),
+                scripts::with_header(&commit.id, &commit.table, &text).as_bytes(),
+            )
+            .map_err(|e| e.to_string())
     }
 
     /// Whose the live table of this name is.
@@ -211,6 +312,22 @@ impl Engine<'_> {
             debug_assert!(script.len() <= SMALL_SCRIPT);
             return load(Script::Small(&script)).map(|()| Via::Deleted);
         }
+        let mut why_not_inverse = None;
+        if commit.incremental {
+            match self.inverse_if_exact(commit) {
+                Ok(file) => match load(Script::File(file)) {
+                    Ok(()) => return Ok(Via::Inverse),
+                    Err(e) => why_not_inverse = Some(format!("nft refused the inverse: {e}")),
+                },
+                Err(why) => why_not_inverse = Some(why),
+            }
+        }
+        if let Some(why) = why_not_inverse {
+            self.warn(format!(
+                "commit {}: {why}; putting back the whole table as it was before",
+                commit.id
+            ));
+        }
         let why = match self.verified_file(&before_file(&commit.id), None) {
             Ok(file) => return load(Script::File(file)).map(|()| Via::Snapshot),
             Err(why) => format!("the snapshot {why}"),
@@ -229,6 +346,41 @@ impl Engine<'_> {
             id: confirmed.id.clone(),
             why,
         })
+    }
+
+    /// The commit's inverse change, if the live table is still exactly what the commit left:
+    /// the same shape, and either no transaction since its load or the same set elements.
+    /// Else why not.
+    fn inverse_if_exact(&self, commit: &Pending) -> Result<std::fs::File, String> {
+        let file = self.verified_file(&undo_file(&commit.id), None)?;
+        let (objects, shape) = self.listed(&commit.table)?;
+        if shape.is_none() || shape != commit.shape {
+            return Err("the table changed since the commit (its rules, chains or sets)".into());
+        }
+        let Some(after) = &commit.after else {
+            return Err("its load was not the only change to the ruleset".into());
+        };
+        if self.b.nft.generation() == Some(after.generation) {
+            return Ok(file);
+        }
+        // Something changed the ruleset since: perhaps another table, perhaps our sets.
+        for object in &objects {
+            if let live::LiveObject::Known(nftables::schema::NfListObject::Set(set)) = object {
+                let list = self
+                    .b
+                    .nft
+                    .set_intervals(&commit.table, set)
+                    .map_err(|e| e.to_string())?;
+                if after.sets.get(set.name.as_ref()) != Some(&crate::nft::intervals::digest(&list))
+                {
+                    return Err(format!(
+                        "the elements of set {} changed since the commit",
+                        set.name
+                    ));
+                }
+            }
+        }
+        Ok(file)
     }
 
     /// Loads the best confirmed ruleset that verifies: the last one confirmed (its own

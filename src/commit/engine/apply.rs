@@ -6,13 +6,16 @@
 
 use std::time::Duration;
 
+use super::UndoMaterial;
 use super::{CommitError, Engine, LOCK_WAIT};
 use crate::commit::journal::{Pending, Stage, format_time, new_id};
 use crate::commit::machine::{Event, Refusal, Reply};
 use crate::commit::ownership;
-use crate::commit::plan::{Plan, read_live_table, read_terse};
-use crate::commit::state::scripts::{self, applied_file, before_file};
+use crate::commit::ownership::Owner;
+use crate::commit::plan::{Change, Plan, read_live};
+use crate::commit::state::scripts::{self, applied_file, before_file, change_file};
 use crate::diff::{canonical_text, live_vs_policy, rule_changes};
+use crate::nft::delta;
 use crate::nft::live::has_table;
 use crate::nft::script;
 
@@ -40,6 +43,8 @@ pub struct ApplyRequest<'a> {
 /// How an apply ended.
 #[derive(Debug)]
 pub enum Applied {
+    /// The live table already was the policy's; nothing was sent to the kernel.
+    Unchanged,
     /// Kept at once.
     Confirmed(Pending),
     /// Live, waiting for a confirm.
@@ -80,19 +85,28 @@ impl Engine<'_> {
         }
         let compiled = &req.plan.compiled;
         let table = compiled.name.clone();
-        let live = match req.shown {
-            Some(shown) => {
-                let now = read_live_table(self.b.nft, &table).map_err(CommitError::ReadLive)?;
-                if canonical_text(&table, &now) != shown {
-                    return Err(CommitError::Stale {
-                        diff_now: live_vs_policy(compiled, &now, req.policy_name),
-                        table,
-                    });
-                }
-                now
-            }
-            None => read_terse(self.b.nft, &table).map_err(CommitError::ReadLive)?,
+        // The table as it is now, under the lock: the plan's reading if the ruleset has not
+        // changed since (its generation), else read again, since a change in place names
+        // rules by handle.
+        let current =
+            req.plan.generation.is_some() && self.b.nft.generation() == req.plan.generation;
+        let unchanged = current && req.shown.is_none_or(|shown| shown == req.plan.live_text());
+        let live = if unchanged {
+            req.plan.live.clone()
+        } else {
+            let known = journal.live.as_ref().map(|record| (record, compiled));
+            read_live(self.b.nft, &table, known)
+                .map_err(CommitError::ReadLive)?
+                .objects
         };
+        if let Some(shown) = req.shown
+            && canonical_text(&table, &live) != shown
+        {
+            return Err(CommitError::Stale {
+                diff_now: live_vs_policy(compiled, &live, req.policy_name),
+                table,
+            });
+        }
         let owner = self.owner(&table).map_err(CommitError::ReadLive)?;
         let adopted = !owner.may_replace();
         if adopted && !req.adopt {
@@ -102,8 +116,27 @@ impl Engine<'_> {
                 "replacing",
             )));
         }
+        let change = if unchanged {
+            req.plan.change.clone()
+        } else {
+            Change::of(compiled, &live)
+        };
+        let change = match change {
+            Change::Nothing => return Ok(Applied::Unchanged),
+            // The mark of ownership comes with a whole table.
+            Change::InPlace(_) if owner != Owner::Ours => {
+                Change::Replace("the table is not yet marked as portcullis's own".into())
+            }
+            other => other,
+        };
         let now = self.now();
-        let (rules_added, rules_removed) = rule_changes(compiled, &live);
+        let (rules_added, rules_removed) = match &change {
+            Change::InPlace(d) => (
+                d.summary.rules_added + d.summary.rules_replaced,
+                d.summary.rules_removed + d.summary.rules_replaced,
+            ),
+            _ => rule_changes(compiled, &live),
+        };
         let had_table = has_table(&live);
         let commit = Pending {
             id: unique_id(&journal, new_id(now.wall_ms, std::process::id())),
@@ -123,34 +156,37 @@ impl Engine<'_> {
             netns: self.b.netns.clone(),
             timer_unit: None,
             shape: None,
+            incremental: matches!(change, Change::InPlace(_)),
+            change: Some(change.line()),
+            after: None,
             rollback_attempts: 0,
             rollback_error: None,
         };
         // Every file before the load: once nft has loaded, there is nothing left to write
-        // but the journal.
+        // but the journal (and the inverse change, which a rollback can do without).
         let applied =
             scripts::with_header_digest(&commit.id, &table, &req.plan.script, &commit.digest);
         self.b
             .state
             .write(&applied_file(&commit.id), applied.as_bytes())
             .map_err(CommitError::Stage)?;
-        if req.window.is_some() && had_table {
-            let snapshot =
-                self.b
-                    .nft
-                    .list_table_text(&table)
-                    .map_err(|e| CommitError::Snapshot {
-                        table: table.clone(),
-                        why: e.to_string(),
-                    })?;
-            let restore = script::restore(&table, Some(&snapshot));
+        if let Change::InPlace(delta) = &change {
+            let text = delta::script(&table, delta);
             self.b
-                .nft
-                .check_script(&restore)
-                .map_err(|e| CommitError::SnapshotUnloadable {
-                    table: table.clone(),
-                    why: e.to_string(),
-                })?;
+                .state
+                .write(
+                    &change_file(&commit.id),
+                    scripts::with_header(&commit.id, &table, &text).as_bytes(),
+                )
+                .map_err(CommitError::Stage)?;
+        }
+        if req.window.is_some() && had_table {
+            let restore = match &change {
+                // Everything in it is portcullis's own making, read a moment ago with its
+                // counters: the renderer writes it back as it was, without a listing.
+                Change::InPlace(_) => script::restore_objects(&table, &live),
+                _ => self.snapshot(&table)?,
+            };
             self.b
                 .state
                 .write(
@@ -159,6 +195,18 @@ impl Engine<'_> {
                 )
                 .map_err(CommitError::Stage)?;
         }
+        *self.compiled_applied.borrow_mut() = Some((commit.id.clone(), compiled.clone()));
+        let generation = self.b.nft.generation();
+        *self.undo_material.borrow_mut() = Some(UndoMaterial {
+            id: commit.id.clone(),
+            before: if matches!(change, Change::InPlace(_)) {
+                live.clone()
+            } else {
+                Vec::new()
+            },
+            generation,
+            in_place: matches!(change, Change::InPlace(_)),
+        });
         let reply = self.run(journal, Event::Begin(Box::new(commit.clone())), &lock);
         match reply {
             Reply::Pending(p) => Ok(Applied::Pending(*p)),
@@ -171,6 +219,27 @@ impl Engine<'_> {
             Reply::Refused(r) => Err(self.refusal(r)),
             other => Err(CommitError::Internal(format!("unexpected reply {other:?}"))),
         }
+    }
+
+    /// nft's own listing of the table, proven to load back: the "before" of a replace.
+    fn snapshot(&self, table: &str) -> Result<String, CommitError> {
+        let snapshot = self
+            .b
+            .nft
+            .list_table_text(table)
+            .map_err(|e| CommitError::Snapshot {
+                table: table.to_string(),
+                why: e.to_string(),
+            })?;
+        let restore = script::restore(table, Some(&snapshot));
+        self.b
+            .nft
+            .check_script(&restore)
+            .map_err(|e| CommitError::SnapshotUnloadable {
+                table: table.to_string(),
+                why: e.to_string(),
+            })?;
+        Ok(restore)
     }
 
     /// The refusal while `p` is pending.

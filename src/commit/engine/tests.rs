@@ -231,7 +231,7 @@ impl World {
             "[services.web]\nports = [\"{port}/tcp\"]\nallow = [\"any\"]\n"
         ))
         .expect("policy");
-        let live = crate::commit::plan::read_terse(&self.nft, "portcullis").expect("live");
+        let live = crate::commit::plan::read_live(&self.nft, "portcullis", None).expect("live");
         let plan = Plan::new(policy, live, "policy.toml", false);
         self.engine(Actor::Operator).apply(&ApplyRequest {
             plan: &plan,

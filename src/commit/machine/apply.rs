@@ -74,15 +74,22 @@ pub(super) fn arm_failed(journal: &Journal, why: String, at: &At) -> Transition 
     }
 }
 
-pub(super) fn loaded(journal: &Journal, shape: Option<String>, at: &At) -> Transition {
+pub(super) fn loaded(
+    journal: &Journal,
+    shape: Option<String>,
+    record: Option<LiveRecord>,
+    at: &At,
+) -> Transition {
     let Some(p) = applying(journal) else {
         return refuse(journal, Refusal::NothingPending);
     };
     let mut commit = p.clone();
     commit.shape = shape;
+    commit.after = record.clone();
     commit.applied_at_ms = at.now.wall_ms;
     commit.applied_at_boot_ns = at.now.boot_ns;
     let mut next = journal.clone();
+    next.live = record;
     let Some(timeout) = commit.timeout() else {
         // --yes: kept at once.
         next.pending = Some(commit.clone());

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use super::audit::Event as AuditEvent;
 use super::clock::{Deadline, Now};
-use super::journal::{Journal, Outcome, Pending, Record, Stage};
+use super::journal::{Journal, LiveRecord, Outcome, Pending, Record, Stage};
 
 /// Where and when an event happens.
 #[derive(Debug, Clone)]
@@ -86,6 +86,8 @@ impl Reason {
 /// How a put back was done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Via {
+    /// The inverse of a change in place: the table was still as the commit left it.
+    Inverse,
     /// The snapshot taken before the commit was loaded.
     Snapshot,
     /// There was no table before; it was deleted.
@@ -133,6 +135,8 @@ pub enum Event {
     /// nft loaded the new table; `shape` is our table as listed right after.
     Loaded {
         shape: Option<String>,
+        /// What the load left, when nothing else changed the ruleset in between.
+        record: Option<LiveRecord>,
     },
     LoadFailed {
         commit: Box<Pending>,
@@ -355,7 +359,7 @@ pub fn step(journal: &Journal, event: Event, at: &At) -> Transition {
         Event::Begin(commit) => apply::begin(journal, *commit),
         Event::Armed { timer } => apply::armed(journal, timer),
         Event::ArmFailed(why) => apply::arm_failed(journal, why, at),
-        Event::Loaded { shape } => apply::loaded(journal, shape, at),
+        Event::Loaded { shape, record } => apply::loaded(journal, shape, record, at),
         Event::LoadFailed { commit, why } => apply::load_failed(journal, *commit, why, at),
         Event::Confirm(evidence) => resolve::confirm(journal, evidence, at),
         Event::Rollback { only, reason } => resolve::rollback(journal, only, reason, at),

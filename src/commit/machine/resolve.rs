@@ -187,12 +187,17 @@ fn put_back_done(
     at: &At,
 ) -> Transition {
     let mut said = reason.text();
+    if via == Via::Inverse {
+        said.push_str("; put back by the inverse change (untouched rules kept their counters)");
+    }
     if let Via::Confirmed { id, why } = &via {
         said.push_str(&format!(
             "; its snapshot could not be used ({why}), so the confirmed ruleset of commit {id} was loaded instead"
         ));
     }
     let mut next = journal.clone();
+    // The table changed: the record of the last load no longer describes it.
+    next.live = None;
     let mut actions = Vec::new();
     let ours = is_pending(journal, &commit);
     if ours || journal.resolved(&commit.id).is_none() {

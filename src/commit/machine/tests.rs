@@ -169,6 +169,7 @@ fn the_window_starts_when_the_new_table_is_live_not_when_the_apply_began() {
         &j,
         Event::Loaded {
             shape: Some("s".into()),
+            record: None,
         },
         &at(&c),
     );
@@ -190,7 +191,14 @@ fn a_yes_apply_is_kept_as_soon_as_it_loads() {
     let mut p = applying("a");
     p.timeout_ms = None;
     let j = step(&Journal::default(), Event::Begin(Box::new(p)), &at(&c)).journal;
-    let t = step(&j, Event::Loaded { shape: None }, &at(&c));
+    let t = step(
+        &j,
+        Event::Loaded {
+            shape: None,
+            record: None,
+        },
+        &at(&c),
+    );
     assert_eq!(
         kinds(&t),
         [
@@ -710,7 +718,10 @@ fn every_transition_ends_in_a_reply_or_in_exactly_one_action_that_feeds_an_event
     let events = [
         Event::Begin(Box::new(applying("b"))),
         Event::Armed { timer: None },
-        Event::Loaded { shape: None },
+        Event::Loaded {
+            shape: None,
+            record: None,
+        },
         Event::Confirm(evidence()),
         Event::Rollback {
             only: None,

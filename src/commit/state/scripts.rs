@@ -25,6 +25,17 @@ pub fn applied_file(id: &str) -> String {
     format!("commits/{id}.applied.nft")
 }
 
+/// The change in place commit `id` loads (when it is one): only what differs.
+pub fn change_file(id: &str) -> String {
+    format!("commits/{id}.change.nft")
+}
+
+/// The inverse of commit `id`'s change in place, made once it loaded: what its rollback
+/// loads while the table is still as the commit left it.
+pub fn undo_file(id: &str) -> String {
+    format!("commits/{id}.undo.nft")
+}
+
 /// The script that puts the table back as it was before commit `id` (or deletes it).
 pub fn before_file(id: &str) -> String {
     format!("commits/{id}.before.nft")
