@@ -419,6 +419,8 @@ fn a_rollback_of_a_change_in_place_is_its_inverse_and_untouched_counters_keep_co
     let base = policy_file(BASE);
     let changed = policy_file(&BASE.replace("514/udp", "6514/udp"));
     lab.portcullis_ok(&["--policy", base.path().to_str().unwrap(), "apply", "--yes"]);
+    // The commit below starts counting a few milliseconds later.
+    std::thread::sleep(std::time::Duration::from_millis(20));
     send(&lab, 53, 5);
     let table_before = table(&lab);
     let dns0 = dns_packets(&lab);
@@ -437,6 +439,26 @@ fn a_rollback_of_a_change_in_place_is_its_inverse_and_untouched_counters_keep_co
     );
     let dns1 = dns_packets(&lab);
     assert_eq!(dns1, 5, "the dns rule was not touched and kept its counter");
+    // `rules` says since when each counts: dns from the first apply, syslog from this one.
+    let since = |service: &str| {
+        listed_rules(&lab)
+            .iter()
+            .find(|r| r.get("service").and_then(Value::as_str) == Some(service))
+            .and_then(|r| r.get("counting_since")?.as_str().map(str::to_string))
+            .expect("counting_since")
+    };
+    assert!(
+        since("dns") < since("syslog"),
+        "{} {}",
+        since("dns"),
+        since("syslog")
+    );
+    // status says what the pending commit changed, in these terms.
+    let status = lab.portcullis_ok(&["status"]);
+    assert!(
+        status.contains("change: in place: rule 1 replaced"),
+        "{status}"
+    );
     send(&lab, 53, 2);
     let out = lab.portcullis(&["rollback"]);
     assert!(text(&out).contains("the inverse change"), "{}", text(&out));

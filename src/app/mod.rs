@@ -378,6 +378,13 @@ impl App {
             }
             Err(e) => self.sockets_error = Some(e),
         }
+        // The baseline is the pending commit's only while it is pending.
+        self.book.counting = obs.counting.clone().map(|mut c| {
+            if obs.pending.as_ref().map(|p| &p.id) != c.baseline_commit.as_ref() {
+                c.baseline_commit = None;
+            }
+            c
+        });
         match &obs.rules {
             RulesState::Table {
                 rules, structure, ..

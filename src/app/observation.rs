@@ -30,6 +30,8 @@ pub struct Observation {
     pub policy_text: Option<Loaded>,
     /// The last resolved commit in the journal.
     pub last_commit: Option<LastCommit>,
+    /// Since when our rules count, and the pending commit's baseline.
+    pub counting: Option<crate::commit::counting::Counting>,
 }
 
 /// How the last commit ended, for the news after a countdown (or a rollback while away).

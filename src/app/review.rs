@@ -85,8 +85,8 @@ pub struct Watch {
     pub services: Option<Vec<String>>,
 }
 
-/// One line of evidence: hits since the commit (the table was replaced by it, so its
-/// counters started at zero then).
+/// One line of evidence: hits since the commit went live (counted from the counters'
+/// baseline taken at its load; a rule it added started at zero then).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvidenceRow {
     pub label: String,
@@ -94,6 +94,15 @@ pub struct EvidenceRow {
     pub rate: Option<f64>,
     /// The default-drop row: traffic nothing allows.
     pub drop: bool,
+}
+
+/// A row's packets since the watched commit went live: from the baseline taken at its
+/// load when there is one, else all of them (as before counters survived commits).
+fn since_commit(row: &super::rules::RuleRow, watch: Option<&Watch>) -> u64 {
+    match (&row.since_commit, watch) {
+        (Some((id, n)), Some(w)) if *id == w.commit => *n,
+        _ => row.packets,
+    }
 }
 
 /// The rows to decide on: the changed services' hits, then the default policy's.
@@ -108,7 +117,7 @@ pub fn evidence(book: &RuleBook, watch: Option<&Watch>) -> Vec<EvidenceRow> {
         .filter(|r| matches!(&r.key.kind, RowKind::Service(n) if watched(n)))
         .map(|r| EvidenceRow {
             label: r.label.clone(),
-            packets: r.packets,
+            packets: since_commit(r, watch),
             rate: r.rate,
             drop: false,
         })
@@ -116,7 +125,7 @@ pub fn evidence(book: &RuleBook, watch: Option<&Watch>) -> Vec<EvidenceRow> {
     if let Some(p) = &book.input_policy {
         rows.push(EvidenceRow {
             label: p.label.clone(),
-            packets: p.packets,
+            packets: since_commit(p, watch),
             rate: p.rate,
             drop: matches!(&p.key.kind, RowKind::InputPolicy(v) if v == "drop"),
         });

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use crate::commit::counting::Counting;
 use crate::nft::counters::LiveRule;
 
 /// How many rate samples the history keeps (a minute at the default 1 s refresh).
@@ -41,6 +42,13 @@ pub struct RuleRow {
     pub rate: Option<f64>,
     /// The last rates, oldest first, at most HISTORY.
     pub history: VecDeque<f64>,
+    /// Since when its counters count (wall ms): its newest rule's start, when known.
+    pub since_ms: Option<u64>,
+    /// Its rules started counting at different times (the sum spans both).
+    pub since_mixed: bool,
+    /// Packets since the pending commit went live (its id), when the counting record
+    /// has that commit's baseline.
+    pub since_commit: Option<(String, u64)>,
 }
 
 impl RuleRow {
@@ -75,6 +83,9 @@ pub struct RuleBook {
     /// stay the same (every tick but an apply's), counters are summed through it without
     /// building a single key.
     layout: Option<(u64, Vec<Option<Slot>>)>,
+    /// Since when each rule counts, and the pending commit's baseline (from the state
+    /// directory); None when unknown.
+    pub counting: Option<Counting>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -112,6 +123,45 @@ impl RuleBook {
                 }
             }
             _ => self.lay_out(rules, structure, elapsed_s),
+        }
+        self.annotate(rules);
+    }
+
+    /// Each row's "since" and its packets since the pending commit, from the counting
+    /// record, through the layout's rule-to-row slots.
+    fn annotate(&mut self, rules: &[LiveRule]) {
+        let n = self.rows.len() + 1;
+        let mut starts: Vec<(Option<u64>, Option<u64>)> = vec![(None, None); n];
+        let mut since_commit: Vec<u64> = vec![0; n];
+        let (Some(counting), Some((_, slots))) = (&self.counting, &self.layout) else {
+            for row in self.rows.iter_mut().chain(self.input_policy.as_mut()) {
+                (row.since_ms, row.since_mixed, row.since_commit) = (None, false, None);
+            }
+            return;
+        };
+        for (rule, slot) in rules.iter().zip(slots) {
+            let (Some(slot), Some(handle)) = (slot, rule.handle) else {
+                continue;
+            };
+            let i = match slot {
+                Slot::Row(i) => *i,
+                Slot::InputPolicy => n - 1,
+            };
+            if let Some(start) = counting.since.get(&handle) {
+                let (lo, hi) = &mut starts[i];
+                *lo = Some(lo.map_or(*start, |l: u64| l.min(*start)));
+                *hi = Some(hi.map_or(*start, |h: u64| h.max(*start)));
+            }
+            if let Some(id) = &counting.baseline_commit {
+                since_commit[i] += counting.since_commit(id, handle, rule.packets.unwrap_or(0));
+            }
+        }
+        let id = counting.baseline_commit.clone();
+        let rows = self.rows.iter_mut().chain(self.input_policy.as_mut());
+        for (row, ((lo, hi), count)) in rows.zip(starts.into_iter().zip(since_commit)) {
+            row.since_ms = hi;
+            row.since_mixed = lo != hi;
+            row.since_commit = id.clone().map(|id| (id, count));
         }
     }
 
@@ -164,6 +214,9 @@ impl RuleBook {
                     bytes,
                     rate: None,
                     history: VecDeque::new(),
+                    since_ms: None,
+                    since_mixed: false,
+                    since_commit: None,
                 },
             };
             if matches!(row.key.kind, RowKind::InputPolicy(_)) {
@@ -180,7 +233,11 @@ impl RuleBook {
 
     /// Forgets everything (the table went away).
     pub fn clear(&mut self) {
-        *self = RuleBook::default();
+        let counting = self.counting.take();
+        *self = RuleBook {
+            counting,
+            ..RuleBook::default()
+        };
     }
 
     /// Rows in selection order: the listed ones, then the input policy row.
@@ -289,6 +346,57 @@ mod tests {
         }
         assert_eq!(kept.rows[0].packets, 28);
         assert_eq!(kept.rows[0].rate, Some(7.0));
+    }
+
+    #[test]
+    fn rows_say_since_when_they_count_and_what_they_counted_since_the_commit() {
+        let with_handle = |h: u32, comment: &str, packets: u64| LiveRule {
+            handle: Some(h),
+            ..rule("input", comment, packets)
+        };
+        let mut book = RuleBook {
+            counting: Some(Counting {
+                table: "portcullis".into(),
+                // ssh's v4 rule is old, its v6 rule came with commit c2; web is old.
+                since: [(4, 100), (5, 900), (6, 100), (7, 100)].into(),
+                baseline_commit: Some("c2".into()),
+                baseline: [(4, 40), (5, 0), (6, 10), (7, 50)].into(),
+            }),
+            ..RuleBook::default()
+        };
+        book.ingest(
+            &[
+                with_handle(4, "service=ssh allow=admin", 42),
+                with_handle(5, "service=ssh allow=admin", 3),
+                with_handle(6, "service=web allow=any", 10),
+                with_handle(7, "input policy drop", 57),
+            ],
+            1,
+            1_000,
+        );
+        let ssh = &book.rows[0];
+        assert_eq!((ssh.since_ms, ssh.since_mixed), (Some(900), true));
+        assert_eq!(ssh.since_commit, Some(("c2".to_string(), 5)));
+        assert_eq!(
+            (book.rows[1].since_ms, book.rows[1].since_mixed),
+            (Some(100), false)
+        );
+        let policy = book.input_policy.as_ref().expect("policy row");
+        assert_eq!(policy.since_commit, Some(("c2".to_string(), 7)));
+        // The evidence counts from the baseline, for the watched commit only.
+        let watch = crate::app::review::Watch {
+            commit: "c2".into(),
+            services: None,
+        };
+        let rows = crate::app::review::evidence(&book, Some(&watch));
+        let packets: Vec<u64> = rows.iter().map(|r| r.packets).collect();
+        assert_eq!(packets, [5, 0, 7]);
+        let other = crate::app::review::Watch {
+            commit: "c3".into(),
+            services: None,
+        };
+        let rows = crate::app::review::evidence(&book, Some(&other));
+        assert_eq!(rows[0].packets, 45);
     }
 
     #[test]

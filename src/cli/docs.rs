@@ -83,7 +83,11 @@ fn render_page(command: &clap::Command, out: &mut Vec<u8>) -> std::io::Result<()
         ),
         (
             "/var/lib/portcullis/commits/",
-            "ID.applied.nft, the script each commit applied, and ID.before.nft, the script that puts back the table as it was before it; each behind a self\\-verifying header.",
+            "ID.applied.nft, the whole table of each commit's policy; ID.change.nft, what a commit in place loaded (only what differs); ID.undo.nft, its inverse; ID.before.nft, the script that puts back the table as it was before it; each behind a self\\-verifying header.",
+        ),
+        (
+            "/var/lib/portcullis/counting.json",
+            "Since when each rule of the table counts, and the counters right after the pending commit's load (the confirm window's evidence counts from them). For display only.",
         ),
         (
             "/var/lib/portcullis/confirmed.nft",

@@ -336,7 +336,12 @@ pub fn run(cli: Cli) -> ExitCode {
                 adopt: *adopt,
             },
         ),
-        Some(Command::Rules { json }) => rules::run(&cli.policy, &nft, *json),
+        Some(Command::Rules { json }) => {
+            let counting = machinery(&cli, false)
+                .ok()
+                .and_then(|m| m.state.load_counting());
+            rules::run(&cli.policy, &nft, *json, counting.as_ref())
+        }
         Some(Command::Sockets {
             json,
             suggest,

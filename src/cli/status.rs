@@ -94,6 +94,8 @@ pub fn document(journal: &Journal, health: &Health, now: &Now) -> Value {
             "ssh_peer": p.ssh_peer,
             "rules_added": p.rules_added,
             "rules_removed": p.rules_removed,
+            "incremental": p.incremental,
+            "change": p.change,
             "require_new_session": p.require_new_session,
             "adopted": p.adopted,
             "guard_alive": health.guard_alive,
@@ -182,6 +184,9 @@ fn text(doc: &Value) -> String {
             p["rules_added"],
             p["rules_removed"]
         ));
+        if let Some(change) = p["change"].as_str() {
+            out.push_str(&format!("  change: {change}\n"));
+        }
         out.push_str(&format!(
             "  guard: {}{}\n",
             if p["guard_alive"] == true {

@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod backends;
 pub mod clock;
+pub mod counting;
 pub mod engine;
 pub mod guard;
 pub mod journal;

@@ -10,7 +10,7 @@ use similar::TextDiff;
 
 use crate::nft::CompiledTable;
 use crate::nft::counters::service_of;
-use crate::nft::live::{LiveObject, normalize};
+use crate::nft::live::{LiveObject, normalize, without_elements};
 use crate::nft::render::{self, RenderOptions};
 
 /// A unified diff from `old` to `new`, or an empty string if they are equal.
@@ -48,9 +48,7 @@ pub fn live_vs_policy(compiled: &CompiledTable, live: &[LiveObject], policy_name
     let strip = |o: &NfListObject<'static>| -> NfListObject<'static> {
         match o {
             NfListObject::Set(s) if unchanged.iter().any(|n| *n == s.name) => {
-                let mut s = s.clone();
-                s.elem = None;
-                NfListObject::Set(s)
+                NfListObject::Set(Box::new(without_elements(s)))
             }
             other => other.clone(),
         }

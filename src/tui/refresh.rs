@@ -43,6 +43,9 @@ impl Sources {
             .map_err(|e| e.to_string());
         let (policy, policy_text) = self.policy_if_changed();
         let (pending, last_commit) = self.journal();
+        let counting = StateDir::open(&self.state_dir, false)
+            .ok()
+            .and_then(|s| s.load_counting());
         let (rules, other_tables) = if self.read_only {
             (RulesState::NeedsPrivilege, Vec::new())
         } else {
@@ -57,6 +60,7 @@ impl Sources {
             policy,
             policy_text,
             last_commit,
+            counting,
         }
     }
 

@@ -38,7 +38,27 @@ const FIXED: u16 = 7 + 9 + 6 + 4; // the number columns and the gaps between col
 
 pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Focus::Rules;
-    let name = format!("Rules · inet {}", app.config.table);
+    let mut name = format!("Rules · inet {}", app.config.table);
+    // Counters survive commits that do not touch their rule: the selected row says since
+    // when its own count runs.
+    if let Some(row) = app
+        .rule_table
+        .selected()
+        .and_then(|i| app.book.all().nth(i))
+        && let Some(since) = row.since_ms
+    {
+        let at = crate::commit::journal::format_time(since);
+        let clock = at.get(11..19).unwrap_or(&at);
+        name.push_str(&format!(
+            " · {} counts since {clock}Z{}",
+            row.label,
+            if row.since_mixed {
+                " (partly earlier)"
+            } else {
+                ""
+            }
+        ));
+    }
     let block = pane_block(title(name, theme), focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);

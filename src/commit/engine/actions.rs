@@ -37,6 +37,11 @@ impl Engine<'_> {
             }),
             Action::PutBack { commit, reason } => {
                 let result = self.put_back(&commit, journal, lock);
+                if let Ok(via) = &result
+                    && let Ok((objects, _)) = self.listed(&commit.table)
+                {
+                    self.count_from_now(&commit.table, &objects, *via == Via::Inverse, None);
+                }
                 Carried::Event(Event::PutBack {
                     commit,
                     reason,
@@ -179,6 +184,8 @@ impl Engine<'_> {
                 record: None,
             };
         };
+        let window = commit.timeout_ms.is_some().then_some(commit.id.as_str());
+        self.count_from_now(&commit.table, &objects, commit.incremental, window);
         let compiled = self.compiled_of(commit);
         let record = match (
             &compiled,
@@ -193,7 +200,7 @@ impl Engine<'_> {
         };
         if let (Some(material), Some(compiled)) = (material, compiled)
             && material.in_place
-            && let Err(why) = self.stage_undo(commit, objects, &material.before, &compiled)
+            && let Err(why) = self.stage_undo(commit, objects, &material, &compiled)
         {
             self.warn(format!(
                 "cannot stage the inverse of commit {}: {why}; a rollback would put back the \
@@ -202,6 +209,33 @@ impl Engine<'_> {
             ));
         }
         Event::Loaded { shape, record }
+    }
+
+    /// Keeps the record of since when each rule counts (and, for a commit with a window,
+    /// its counters now, to count its evidence from). For display: a failure is a warning.
+    fn count_from_now(
+        &self,
+        table: &str,
+        objects: &[live::LiveObject],
+        kept: bool,
+        window: Option<&str>,
+    ) {
+        let rules: Vec<(u32, u64)> = crate::nft::counters::live_rules(objects)
+            .iter()
+            .filter_map(|r| Some((r.handle?, r.packets.unwrap_or(0))))
+            .collect();
+        let previous = self.b.state.load_counting();
+        let counting = crate::commit::counting::Counting::after_load(
+            previous.as_ref(),
+            table,
+            &rules,
+            kept,
+            self.now().wall_ms,
+            window,
+        );
+        if let Err(e) = self.b.state.save_counting(&counting) {
+            self.warn(format!("cannot record since when the rules count: {e}"));
+        }
     }
 
     /// The compiled objects of the commit's policy, kept by its apply.
@@ -220,12 +254,15 @@ impl Engine<'_> {
         &self,
         commit: &Pending,
         mut after: Vec<live::LiveObject>,
-        before: &[live::LiveObject],
+        material: &super::UndoMaterial,
         compiled: &crate::nft::CompiledTable,
     ) -> Result<(), String> {
         use nftables::schema::NfListObject;
+        let before = &material.before;
         for object in after.iter_mut() {
-            if let live::LiveObject::Known(NfListObject::Set(set)) = object {
+            if let live::LiveObject::Known(NfListObject::Set(set)) = object
+                && !material.untouched_sets.iter().any(|n| *n == set.name)
+            {
                 set.elem = compiled.objects.iter().find_map(|o| match o {
                     NfListObject::Set(s) if s.name == set.name => s.elem.clone(),
                     _ => None,
@@ -353,15 +390,17 @@ impl Engine<'_> {
     /// Else why not.
     fn inverse_if_exact(&self, commit: &Pending) -> Result<std::fs::File, String> {
         let file = self.verified_file(&undo_file(&commit.id), None)?;
-        let (objects, shape) = self.listed(&commit.table)?;
-        if shape.is_none() || shape != commit.shape {
-            return Err("the table changed since the commit (its rules, chains or sets)".into());
-        }
         let Some(after) = &commit.after else {
             return Err("its load was not the only change to the ruleset".into());
         };
+        // No transaction since its load: the table is exactly what it left (and this
+        // costs no listing at the deadline).
         if self.b.nft.generation() == Some(after.generation) {
             return Ok(file);
+        }
+        let (objects, shape) = self.listed(&commit.table)?;
+        if shape.is_none() || shape != commit.shape {
+            return Err("the table changed since the commit (its rules, chains or sets)".into());
         }
         // Something changed the ruleset since: perhaps another table, perhaps our sets.
         for object in &objects {

@@ -16,8 +16,9 @@ use crate::commit::plan::{Change, Plan, read_live};
 use crate::commit::state::scripts::{self, applied_file, before_file, change_file};
 use crate::diff::{canonical_text, live_vs_policy, rule_changes};
 use crate::nft::delta;
-use crate::nft::live::has_table;
+use crate::nft::live::{LiveObject, has_table, without_elements};
 use crate::nft::script;
+use nftables::schema::NfListObject;
 
 /// The confirmation window of an apply.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +50,31 @@ pub enum Applied {
     Confirmed(Pending),
     /// Live, waiting for a confirm.
     Pending(Pending),
+}
+
+/// The table before a change in place, for its inverse: the sets the change leaves as
+/// they are lose their elements (the inverse leaves them as they are too, and 100,000
+/// elements cost to copy); the names of those sets.
+fn before_without_unchanged_elements(
+    live: &[LiveObject],
+    compiled: &crate::nft::CompiledTable,
+) -> (Vec<LiveObject>, Vec<String>) {
+    let mut kept = Vec::new();
+    let objects = live
+        .iter()
+        .map(|o| match o {
+            LiveObject::Known(NfListObject::Set(s))
+                if compiled.objects.iter().any(
+                    |c| matches!(c, NfListObject::Set(w) if w.name == s.name && w.elem == s.elem),
+                ) =>
+            {
+                kept.push(s.name.to_string());
+                LiveObject::Known(NfListObject::Set(Box::new(without_elements(s))))
+            }
+            other => other.clone(),
+        })
+        .collect();
+    (objects, kept)
 }
 
 /// `id`, or `id-2`, `id-3`… if the journal already knows it (a long-lived process, the
@@ -91,13 +117,15 @@ impl Engine<'_> {
         let current =
             req.plan.generation.is_some() && self.b.nft.generation() == req.plan.generation;
         let unchanged = current && req.shown.is_none_or(|shown| shown == req.plan.live_text());
-        let live = if unchanged {
-            req.plan.live.clone()
+        let live: std::borrow::Cow<'_, [LiveObject]> = if unchanged {
+            std::borrow::Cow::Borrowed(&req.plan.live)
         } else {
             let known = journal.live.as_ref().map(|record| (record, compiled));
-            read_live(self.b.nft, &table, known)
-                .map_err(CommitError::ReadLive)?
-                .objects
+            std::borrow::Cow::Owned(
+                read_live(self.b.nft, &table, known)
+                    .map_err(CommitError::ReadLive)?
+                    .objects,
+            )
         };
         if let Some(shown) = req.shown
             && canonical_text(&table, &live) != shown
@@ -197,15 +225,18 @@ impl Engine<'_> {
         }
         *self.compiled_applied.borrow_mut() = Some((commit.id.clone(), compiled.clone()));
         let generation = self.b.nft.generation();
+        let in_place = matches!(change, Change::InPlace(_));
+        let (before, untouched_sets) = if in_place {
+            before_without_unchanged_elements(&live, compiled)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         *self.undo_material.borrow_mut() = Some(UndoMaterial {
             id: commit.id.clone(),
-            before: if matches!(change, Change::InPlace(_)) {
-                live.clone()
-            } else {
-                Vec::new()
-            },
+            before,
+            untouched_sets,
             generation,
-            in_place: matches!(change, Change::InPlace(_)),
+            in_place,
         });
         let reply = self.run(journal, Event::Begin(Box::new(commit.clone())), &lock);
         match reply {

@@ -77,7 +77,9 @@ pub struct Engine<'a> {
 #[derive(Debug, Clone)]
 struct UndoMaterial {
     id: String,
+    /// Without the elements of `untouched_sets`: the change leaves those sets as they are.
     before: Vec<crate::nft::live::LiveObject>,
+    untouched_sets: Vec<String>,
     generation: Option<u32>,
     /// The commit is a change in place (its inverse is made from `before`).
     in_place: bool,

@@ -86,6 +86,20 @@ impl StateDir {
         })
     }
 
+    /// The counting record, if there is a readable one (it is for display only).
+    pub fn load_counting(&self) -> Option<crate::commit::counting::Counting> {
+        let text = self.read(crate::commit::counting::COUNTING_FILE).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    pub fn save_counting(
+        &self,
+        counting: &crate::commit::counting::Counting,
+    ) -> Result<(), StateError> {
+        let bytes = serde_json::to_vec(counting).expect("plain data serialises");
+        self.write(crate::commit::counting::COUNTING_FILE, &bytes)
+    }
+
     pub fn save_journal(&self, journal: &Journal) -> Result<(), StateError> {
         self.write(JOURNAL, &to_bytes(journal))
     }

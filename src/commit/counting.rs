@@ -1,0 +1,96 @@
+//! Since when each rule of our table counts, and what the counters said when the pending
+//! commit went live: what the rules pane and `rules` print beside a counter, and what the
+//! confirm window's evidence is counted from. A commit in place keeps the rules it does
+//! not change, and their counters keep counting; the rules it adds start at zero. A whole
+//! table replaced (the first apply, a fallback, a restore) starts every counter again.
+//!
+//! Pure: the engine keeps the record in the state directory (`counting.json`), best
+//! effort: it is for display, and losing it loses only the "since".
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The state file.
+pub const COUNTING_FILE: &str = "counting.json";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counting {
+    pub table: String,
+    /// Rule handle -> when it started counting (wall clock, ms since the epoch).
+    pub since: BTreeMap<u32, u64>,
+    /// The commit whose load `baseline` was taken at, while it is pending.
+    #[serde(default)]
+    pub baseline_commit: Option<String>,
+    /// Rule handle -> packets right after that load.
+    #[serde(default)]
+    pub baseline: BTreeMap<u32, u64>,
+}
+
+impl Counting {
+    /// After a load of `table`: the rules listed now (handle, packets). `kept`: the load
+    /// changed the table in place, so rules it did not touch go on counting; else every
+    /// rule is new (a replaced table numbers its rules again from the start).
+    pub fn after_load(
+        previous: Option<&Counting>,
+        table: &str,
+        rules: &[(u32, u64)],
+        kept: bool,
+        now_ms: u64,
+        commit: Option<&str>,
+    ) -> Counting {
+        let known = previous.filter(|p| kept && p.table == table);
+        Counting {
+            table: table.to_string(),
+            since: rules
+                .iter()
+                .map(|(handle, _)| {
+                    let since = known.and_then(|p| p.since.get(handle).copied());
+                    (*handle, since.unwrap_or(now_ms))
+                })
+                .collect(),
+            baseline_commit: commit.map(str::to_string),
+            baseline: if commit.is_some() {
+                rules.iter().copied().collect()
+            } else {
+                BTreeMap::new()
+            },
+        }
+    }
+
+    /// Packets a rule counted since the pending commit `id` went live: all of them for a
+    /// rule the commit added (it started at zero then).
+    pub fn since_commit(&self, id: &str, handle: u32, packets: u64) -> u64 {
+        if self.baseline_commit.as_deref() != Some(id) {
+            return packets;
+        }
+        packets.saturating_sub(self.baseline.get(&handle).copied().unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_a_change_in_place_keeps_keep_their_start_and_new_ones_start_now() {
+        let first = Counting::after_load(None, "t", &[(4, 0), (5, 0)], true, 100, None);
+        assert_eq!(first.since, BTreeMap::from([(4, 100), (5, 100)]));
+        let second =
+            Counting::after_load(Some(&first), "t", &[(4, 9), (7, 0)], true, 200, Some("c2"));
+        assert_eq!(second.since, BTreeMap::from([(4, 100), (7, 200)]));
+        assert_eq!(second.since_commit("c2", 4, 12), 3);
+        assert_eq!(second.since_commit("c2", 7, 2), 2);
+        assert_eq!(second.since_commit("other", 4, 12), 12);
+    }
+
+    #[test]
+    fn a_replaced_table_starts_every_counter_again() {
+        let first = Counting::after_load(None, "t", &[(4, 0)], true, 100, None);
+        let replaced = Counting::after_load(Some(&first), "t", &[(4, 0)], false, 300, None);
+        assert_eq!(replaced.since, BTreeMap::from([(4, 300)]));
+        let other = Counting::after_load(Some(&first), "u", &[(4, 0)], true, 300, None);
+        assert_eq!(other.since, BTreeMap::from([(4, 300)]));
+    }
+}
