@@ -280,3 +280,49 @@ fn a_commit_still_applying_says_so_instead_of_a_countdown() {
         assert!(!screen.contains("c keeps it"), "not keepable yet: {screen}");
     }
 }
+
+/// Counters survive commits that do not touch their rule: the rules pane's title says
+/// since when the selected row counts, and when its rules started at different times.
+#[test]
+fn the_selected_rule_says_since_when_it_counts() {
+    let mut app = running_app();
+    let mut rules = rules_at(61);
+    for (handle, rule) in (4u32..).zip(rules.iter_mut()) {
+        rule.handle = Some(handle);
+    }
+    let mut obs = observation(
+        61,
+        RulesState::Table {
+            objects: Vec::new().into(),
+            structure: structure_of(&rules),
+            rules,
+        },
+        Ok(sockets(true)),
+    );
+    // 10:15:00Z for every rule, but ssh's second rule came with a commit at 10:42:07Z.
+    let at = |h: u32| {
+        if h == 8 {
+            1_795_948_927_000
+        } else {
+            1_795_947_300_000
+        }
+    };
+    obs.counting = Some(portcullis::commit::counting::Counting {
+        table: "portcullis".into(),
+        since: (4u32..12).map(|h| (h, at(h))).collect(),
+        ..Default::default()
+    });
+    update(&mut app, Msg::Refreshed(Box::new(obs)));
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down); // ssh
+    let screen = render(&mut app, 160, 48);
+    assert!(
+        screen.contains("ssh: since 10:42:07Z (part earlier)"),
+        "{screen}"
+    );
+    key(&mut app, KeyCode::Down); // syslog
+    let screen = render(&mut app, 160, 48);
+    assert!(screen.contains("syslog: since 10:15:00Z"), "{screen}");
+}

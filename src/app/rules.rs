@@ -357,6 +357,7 @@ mod tests {
         let mut book = RuleBook {
             counting: Some(Counting {
                 table: "portcullis".into(),
+                place: String::new(),
                 // ssh's v4 rule is old, its v6 rule came with commit c2; web is old.
                 since: [(4, 100), (5, 900), (6, 100), (7, 100)].into(),
                 baseline_commit: Some("c2".into()),

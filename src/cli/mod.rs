@@ -337,9 +337,11 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Some(Command::Rules { json }) => {
+            let here = crate::commit::plan::place();
             let counting = machinery(&cli, false)
                 .ok()
-                .and_then(|m| m.state.load_counting());
+                .and_then(|m| m.state.load_counting())
+                .filter(|c| c.place == here);
             rules::run(&cli.policy, &nft, *json, counting.as_ref())
         }
         Some(Command::Sockets {

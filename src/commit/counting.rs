@@ -18,6 +18,10 @@ pub const COUNTING_FILE: &str = "counting.json";
 #[serde(deny_unknown_fields)]
 pub struct Counting {
     pub table: String,
+    /// Handles count per table instance: the boot and network namespace it was recorded
+    /// in (`BOOT_ID net:[INODE]`); a record of another is not used.
+    #[serde(default)]
+    pub place: String,
     /// Rule handle -> when it started counting (wall clock, ms since the epoch).
     pub since: BTreeMap<u32, u64>,
     /// The commit whose load `baseline` was taken at, while it is pending.
@@ -34,15 +38,17 @@ impl Counting {
     /// rule is new (a replaced table numbers its rules again from the start).
     pub fn after_load(
         previous: Option<&Counting>,
+        place: &str,
         table: &str,
         rules: &[(u32, u64)],
         kept: bool,
         now_ms: u64,
         commit: Option<&str>,
     ) -> Counting {
-        let known = previous.filter(|p| kept && p.table == table);
+        let known = previous.filter(|p| kept && p.table == table && p.place == place);
         Counting {
             table: table.to_string(),
+            place: place.to_string(),
             since: rules
                 .iter()
                 .map(|(handle, _)| {
@@ -75,10 +81,17 @@ mod tests {
 
     #[test]
     fn rules_a_change_in_place_keeps_keep_their_start_and_new_ones_start_now() {
-        let first = Counting::after_load(None, "t", &[(4, 0), (5, 0)], true, 100, None);
+        let first = Counting::after_load(None, "p", "t", &[(4, 0), (5, 0)], true, 100, None);
         assert_eq!(first.since, BTreeMap::from([(4, 100), (5, 100)]));
-        let second =
-            Counting::after_load(Some(&first), "t", &[(4, 9), (7, 0)], true, 200, Some("c2"));
+        let second = Counting::after_load(
+            Some(&first),
+            "p",
+            "t",
+            &[(4, 9), (7, 0)],
+            true,
+            200,
+            Some("c2"),
+        );
         assert_eq!(second.since, BTreeMap::from([(4, 100), (7, 200)]));
         assert_eq!(second.since_commit("c2", 4, 12), 3);
         assert_eq!(second.since_commit("c2", 7, 2), 2);
@@ -87,10 +100,10 @@ mod tests {
 
     #[test]
     fn a_replaced_table_starts_every_counter_again() {
-        let first = Counting::after_load(None, "t", &[(4, 0)], true, 100, None);
-        let replaced = Counting::after_load(Some(&first), "t", &[(4, 0)], false, 300, None);
+        let first = Counting::after_load(None, "p", "t", &[(4, 0)], true, 100, None);
+        let replaced = Counting::after_load(Some(&first), "p", "t", &[(4, 0)], false, 300, None);
         assert_eq!(replaced.since, BTreeMap::from([(4, 300)]));
-        let other = Counting::after_load(Some(&first), "u", &[(4, 0)], true, 300, None);
+        let other = Counting::after_load(Some(&first), "p", "u", &[(4, 0)], true, 300, None);
         assert_eq!(other.since, BTreeMap::from([(4, 300)]));
     }
 }

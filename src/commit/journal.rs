@@ -38,6 +38,8 @@ pub struct Journal {
 #[serde(deny_unknown_fields)]
 pub struct LiveRecord {
     pub table: String,
+    /// Generations count per boot and per network namespace: `BOOT_ID net:[INODE]`.
+    pub place: String,
     pub generation: u32,
     pub sets: std::collections::BTreeMap<String, String>,
 }

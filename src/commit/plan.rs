@@ -191,7 +191,10 @@ pub fn read_live(
         });
     }
     let trusted = known.filter(|(record, _)| {
-        record.table == table && generation.is_some() && Some(record.generation) == generation
+        record.table == table
+            && record.place == place()
+            && generation.is_some()
+            && Some(record.generation) == generation
     });
     for object in objects.iter_mut() {
         let LiveObject::Known(NfListObject::Set(set)) = object else {
@@ -233,10 +236,20 @@ pub fn set_digest(set: &nftables::schema::Set<'_>) -> String {
     intervals::digest(&set_intervals(set).unwrap_or_default())
 }
 
-/// The record of a load of `compiled`: its sets' digests at `generation`.
+/// Where a ruleset generation counts: this boot, this network namespace.
+pub fn place() -> String {
+    format!(
+        "{} {}",
+        crate::system::boot_id(),
+        crate::system::current_netns()
+    )
+}
+
+/// The record of a load of `compiled`: its sets' digests at `generation`, here.
 pub fn record_of(compiled: &CompiledTable, generation: u32) -> LiveRecord {
     LiveRecord {
         table: compiled.name.clone(),
+        place: place(),
         generation,
         sets: compiled
             .objects

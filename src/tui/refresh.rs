@@ -43,9 +43,12 @@ impl Sources {
             .map_err(|e| e.to_string());
         let (policy, policy_text) = self.policy_if_changed();
         let (pending, last_commit) = self.journal();
+        // A record made in another boot or namespace numbers other rules.
+        let here = crate::commit::plan::place();
         let counting = StateDir::open(&self.state_dir, false)
             .ok()
-            .and_then(|s| s.load_counting());
+            .and_then(|s| s.load_counting())
+            .filter(|c| c.place == here);
         let (rules, other_tables) = if self.read_only {
             (RulesState::NeedsPrivilege, Vec::new())
         } else {

@@ -49,15 +49,16 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     {
         let at = crate::commit::journal::format_time(since);
         let clock = at.get(11..19).unwrap_or(&at);
-        name.push_str(&format!(
-            " · {} counts since {clock}Z{}",
+        // The table's name makes room (the status bar has it too).
+        name = format!(
+            "Rules · {}: since {clock}Z{}",
             row.label,
             if row.since_mixed {
-                " (partly earlier)"
+                " (part earlier)"
             } else {
                 ""
             }
-        ));
+        );
     }
     let block = pane_block(title(name, theme), focused, theme);
     let inner = block.inner(area);

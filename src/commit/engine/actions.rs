@@ -49,7 +49,14 @@ impl Engine<'_> {
                 })
             }
             Action::LoadConfirmed => {
-                Carried::Event(Event::Restored(self.load_confirmed(journal, lock)))
+                let result = self.load_confirmed(journal, lock);
+                if let Ok(Some(r)) = &result
+                    && let Ok((objects, _)) = self.listed(&r.table)
+                {
+                    // A whole table again: every counter starts now.
+                    self.count_from_now(&r.table, &objects, false, None);
+                }
+                Carried::Event(Event::Restored(result))
             }
             Action::CopyConfirmed { id } => {
                 // The journal already names it; the copy is for a damaged journal or script.
@@ -227,6 +234,7 @@ impl Engine<'_> {
         let previous = self.b.state.load_counting();
         let counting = crate::commit::counting::Counting::after_load(
             previous.as_ref(),
+            &crate::commit::plan::place(),
             table,
             &rules,
             kept,
@@ -390,8 +398,12 @@ impl Engine<'_> {
     /// Else why not.
     fn inverse_if_exact(&self, commit: &Pending) -> Result<std::fs::File, String> {
         let file = self.verified_file(&undo_file(&commit.id), None)?;
-        let Some(after) = &commit.after else {
-            return Err("its load was not the only change to the ruleset".into());
+        let Some(after) = commit
+            .after
+            .as_ref()
+            .filter(|a| a.place == crate::commit::plan::place())
+        else {
+            return Err("its load was not the only change to the ruleset since".into());
         };
         // No transaction since its load: the table is exactly what it left (and this
         // costs no listing at the deadline).
