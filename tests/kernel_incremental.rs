@@ -550,3 +550,46 @@ fn a_commit_that_changes_nothing_sends_nothing_to_the_kernel() {
     let status: Value = serde_json::from_str(&lab.portcullis_ok(&["status", "--json"])).unwrap();
     assert!(status.get("pending").is_none_or(Value::is_null), "{status}");
 }
+
+#[test]
+fn a_table_holding_what_portcullis_did_not_make_is_replaced_whole_and_the_diff_says_so() {
+    let Some(lab) = lab() else { return };
+    let base = policy_file(BASE);
+    let p = base.path().to_str().unwrap();
+    lab.portcullis_ok(&["--policy", p, "apply", "--yes"]);
+    // A rule of a kind portcullis never writes (a log statement), added by hand.
+    lab.nft(&[
+        "add",
+        "rule",
+        "inet",
+        "portcullis",
+        "input",
+        "tcp",
+        "dport",
+        "4444",
+        "log",
+        "accept",
+    ]);
+    let diff = lab.portcullis(&["--policy", p, "diff"]);
+    assert_eq!(diff.status.code(), Some(1), "{}", text(&diff));
+    assert!(
+        text(&diff).starts_with("# whole table replaced: "),
+        "{}",
+        text(&diff)
+    );
+    let out = lab.portcullis_ok(&["--policy", p, "apply", "--yes"]);
+    assert!(out.contains("replaced table inet portcullis"), "{out}");
+    assert_eq!(
+        lab.portcullis(&["--policy", p, "diff"]).status.code(),
+        Some(0)
+    );
+    // And the next change is in place again.
+    let changed = policy_file(&BASE.replace("514/udp", "6514/udp"));
+    let out = lab.portcullis_ok(&[
+        "--policy",
+        changed.path().to_str().unwrap(),
+        "apply",
+        "--yes",
+    ]);
+    assert!(out.contains("in place"), "{out}");
+}
