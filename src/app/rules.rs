@@ -147,7 +147,7 @@ impl RuleBook {
                 Slot::Row(i) => *i,
                 Slot::InputPolicy => n - 1,
             };
-            if let Some(start) = counting.since.get(&handle) {
+            if let Some(start) = counting.since_of(handle).as_ref() {
                 let (lo, hi) = &mut starts[i];
                 *lo = Some(lo.map_or(*start, |l: u64| l.min(*start)));
                 *hi = Some(hi.map_or(*start, |h: u64| h.max(*start)));
@@ -358,6 +358,7 @@ mod tests {
             counting: Some(Counting {
                 table: "portcullis".into(),
                 place: String::new(),
+                later: Vec::new(),
                 // ssh's v4 rule is old, its v6 rule came with commit c2; web is old.
                 since: [(4, 100), (5, 900), (6, 100), (7, 100)].into(),
                 baseline_commit: Some("c2".into()),

@@ -62,8 +62,8 @@ pub fn run(path: &Path, nft: &dyn Nft, json: bool, counting: Option<&Counting>) 
             .map(|rule| Counted {
                 counting_since: counting
                     .filter(|c| c.table == table)
-                    .and_then(|c| c.since.get(&rule.handle?))
-                    .map(|ms| format_time(*ms)),
+                    .and_then(|c| c.since_of(rule.handle?))
+                    .map(format_time),
                 rule,
             })
             .collect(),

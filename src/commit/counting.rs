@@ -24,6 +24,11 @@ pub struct Counting {
     pub place: String,
     /// Rule handle -> when it started counting (wall clock, ms since the epoch).
     pub since: BTreeMap<u32, u64>,
+    /// (first handle, when): rules from that handle on that `since` does not name count
+    /// from then. A put back records what it adds this way, without listing the table:
+    /// the kernel numbers a table's new rules above every handle it gave before.
+    #[serde(default)]
+    pub later: Vec<(u32, u64)>,
     /// The commit whose load `baseline` was taken at, while it is pending.
     #[serde(default)]
     pub baseline_commit: Option<String>,
@@ -52,10 +57,11 @@ impl Counting {
             since: rules
                 .iter()
                 .map(|(handle, _)| {
-                    let since = known.and_then(|p| p.since.get(handle).copied());
+                    let since = known.and_then(|p| p.since_of(*handle));
                     (*handle, since.unwrap_or(now_ms))
                 })
                 .collect(),
+            later: Vec::new(),
             baseline_commit: commit.map(str::to_string),
             baseline: if commit.is_some() {
                 rules.iter().copied().collect()
@@ -63,6 +69,51 @@ impl Counting {
                 BTreeMap::new()
             },
         }
+    }
+
+    /// After a put back of `table`, without a listing: `kept`, the inverse of a change in
+    /// place (the rules it did not touch go on counting; those it adds count from now);
+    /// else a whole table, every rule from now.
+    pub fn after_put_back(
+        previous: Option<&Counting>,
+        place: &str,
+        table: &str,
+        kept: bool,
+        now_ms: u64,
+    ) -> Counting {
+        match previous.filter(|p| kept && p.table == table && p.place == place) {
+            Some(p) => {
+                let highest = p
+                    .since
+                    .keys()
+                    .copied()
+                    .chain(p.later.iter().map(|(first, _)| *first))
+                    .max()
+                    .unwrap_or(0);
+                let mut next = p.clone();
+                next.later.push((highest + 1, now_ms));
+                next.baseline_commit = None;
+                next.baseline.clear();
+                next
+            }
+            None => Counting {
+                table: table.to_string(),
+                place: place.to_string(),
+                later: vec![(0, now_ms)],
+                ..Counting::default()
+            },
+        }
+    }
+
+    /// Since when the rule of `handle` counts, if the record knows.
+    pub fn since_of(&self, handle: u32) -> Option<u64> {
+        self.since.get(&handle).copied().or_else(|| {
+            self.later
+                .iter()
+                .rev()
+                .find(|(first, _)| handle >= *first)
+                .map(|(_, at)| *at)
+        })
     }
 
     /// Packets a rule counted since the pending commit `id` went live: all of them for a
@@ -96,6 +147,22 @@ mod tests {
         assert_eq!(second.since_commit("c2", 4, 12), 3);
         assert_eq!(second.since_commit("c2", 7, 2), 2);
         assert_eq!(second.since_commit("other", 4, 12), 12);
+    }
+
+    #[test]
+    fn a_put_back_counts_the_rules_it_adds_from_then_without_a_listing() {
+        let first = Counting::after_load(None, "p", "t", &[(4, 0), (5, 0)], true, 100, Some("c"));
+        let back = Counting::after_put_back(Some(&first), "p", "t", true, 200);
+        assert_eq!((back.since_of(4), back.since_of(9)), (Some(100), Some(200)));
+        assert_eq!(back.baseline_commit, None);
+        let whole = Counting::after_put_back(Some(&first), "p", "t", false, 300);
+        assert_eq!(
+            (whole.since_of(4), whole.since_of(9)),
+            (Some(300), Some(300))
+        );
+        // The next load lists every rule and keeps what the put back said.
+        let next = Counting::after_load(Some(&back), "p", "t", &[(4, 0), (9, 0)], true, 400, None);
+        assert_eq!(next.since, BTreeMap::from([(4, 100), (9, 200)]));
     }
 
     #[test]

@@ -37,10 +37,8 @@ impl Engine<'_> {
             }),
             Action::PutBack { commit, reason } => {
                 let result = self.put_back(&commit, journal, lock);
-                if let Ok(via) = &result
-                    && let Ok((objects, _)) = self.listed(&commit.table)
-                {
-                    self.count_from_now(&commit.table, &objects, *via == Via::Inverse, None);
+                if let Ok(via) = &result {
+                    self.count_after_put_back(&commit.table, *via == Via::Inverse);
                 }
                 Carried::Event(Event::PutBack {
                     commit,
@@ -50,11 +48,9 @@ impl Engine<'_> {
             }
             Action::LoadConfirmed => {
                 let result = self.load_confirmed(journal, lock);
-                if let Ok(Some(r)) = &result
-                    && let Ok((objects, _)) = self.listed(&r.table)
-                {
+                if let Ok(Some(r)) = &result {
                     // A whole table again: every counter starts now.
-                    self.count_from_now(&r.table, &objects, false, None);
+                    self.count_after_put_back(&r.table, false);
                 }
                 Carried::Event(Event::Restored(result))
             }
@@ -240,6 +236,22 @@ impl Engine<'_> {
             kept,
             self.now().wall_ms,
             window,
+        );
+        if let Err(e) = self.b.state.save_counting(&counting) {
+            self.warn(format!("cannot record since when the rules count: {e}"));
+        }
+    }
+
+    /// The counting record after a put back, without listing the table (the rollback's
+    /// time is the operator's).
+    fn count_after_put_back(&self, table: &str, inverse: bool) {
+        let previous = self.b.state.load_counting();
+        let counting = crate::commit::counting::Counting::after_put_back(
+            previous.as_ref(),
+            &crate::commit::plan::place(),
+            table,
+            inverse,
+            self.now().wall_ms,
         );
         if let Err(e) = self.b.state.save_counting(&counting) {
             self.warn(format!("cannot record since when the rules count: {e}"));
