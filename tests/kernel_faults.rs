@@ -467,6 +467,11 @@ fn a_damaged_journal_does_not_stop_the_rollback() {
         return;
     };
     let id = apply_pending(&lab, &change, "1h", None);
+    // The guard looks at the journal every 100 ms: let it see its commit live first. (A
+    // guard whose last look saw it still applying takes the damage as its commit lost
+    // mid-apply, repairs the journal and gives it a whole window: right too, but not what
+    // this part is about.)
+    std::thread::sleep(Duration::from_millis(300));
     std::fs::write(lab.state_dir.path().join("journal.json"), "{ garbage").expect("damage");
     let shown = lab.portcullis_ok(&["status"]);
     assert!(
