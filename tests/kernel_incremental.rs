@@ -182,22 +182,28 @@ impl Model {
     }
 }
 
-/// UDP datagrams from the client to the server's ports: they hit service rules and the
-/// catch-all. Sent without waiting; the kernel counts them on arrival.
-fn traffic(lab: &Lab, rng: &mut Rng) {
-    let src = CLIENT4[rng.below(CLIENT4.len() as u64) as usize];
-    let ports = [53u16, 123, 514, 7777];
+/// `n` UDP datagrams from `src` on the client to each of the server's `ports`: they hit
+/// service rules and the catch-all. Sent without waiting; the kernel counts them on
+/// arrival.
+fn send(lab: &Lab, src: &'static str, ports: &[u16], n: usize) {
+    let ports = ports.to_vec();
     in_ns(&lab.client, move || {
         let s = UdpSocket::bind(SocketAddr::new(src.parse().expect("addr"), 0)).expect("bind");
         for port in ports {
-            let _ = s.send_to(
-                b"x",
-                SocketAddr::new(common::SERVER4.parse().expect("addr"), port),
-            );
+            for _ in 0..n {
+                let to = SocketAddr::new(common::SERVER4.parse().expect("addr"), port);
+                let _ = s.send_to(b"x", to);
+            }
         }
     });
     // Let the softirq deliver them before the counters are read.
     std::thread::sleep(std::time::Duration::from_millis(20));
+}
+
+/// Some traffic from one of the client's addresses, at random.
+fn traffic(lab: &Lab, rng: &mut Rng) {
+    let src = CLIENT4[rng.below(CLIENT4.len() as u64) as usize];
+    send(lab, src, &[53, 123, 514, 7777], 1);
 }
 
 /// The rules `portcullis rules --json` lists.
@@ -389,69 +395,72 @@ ports = ["514/udp"]
 allow = ["any"]
 "#;
 
-/// The packets the dns service's rule counted.
-fn dns_packets(lab: &Lab) -> u64 {
+/// Field `key` of service `service`'s rule, as `rules --json` gives it.
+fn rule_field(lab: &Lab, service: &str, key: &str) -> Value {
     listed_rules(lab)
         .iter()
-        .find(|r| r.get("service").and_then(Value::as_str) == Some("dns"))
-        .and_then(|r| r.get("packets")?.as_u64())
-        .unwrap_or(0)
+        .find(|r| r.get("service").and_then(Value::as_str) == Some(service))
+        .and_then(|r| r.get(key).cloned())
+        .unwrap_or(Value::Null)
 }
 
-fn send(lab: &Lab, port: u16, n: usize) {
-    in_ns(&lab.client, move || {
-        let s =
-            UdpSocket::bind(SocketAddr::new(CLIENT4[0].parse().expect("addr"), 0)).expect("bind");
-        for _ in 0..n {
-            let _ = s.send_to(
-                b"x",
-                SocketAddr::new(common::SERVER4.parse().expect("addr"), port),
-            );
-        }
-    });
-    std::thread::sleep(std::time::Duration::from_millis(20));
+fn dns_packets(lab: &Lab) -> u64 {
+    rule_field(lab, "dns", "packets").as_u64().unwrap_or(0)
+}
+
+/// `portcullis --policy FILE ARGS…`.
+fn with_policy(lab: &Lab, file: &tempfile::NamedTempFile, args: &[&str]) -> std::process::Output {
+    let mut argv = vec!["--policy", file.path().to_str().expect("utf-8 path")];
+    argv.extend_from_slice(args);
+    lab.portcullis(&argv)
+}
+
+/// `with_policy`, which must succeed: what it printed.
+fn with_policy_ok(lab: &Lab, file: &tempfile::NamedTempFile, args: &[&str]) -> String {
+    let out = with_policy(lab, file, args);
+    assert!(out.status.success(), "{args:?}: {}", text(&out));
+    text(&out)
+}
+
+/// One nft command, as it is typed on nft's command line.
+fn nft_line(lab: &Lab, line: &str) {
+    lab.nft(&line.split(' ').collect::<Vec<_>>());
+}
+
+/// BASE, and BASE with syslog on another port.
+fn base_and_changed() -> (tempfile::NamedTempFile, tempfile::NamedTempFile) {
+    (
+        policy_file(BASE),
+        policy_file(&BASE.replace("514/udp", "6514/udp")),
+    )
 }
 
 #[test]
 fn a_rollback_of_a_change_in_place_is_its_inverse_and_untouched_counters_keep_counting() {
     let Some(lab) = lab() else { return };
     lab.add_client_addr(CLIENT4[0]);
-    let base = policy_file(BASE);
-    let changed = policy_file(&BASE.replace("514/udp", "6514/udp"));
-    lab.portcullis_ok(&["--policy", base.path().to_str().unwrap(), "apply", "--yes"]);
+    let (base, changed) = base_and_changed();
+    with_policy_ok(&lab, &base, &["apply", "--yes"]);
     // The commit below starts counting a few milliseconds later.
     std::thread::sleep(std::time::Duration::from_millis(20));
-    send(&lab, 53, 5);
+    send(&lab, CLIENT4[0], &[53], 5);
     let table_before = table(&lab);
-    let dns0 = dns_packets(&lab);
-    assert_eq!(dns0, 5);
-    let out = lab.portcullis(&[
-        "--policy",
-        changed.path().to_str().unwrap(),
-        "apply",
-        "--no-wait",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains("in place: rule 1 replaced"),
-        "{}",
-        text(&out)
+    assert_eq!(dns_packets(&lab), 5);
+    let said = with_policy_ok(&lab, &changed, &["apply", "--no-wait"]);
+    assert!(said.contains("in place: rule 1 replaced"), "{said}");
+    assert_eq!(
+        dns_packets(&lab),
+        5,
+        "the dns rule was not touched and kept its counter"
     );
-    let dns1 = dns_packets(&lab);
-    assert_eq!(dns1, 5, "the dns rule was not touched and kept its counter");
     // `rules` says since when each counts: dns from the first apply, syslog from this one.
-    let since = |service: &str| {
-        listed_rules(&lab)
-            .iter()
-            .find(|r| r.get("service").and_then(Value::as_str) == Some(service))
-            .and_then(|r| r.get("counting_since")?.as_str().map(str::to_string))
-            .expect("counting_since")
-    };
+    let (dns, syslog) = (
+        rule_field(&lab, "dns", "counting_since"),
+        rule_field(&lab, "syslog", "counting_since"),
+    );
     assert!(
-        since("dns") < since("syslog"),
-        "{} {}",
-        since("dns"),
-        since("syslog")
+        dns.is_string() && dns.as_str() < syslog.as_str(),
+        "{dns} {syslog}"
     );
     // status says what the pending commit changed, in these terms.
     let status = lab.portcullis_ok(&["status"]);
@@ -459,7 +468,7 @@ fn a_rollback_of_a_change_in_place_is_its_inverse_and_untouched_counters_keep_co
         status.contains("change: in place: rule 1 replaced"),
         "{status}"
     );
-    send(&lab, 53, 2);
+    send(&lab, CLIENT4[0], &[53], 2);
     let out = lab.portcullis(&["rollback"]);
     assert!(text(&out).contains("the inverse change"), "{}", text(&out));
     assert_eq!(
@@ -467,10 +476,10 @@ fn a_rollback_of_a_change_in_place_is_its_inverse_and_untouched_counters_keep_co
         table_before,
         "the previous table is back exactly"
     );
-    send(&lab, 53, 1);
-    let dns2 = dns_packets(&lab);
+    send(&lab, CLIENT4[0], &[53], 1);
     assert_eq!(
-        dns2, 8,
+        dns_packets(&lab),
+        8,
         "the dns rule counted through the commit and its rollback"
     );
 }
@@ -478,39 +487,16 @@ fn a_rollback_of_a_change_in_place_is_its_inverse_and_untouched_counters_keep_co
 #[test]
 fn a_rollback_after_someone_changed_the_table_puts_the_whole_table_back() {
     let Some(lab) = lab() else { return };
-    let base = policy_file(BASE);
-    let changed = policy_file(&BASE.replace("514/udp", "6514/udp"));
-    lab.portcullis_ok(&["--policy", base.path().to_str().unwrap(), "apply", "--yes"]);
+    let (base, changed) = base_and_changed();
+    with_policy_ok(&lab, &base, &["apply", "--yes"]);
     let table_before = table(&lab);
-    let out = lab.portcullis(&[
-        "--policy",
-        changed.path().to_str().unwrap(),
-        "apply",
-        "--no-wait",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
+    with_policy_ok(&lab, &changed, &["apply", "--no-wait"]);
     // Someone adds a rule and an element by hand meanwhile.
-    lab.nft(&[
-        "add",
-        "rule",
-        "inet",
-        "portcullis",
-        "input",
-        "tcp",
-        "dport",
-        "4444",
-        "accept",
-    ]);
-    lab.nft(&[
-        "add",
-        "element",
-        "inet",
-        "portcullis",
-        "net_admin_v4",
-        "{",
-        "192.0.2.99",
-        "}",
-    ]);
+    nft_line(&lab, "add rule inet portcullis input tcp dport 4444 accept");
+    nft_line(
+        &lab,
+        "add element inet portcullis net_admin_v4 { 192.0.2.99 }",
+    );
     let out = lab.portcullis(&["rollback"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
@@ -528,20 +514,12 @@ fn a_rollback_after_someone_changed_the_table_puts_the_whole_table_back() {
 #[test]
 fn a_commit_that_changes_nothing_sends_nothing_to_the_kernel() {
     let Some(lab) = lab() else { return };
-    let base = policy_file(BASE);
-    let p = base.path().to_str().unwrap();
-    lab.portcullis_ok(&["--policy", p, "apply", "--yes"]);
+    let (base, _) = base_and_changed();
+    with_policy_ok(&lab, &base, &["apply", "--yes"]);
     let handles = lab.nft(&["-a", "list", "table", "inet", "portcullis"]);
-    for args in [&["apply", "--yes"][..], &["apply", "--no-wait"][..]] {
-        let mut argv = vec!["--policy", p];
-        argv.extend_from_slice(args);
-        let out = lab.portcullis(&argv);
-        assert!(out.status.success(), "{}", text(&out));
-        assert!(
-            text(&out).contains("nothing was sent to the kernel"),
-            "{}",
-            text(&out)
-        );
+    for args in [["apply", "--yes"], ["apply", "--no-wait"]] {
+        let said = with_policy_ok(&lab, &base, &args);
+        assert!(said.contains("nothing was sent to the kernel"), "{said}");
     }
     assert_eq!(
         lab.nft(&["-a", "list", "table", "inet", "portcullis"]),
@@ -554,42 +532,24 @@ fn a_commit_that_changes_nothing_sends_nothing_to_the_kernel() {
 #[test]
 fn a_table_holding_what_portcullis_did_not_make_is_replaced_whole_and_the_diff_says_so() {
     let Some(lab) = lab() else { return };
-    let base = policy_file(BASE);
-    let p = base.path().to_str().unwrap();
-    lab.portcullis_ok(&["--policy", p, "apply", "--yes"]);
+    let (base, changed) = base_and_changed();
+    with_policy_ok(&lab, &base, &["apply", "--yes"]);
     // A rule of a kind portcullis never writes (a log statement), added by hand.
-    lab.nft(&[
-        "add",
-        "rule",
-        "inet",
-        "portcullis",
-        "input",
-        "tcp",
-        "dport",
-        "4444",
-        "log",
-        "accept",
-    ]);
-    let diff = lab.portcullis(&["--policy", p, "diff"]);
+    nft_line(
+        &lab,
+        "add rule inet portcullis input tcp dport 4444 log accept",
+    );
+    let diff = with_policy(&lab, &base, &["diff"]);
     assert_eq!(diff.status.code(), Some(1), "{}", text(&diff));
     assert!(
         text(&diff).starts_with("# whole table replaced: "),
         "{}",
         text(&diff)
     );
-    let out = lab.portcullis_ok(&["--policy", p, "apply", "--yes"]);
-    assert!(out.contains("replaced table inet portcullis"), "{out}");
-    assert_eq!(
-        lab.portcullis(&["--policy", p, "diff"]).status.code(),
-        Some(0)
-    );
+    let said = with_policy_ok(&lab, &base, &["apply", "--yes"]);
+    assert!(said.contains("replaced table inet portcullis"), "{said}");
+    assert_eq!(with_policy(&lab, &base, &["diff"]).status.code(), Some(0));
     // And the next change is in place again.
-    let changed = policy_file(&BASE.replace("514/udp", "6514/udp"));
-    let out = lab.portcullis_ok(&[
-        "--policy",
-        changed.path().to_str().unwrap(),
-        "apply",
-        "--yes",
-    ]);
-    assert!(out.contains("in place"), "{out}");
+    let said = with_policy_ok(&lab, &changed, &["apply", "--yes"]);
+    assert!(said.contains("in place"), "{said}");
 }

@@ -317,12 +317,23 @@ fn the_selected_rule_says_since_when_it_counts() {
     key(&mut app, KeyCode::Down);
     key(&mut app, KeyCode::Down);
     key(&mut app, KeyCode::Down); // ssh
-    let screen = render(&mut app, 160, 48);
-    assert!(
-        screen.contains("ssh: since 10:42:07Z (part earlier)"),
-        "{screen}"
-    );
+    // Side by side, Cockpit's shell, 80x24 and a small window: whole, never cut.
+    for (w, h) in [(160, 48), (113, 34), (80, 24), (61, 16)] {
+        let screen = render(&mut app, w, h);
+        assert!(
+            screen.contains("Rules · ssh: since 10:42:07Z (part earlier) "),
+            "{w}x{h}:\n{screen}"
+        );
+    }
     key(&mut app, KeyCode::Down); // syslog
     let screen = render(&mut app, 160, 48);
     assert!(screen.contains("syslog: since 10:15:00Z"), "{screen}");
+    // Narrow: the label gives way with an ellipsis, then the whole hint.
+    let screen = render(&mut app, 34, 16);
+    assert!(
+        screen.contains("Rules · sysl…: since 10:15:00Z "),
+        "{screen}"
+    );
+    let screen = render(&mut app, 30, 16);
+    assert!(screen.contains("Rules · inet portcullis "), "{screen}");
 }

@@ -10,13 +10,15 @@ use crate::commit::Window;
 use crate::commit::lockout::{self, Lockout, SshConnection};
 use crate::diff::{canonical_text, live_vs_policy};
 use crate::nft::backend::Nft;
+use std::collections::BTreeMap;
+
 use nftables::schema::NfListObject;
 
 use crate::commit::journal::LiveRecord;
 use crate::nft::compile::addr_expr;
 use crate::nft::delta::{self, Delta};
 use crate::nft::intervals;
-use crate::nft::live::{self, LiveObject, has_table, set_family, set_intervals};
+use crate::nft::live::{self, LiveObject, has_table, set_family};
 use crate::nft::{CompiledTable, compile, script};
 use crate::policy::{ConfirmMode, Policy};
 use crate::sockets::{self, ServiceNames};
@@ -167,11 +169,6 @@ pub struct LiveTable {
     pub generation: Option<u32>,
 }
 
-/// The live objects of `table inet NAME`, with set elements; empty if the table is absent.
-pub fn read_live_table(nft: &dyn Nft, table: &str) -> Result<Vec<LiveObject>, String> {
-    read_live(nft, table, None).map(|t| t.objects)
-}
-
 /// Our table with handles, counters and set elements: rules from nft's terse listing
 /// (milliseconds at any size), the elements of each set over netlink; or, for a set that
 /// `known` (the journal's record of our last load) vouches for, the compiled set's own
@@ -204,7 +201,8 @@ pub fn read_live(
             compiled.objects.iter().find_map(|o| match o {
                 NfListObject::Set(wanted)
                     if wanted.name == set.name
-                        && record.sets.get(wanted.name.as_ref()) == Some(&set_digest(wanted)) =>
+                        && record.sets.get(wanted.name.as_ref())
+                            == compiled.set_digests.get(wanted.name.as_ref()) =>
                 {
                     Some(wanted.elem.clone())
                 }
@@ -231,11 +229,6 @@ pub fn read_live(
     })
 }
 
-/// The digest of a set's elements (`intervals::digest`).
-pub fn set_digest(set: &nftables::schema::Set<'_>) -> String {
-    intervals::digest(&set_intervals(set).unwrap_or_default())
-}
-
 /// Where a ruleset generation counts: this boot, this network namespace.
 pub fn place() -> String {
     format!(
@@ -245,20 +238,18 @@ pub fn place() -> String {
     )
 }
 
-/// The record of a load of `compiled`: its sets' digests at `generation`, here.
-pub fn record_of(compiled: &CompiledTable, generation: u32) -> LiveRecord {
+/// The record of a load of table `table` whose sets hold `set_digests`, at `generation`,
+/// here.
+pub fn record_of(
+    table: &str,
+    set_digests: &BTreeMap<String, String>,
+    generation: u32,
+) -> LiveRecord {
     LiveRecord {
-        table: compiled.name.clone(),
+        table: table.to_string(),
         place: place(),
         generation,
-        sets: compiled
-            .objects
-            .iter()
-            .filter_map(|o| match o {
-                NfListObject::Set(s) => Some((s.name.to_string(), set_digest(s))),
-                _ => None,
-            })
-            .collect(),
+        sets: set_digests.clone(),
     }
 }
 
@@ -266,36 +257,6 @@ pub fn record_of(compiled: &CompiledTable, generation: u32) -> LiveRecord {
 pub fn read_terse(nft: &dyn Nft, table: &str) -> Result<Vec<LiveObject>, String> {
     let listing = nft.list_ruleset_terse_json().map_err(|e| e.to_string())?;
     live::table_objects(&listing, table).map_err(|e| e.to_string())
-}
-
-/// Whether `table inet NAME` exists, from the terse listing (milliseconds at any size).
-pub fn table_exists(nft: &dyn Nft, table: &str) -> Result<bool, String> {
-    Ok(has_table(&read_terse(nft, table)?))
-}
-
-/// The live table changed since a plan was shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Changed {
-    /// The diff against the table as it is now.
-    pub diff_now: String,
-}
-
-/// Reads the live table again: Ok if it still reads as `shown` (canonical text), else the
-/// diff against it as it is now. Time passes while an operator reads a diff; acting on
-/// one that is no longer true would replace someone else's change unseen.
-pub fn still_current(
-    nft: &dyn Nft,
-    compiled: &CompiledTable,
-    shown: &str,
-    policy_name: &str,
-) -> Result<Result<(), Changed>, String> {
-    let now = read_live_table(nft, &compiled.name)?;
-    if canonical_text(&compiled.name, &now) == shown {
-        return Ok(Ok(()));
-    }
-    Ok(Err(Changed {
-        diff_now: live_vs_policy(compiled, &now, policy_name),
-    }))
 }
 
 /// The processes whose established connections are the ones an operator may be using:

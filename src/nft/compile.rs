@@ -57,6 +57,9 @@ pub const SERVICE_TAG: &str = "service=";
 pub struct CompiledTable {
     pub name: String,
     pub objects: Vec<NfListObject<'static>>,
+    /// Each named set's `intervals::digest`, from the intervals the compiler merged (so no
+    /// element is parsed back to tell whether a live set holds the same).
+    pub set_digests: BTreeMap<String, String>,
 }
 
 impl CompiledTable {
@@ -99,6 +102,7 @@ pub fn compile(policy: &Policy) -> CompiledTable {
         name: table.clone().into(),
         handle: None,
     })];
+    let set_digests = sets.digests();
     objects.extend(sets.into_objects(&table));
     let chains = [
         ("input", NfHook::Input, policy.settings.input_policy, input),
@@ -140,6 +144,7 @@ pub fn compile(policy: &Policy) -> CompiledTable {
     CompiledTable {
         name: table,
         objects,
+        set_digests,
     }
 }
 
@@ -354,6 +359,14 @@ impl SetBuilder {
         let used = !list.is_empty();
         self.sets.insert(name.clone(), (family, list));
         used.then_some(name)
+    }
+
+    fn digests(&self) -> BTreeMap<String, String> {
+        self.sets
+            .iter()
+            .filter(|(_, (_, list))| !list.is_empty())
+            .map(|(name, (_, list))| (name.clone(), intervals::digest(list)))
+            .collect()
     }
 
     fn into_objects(self, table: &str) -> Vec<NfListObject<'static>> {

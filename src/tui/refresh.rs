@@ -12,6 +12,7 @@ use crate::app::observation::{
 };
 use crate::commit::StateDir;
 use crate::commit::clock::{Clock, SystemClock};
+use crate::commit::counting::Counting;
 use crate::nft::backend::Nft;
 use crate::policy::file::{self, Loaded};
 use crate::sockets::{self, ServiceNames};
@@ -33,6 +34,8 @@ pub struct Sources {
     pub first_policy: Option<PolicyLoad>,
     /// The policy file's text as read at start, for the editor.
     pub first_text: Option<Loaded>,
+    /// This boot and network namespace (`plan::place`), where the counting record counts.
+    pub place: String,
 }
 
 impl Sources {
@@ -42,13 +45,7 @@ impl Sources {
             .map(|t| t.listeners)
             .map_err(|e| e.to_string());
         let (policy, policy_text) = self.policy_if_changed();
-        let (pending, last_commit) = self.journal();
-        // A record made in another boot or namespace numbers other rules.
-        let here = crate::commit::plan::place();
-        let counting = StateDir::open(&self.state_dir, false)
-            .ok()
-            .and_then(|s| s.load_counting())
-            .filter(|c| c.place == here);
+        let (pending, last_commit, counting) = self.journal();
         let (rules, other_tables) = if self.read_only {
             (RulesState::NeedsPrivilege, Vec::new())
         } else {
@@ -74,14 +71,16 @@ impl Sources {
         }
     }
 
-    /// The pending commit and the last resolved one.
-    fn journal(&self) -> (Option<PendingCommit>, Option<LastCommit>) {
+    /// The pending commit, the last resolved one, and since when the rules count.
+    fn journal(&self) -> (Option<PendingCommit>, Option<LastCommit>, Option<Counting>) {
         // Not root, or nothing ever applied: no journal to read, nothing pending.
-        let Some(journal) = StateDir::open(&self.state_dir, false)
-            .ok()
-            .and_then(|s| s.load_journal().ok())
-        else {
-            return (None, None);
+        let Some(state) = StateDir::open(&self.state_dir, false).ok() else {
+            return (None, None, None);
+        };
+        // A record made in another boot or namespace numbers other rules.
+        let counting = state.load_counting().filter(|c| c.place == self.place);
+        let Some(journal) = state.load_journal().ok() else {
+            return (None, None, counting);
         };
         let pending = journal.pending.map(|p| PendingCommit {
             deadline: p.deadline().cloned(),
@@ -96,7 +95,7 @@ impl Sources {
             user: r.user.clone(),
             resolved_at_ms: r.resolved_at_ms,
         });
-        (pending, last)
+        (pending, last, counting)
     }
 
     /// The policy and its text when the file changed since the last look (by mtime; the

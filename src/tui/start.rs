@@ -83,6 +83,7 @@ pub fn run(launch: &Launch) -> u8 {
             Err(e) => PolicyLoad::Invalid(e),
         }),
         first_text: policy_text,
+        place: crate::commit::plan::place(),
     };
     let options = super::Options {
         config,

@@ -38,28 +38,7 @@ const FIXED: u16 = 7 + 9 + 6 + 4; // the number columns and the gaps between col
 
 pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Focus::Rules;
-    let mut name = format!("Rules · inet {}", app.config.table);
-    // Counters survive commits that do not touch their rule: the selected row says since
-    // when its own count runs.
-    if let Some(row) = app
-        .rule_table
-        .selected()
-        .and_then(|i| app.book.all().nth(i))
-        && let Some(since) = row.since_ms
-    {
-        let at = crate::commit::journal::format_time(since);
-        let clock = at.get(11..19).unwrap_or(&at);
-        // The table's name makes room (the status bar has it too).
-        name = format!(
-            "Rules · {}: since {clock}Z{}",
-            row.label,
-            if row.since_mixed {
-                " (part earlier)"
-            } else {
-                ""
-            }
-        );
-    }
+    let name = rules_title(app, area.width);
     let block = pane_block(title(name, theme), focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -165,6 +144,48 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         }
         frame.render_widget(Table::new([row], widths(label)), row_area);
     }
+}
+
+/// `Rules · inet TABLE`, or, with a row selected whose start the counting record knows,
+/// `Rules · LABEL: since HH:MM:SSZ` (counters survive commits that do not touch their
+/// rule: the row says since when its own count runs). The label gives way with an
+/// ellipsis where the pane is narrow; where not even that fits, the plain title.
+fn rules_title(app: &App, width: u16) -> String {
+    let plain = format!("Rules · inet {}", app.config.table);
+    let Some(row) = app
+        .rule_table
+        .selected()
+        .and_then(|i| app.book.all().nth(i))
+    else {
+        return plain;
+    };
+    let Some(since) = row.since_ms else {
+        return plain;
+    };
+    let at = crate::commit::journal::format_time(since);
+    let clock = at.get(11..19).unwrap_or(&at);
+    let tail = format!(
+        ": since {clock}Z{}",
+        if row.since_mixed {
+            " (part earlier)"
+        } else {
+            ""
+        }
+    );
+    // Two corners and the spaces around the title.
+    let room = usize::from(width).saturating_sub(4);
+    let head = "Rules · ".chars().count() + tail.chars().count();
+    let label_room = room.saturating_sub(head);
+    if label_room < 4 {
+        return plain;
+    }
+    let label: String = if row.label.chars().count() > label_room {
+        let cut: String = row.label.chars().take(label_room - 1).collect();
+        format!("{cut}…")
+    } else {
+        row.label.clone()
+    };
+    format!("Rules · {label}{tail}")
 }
 
 fn rule_row<'a>(r: &'a RuleRow, theme: &Theme, history_width: usize) -> Row<'a> {

@@ -8,14 +8,10 @@ use crate::commit::audit::{AuditLine, Event as AuditEvent};
 use crate::commit::journal::{Journal, Pending};
 use crate::commit::machine::{Action, Event, Restoration, Via};
 use crate::commit::ownership::{self, Owner};
-use crate::commit::plan::record_of;
 use crate::commit::state::StateLock;
-use crate::commit::state::scripts::{
-    self, CONFIRMED_FILE, applied_file, before_file, change_file, undo_file,
-};
+use crate::commit::state::scripts::{self, CONFIRMED_FILE, applied_file, before_file, change_file};
 use crate::diff::canonical_text;
 use crate::nft::backend::{SMALL_SCRIPT, Script};
-use crate::nft::delta;
 use crate::nft::live;
 
 impl Engine<'_> {
@@ -123,7 +119,11 @@ impl Engine<'_> {
     }
 
     /// Opens a commit file and verifies it (against `digest` if given), ready for nft.
-    fn verified_file(&self, name: &str, digest: Option<&str>) -> Result<std::fs::File, String> {
+    pub(super) fn verified_file(
+        &self,
+        name: &str,
+        digest: Option<&str>,
+    ) -> Result<std::fs::File, String> {
         let mut file = self.b.state.open_file(name).map_err(|e| e.to_string())?;
         let mut text = String::new();
         file.read_to_string(&mut text)
@@ -157,7 +157,10 @@ impl Engine<'_> {
     }
 
     /// Our table from the terse listing, and its shape.
-    fn listed(&self, table: &str) -> Result<(Vec<live::LiveObject>, Option<String>), String> {
+    pub(super) fn listed(
+        &self,
+        table: &str,
+    ) -> Result<(Vec<live::LiveObject>, Option<String>), String> {
         let listing = self
             .b
             .nft
@@ -169,146 +172,6 @@ impl Engine<'_> {
         }
         let shape = scripts::digest(&canonical_text(table, &objects));
         Ok((objects, Some(shape)))
-    }
-
-    /// What a load left: the table's shape, the record of it if the ruleset's generation
-    /// shows that nothing but this load changed it, and, for a change in place, its
-    /// inverse staged for the rollback (a rollback without it loads the whole "before").
-    fn after_load(&self, commit: &Pending) -> Event {
-        let generation = self.b.nft.generation();
-        let material = self
-            .undo_material
-            .borrow_mut()
-            .take()
-            .filter(|m| m.id == commit.id);
-        let Ok((objects, shape)) = self.listed(&commit.table) else {
-            return Event::Loaded {
-                shape: None,
-                record: None,
-            };
-        };
-        let window = commit.timeout_ms.is_some().then_some(commit.id.as_str());
-        self.count_from_now(&commit.table, &objects, commit.incremental, window);
-        let compiled = self.compiled_of(commit);
-        let record = match (
-            &compiled,
-            generation,
-            material.as_ref().and_then(|m| m.generation),
-        ) {
-            // Only this load in between: what is live is exactly what it loaded.
-            (Some(c), Some(after), Some(before)) if after == before.wrapping_add(1) => {
-                Some(record_of(c, after))
-            }
-            _ => None,
-        };
-        if let (Some(material), Some(compiled)) = (material, compiled)
-            && material.in_place
-            && let Err(why) = self.stage_undo(commit, objects, &material, &compiled)
-        {
-            self.warn(format!(
-                "cannot stage the inverse of commit {}: {why}; a rollback would put back the \
-                 whole table",
-                commit.id
-            ));
-        }
-        Event::Loaded { shape, record }
-    }
-
-    /// Keeps the record of since when each rule counts (and, for a commit with a window,
-    /// its counters now, to count its evidence from). For display: a failure is a warning.
-    fn count_from_now(
-        &self,
-        table: &str,
-        objects: &[live::LiveObject],
-        kept: bool,
-        window: Option<&str>,
-    ) {
-        let rules: Vec<(u32, u64)> = crate::nft::counters::live_rules(objects)
-            .iter()
-            .filter_map(|r| Some((r.handle?, r.packets.unwrap_or(0))))
-            .collect();
-        let previous = self.b.state.load_counting();
-        let counting = crate::commit::counting::Counting::after_load(
-            previous.as_ref(),
-            &crate::commit::plan::place(),
-            table,
-            &rules,
-            kept,
-            self.now().wall_ms,
-            window,
-        );
-        if let Err(e) = self.b.state.save_counting(&counting) {
-            self.warn(format!("cannot record since when the rules count: {e}"));
-        }
-    }
-
-    /// The counting record after a put back, without listing the table (the rollback's
-    /// time is the operator's).
-    fn count_after_put_back(&self, table: &str, inverse: bool) {
-        let previous = self.b.state.load_counting();
-        let counting = crate::commit::counting::Counting::after_put_back(
-            previous.as_ref(),
-            &crate::commit::plan::place(),
-            table,
-            inverse,
-            self.now().wall_ms,
-        );
-        if let Err(e) = self.b.state.save_counting(&counting) {
-            self.warn(format!("cannot record since when the rules count: {e}"));
-        }
-    }
-
-    /// The compiled objects of the commit's policy, kept by its apply.
-    fn compiled_of(&self, commit: &Pending) -> Option<crate::nft::CompiledTable> {
-        self.compiled_applied
-            .borrow()
-            .as_ref()
-            .filter(|(id, _)| *id == commit.id)
-            .map(|(_, c)| c.clone())
-    }
-
-    /// The inverse change: from the table as listed after the load (its sets holding what
-    /// was loaded into them) to the table as it was before, written to the commit's undo
-    /// file.
-    fn stage_undo(
-        &self,
-        commit: &Pending,
-        mut after: Vec<live::LiveObject>,
-        material: &super::UndoMaterial,
-        compiled: &crate::nft::CompiledTable,
-    ) -> Result<(), String> {
-        use nftables::schema::NfListObject;
-        let before = &material.before;
-        for object in after.iter_mut() {
-            if let live::LiveObject::Known(NfListObject::Set(set)) = object
-                && !material.untouched_sets.iter().any(|n| *n == set.name)
-            {
-                set.elem = compiled.objects.iter().find_map(|o| match o {
-                    NfListObject::Set(s) if s.name == set.name => s.elem.clone(),
-                    _ => None,
-                });
-            }
-        }
-        let known = |objects: &[live::LiveObject]| -> Result<Vec<NfListObject<'static>>, String> {
-            objects
-                .iter()
-                .map(|o| match o {
-                    live::LiveObject::Known(k) => Ok(k.clone()),
-                    live::LiveObject::Unknown { kind, .. } => {
-                        Err(format!("the table holds a {kind} portcullis cannot read"))
-                    }
-                })
-                .collect()
-        };
-        let delta = delta::between(&known(&after)?, &known(before)?).map_err(|e| e.to_string())?;
-        let text = delta::script(&commit.table, &delta);
-        self.b
-            .state
-            .write(
-                &undo_file(&commit.id),
-                scripts::with_header(&commit.id, &commit.table, &text).as_bytes(),
-            )
-            .map_err(|e| e.to_string())
     }
 
     /// Whose the live table of this name is.
@@ -403,47 +266,6 @@ impl Engine<'_> {
             id: confirmed.id.clone(),
             why,
         })
-    }
-
-    /// The commit's inverse change, if the live table is still exactly what the commit left:
-    /// the same shape, and either no transaction since its load or the same set elements.
-    /// Else why not.
-    fn inverse_if_exact(&self, commit: &Pending) -> Result<std::fs::File, String> {
-        let file = self.verified_file(&undo_file(&commit.id), None)?;
-        let Some(after) = commit
-            .after
-            .as_ref()
-            .filter(|a| a.place == crate::commit::plan::place())
-        else {
-            return Err("its load was not the only change to the ruleset since".into());
-        };
-        // No transaction since its load: the table is exactly what it left (and this
-        // costs no listing at the deadline).
-        if self.b.nft.generation() == Some(after.generation) {
-            return Ok(file);
-        }
-        let (objects, shape) = self.listed(&commit.table)?;
-        if shape.is_none() || shape != commit.shape {
-            return Err("the table changed since the commit (its rules, chains or sets)".into());
-        }
-        // Something changed the ruleset since: perhaps another table, perhaps our sets.
-        for object in &objects {
-            if let live::LiveObject::Known(nftables::schema::NfListObject::Set(set)) = object {
-                let list = self
-                    .b
-                    .nft
-                    .set_intervals(&commit.table, set)
-                    .map_err(|e| e.to_string())?;
-                if after.sets.get(set.name.as_ref()) != Some(&crate::nft::intervals::digest(&list))
-                {
-                    return Err(format!(
-                        "the elements of set {} changed since the commit",
-                        set.name
-                    ));
-                }
-            }
-        }
-        Ok(file)
     }
 
     /// Loads the best confirmed ruleset that verifies: the last one confirmed (its own

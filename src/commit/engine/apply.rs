@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::UndoMaterial;
+use super::in_place::Loading;
 use super::{CommitError, Engine, LOCK_WAIT};
 use crate::commit::journal::{Pending, Stage, format_time, new_id};
 use crate::commit::machine::{Event, Refusal, Reply};
@@ -16,9 +16,8 @@ use crate::commit::plan::{Change, Plan, read_live};
 use crate::commit::state::scripts::{self, applied_file, before_file, change_file};
 use crate::diff::{canonical_text, live_vs_policy, rule_changes};
 use crate::nft::delta;
-use crate::nft::live::{LiveObject, has_table, without_elements};
+use crate::nft::live::{LiveObject, has_table};
 use crate::nft::script;
-use nftables::schema::NfListObject;
 
 /// The confirmation window of an apply.
 #[derive(Debug, Clone, Copy)]
@@ -50,31 +49,6 @@ pub enum Applied {
     Confirmed(Pending),
     /// Live, waiting for a confirm.
     Pending(Pending),
-}
-
-/// The table before a change in place, for its inverse: the sets the change leaves as
-/// they are lose their elements (the inverse leaves them as they are too, and 100,000
-/// elements cost to copy); the names of those sets.
-fn before_without_unchanged_elements(
-    live: &[LiveObject],
-    compiled: &crate::nft::CompiledTable,
-) -> (Vec<LiveObject>, Vec<String>) {
-    let mut kept = Vec::new();
-    let objects = live
-        .iter()
-        .map(|o| match o {
-            LiveObject::Known(NfListObject::Set(s))
-                if compiled.objects.iter().any(
-                    |c| matches!(c, NfListObject::Set(w) if w.name == s.name && w.elem == s.elem),
-                ) =>
-            {
-                kept.push(s.name.to_string());
-                LiveObject::Known(NfListObject::Set(Box::new(without_elements(s))))
-            }
-            other => other.clone(),
-        })
-        .collect();
-    (objects, kept)
 }
 
 /// `id`, or `id-2`, `id-3`… if the journal already knows it (a long-lived process, the
@@ -114,8 +88,10 @@ impl Engine<'_> {
         // The table as it is now, under the lock: the plan's reading if the ruleset has not
         // changed since (its generation), else read again, since a change in place names
         // rules by handle.
-        let current =
-            req.plan.generation.is_some() && self.b.nft.generation() == req.plan.generation;
+        // Read once: it is also the generation just before the load (a transaction by
+        // anyone else in between only makes the record of the load not be kept).
+        let generation = self.b.nft.generation();
+        let current = req.plan.generation.is_some() && generation == req.plan.generation;
         let unchanged = current && req.shown.is_none_or(|shown| shown == req.plan.live_text());
         let live: std::borrow::Cow<'_, [LiveObject]> = if unchanged {
             std::borrow::Cow::Borrowed(&req.plan.live)
@@ -223,21 +199,13 @@ impl Engine<'_> {
                 )
                 .map_err(CommitError::Stage)?;
         }
-        *self.compiled_applied.borrow_mut() = Some((commit.id.clone(), compiled.clone()));
-        let generation = self.b.nft.generation();
-        let in_place = matches!(change, Change::InPlace(_));
-        let (before, untouched_sets) = if in_place {
-            before_without_unchanged_elements(&live, compiled)
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        *self.undo_material.borrow_mut() = Some(UndoMaterial {
-            id: commit.id.clone(),
-            before,
-            untouched_sets,
+        *self.loading.borrow_mut() = Some(Loading::of(
+            &commit.id,
+            compiled,
+            &live,
+            matches!(change, Change::InPlace(_)),
             generation,
-            in_place,
-        });
+        ));
         let reply = self.run(journal, Event::Begin(Box::new(commit.clone())), &lock);
         match reply {
             Reply::Pending(p) => Ok(Applied::Pending(*p)),

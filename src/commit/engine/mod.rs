@@ -12,6 +12,7 @@
 mod actions;
 mod apply;
 mod errors;
+mod in_place;
 mod resolve;
 mod watch;
 
@@ -66,23 +67,8 @@ pub struct Engine<'a> {
     /// Whose a table was, read a moment ago (a guard reads it just before its deadline,
     /// so that the put back at the deadline does not wait for that nft listing).
     owner_seen: RefCell<Option<OwnerSeen>>,
-    /// What the inverse of an in-place change is made from, once it has loaded.
-    undo_material: RefCell<Option<UndoMaterial>>,
-    /// The compiled table of the commit this engine is applying (by id).
-    compiled_applied: RefCell<Option<(String, crate::nft::CompiledTable)>>,
-}
-
-/// The table before an in-place change, as the apply read it, and the ruleset's
-/// generation just before the load.
-#[derive(Debug, Clone)]
-struct UndoMaterial {
-    id: String,
-    /// Without the elements of `untouched_sets`: the change leaves those sets as they are.
-    before: Vec<crate::nft::live::LiveObject>,
-    untouched_sets: Vec<String>,
-    generation: Option<u32>,
-    /// The commit is a change in place (its inverse is made from `before`).
-    in_place: bool,
+    /// What the apply hands to the moment after its load.
+    loading: RefCell<Option<in_place::Loading>>,
 }
 
 /// An ownership reading and when it was taken.
@@ -105,8 +91,7 @@ impl<'a> Engine<'a> {
             warnings: RefCell::new(Vec::new()),
             unrecorded: Cell::new(false),
             owner_seen: RefCell::new(None),
-            undo_material: RefCell::new(None),
-            compiled_applied: RefCell::new(None),
+            loading: RefCell::new(None),
         }
     }
 

@@ -225,6 +225,14 @@ impl World {
         self.state.load_journal().expect("journal")
     }
 
+    /// Applies a policy opening `port` with `--yes`: the commit, kept at once.
+    fn apply_yes(&self, port: u16) -> Pending {
+        match self.apply(port, None).expect("apply") {
+            Applied::Confirmed(p) => p,
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// Applies a policy opening `port`, with a window (`None`: --yes).
     fn apply(&self, port: u16, window: Option<u64>) -> Result<Applied, CommitError> {
         let policy = crate::policy::parse(&format!(
@@ -554,10 +562,7 @@ fn a_confirm_that_cannot_be_recorded_leaves_the_confirmed_ruleset_as_it_was() {
 #[test]
 fn a_yes_apply_keeps_its_script_under_its_own_name_and_links_the_copy() {
     let w = World::new();
-    let p = match w.apply(8443, None).expect("apply") {
-        Applied::Confirmed(p) => p,
-        other => panic!("{other:?}"),
-    };
+    let p = w.apply_yes(8443);
     assert!(w.state.read(&applied_file(&p.id)).is_ok());
     assert!(w.state.read(CONFIRMED_FILE).expect("copy").contains(&p.id));
 }
@@ -696,12 +701,8 @@ fn restore_puts_back_a_first_commit_then_finds_nothing_confirmed() {
 #[test]
 fn restore_falls_back_along_the_verified_copies() {
     let w = World::new();
-    let confirmed = |port| match w.apply(port, None).expect("apply") {
-        Applied::Confirmed(p) => p,
-        other => panic!("{other:?}"),
-    };
-    let first = confirmed(8443);
-    let second = confirmed(2222);
+    let first = w.apply_yes(8443);
+    let second = w.apply_yes(2222);
 
     // The commit's own copy damaged: confirmed.nft holds the same ruleset.
     w.nft.tables.borrow_mut().clear();
@@ -740,10 +741,7 @@ fn restore_refuses_to_replace_a_table_that_is_not_ours() {
 #[test]
 fn a_damaged_journal_is_repaired_from_the_verified_copy_and_said() {
     let w = World::new();
-    let p = match w.apply(8443, None).expect("apply") {
-        Applied::Confirmed(p) => p,
-        other => panic!("{other:?}"),
-    };
+    let p = w.apply_yes(8443);
     std::fs::write(w.state.path("journal.json"), "{ garbage").expect("damage");
     w.nft.tables.borrow_mut().clear();
     let engine = w.engine(Actor::Boot);
