@@ -52,25 +52,8 @@ pub fn table(name: &str, objects: &[NfListObject<'_>], opts: RenderOptions) -> S
 
 fn render_set(out: &mut String, set: &Set<'_>) {
     let _ = writeln!(out, "\tset {} {{", set.name);
-    let type_name = match &set.set_type {
-        SetTypeValue::Single(t) => json_word(t),
-        SetTypeValue::Concatenated(ts) => ts.iter().map(json_word).collect::<Vec<_>>().join(" . "),
-    };
-    let _ = writeln!(out, "\t\ttype {type_name}");
-    let interval = set
-        .flags
-        .as_ref()
-        .is_some_and(|f| f.contains(&SetFlag::Interval));
-    if let Some(flags) = &set.flags {
-        let mut names: Vec<String> = flags.iter().map(json_word).collect();
-        names.sort();
-        if !names.is_empty() {
-            let _ = writeln!(out, "\t\tflags {}", names.join(","));
-        }
-    }
-    // nft's JSON listing never reports auto-merge; every interval set we create has it.
-    if interval {
-        out.push_str("\t\tauto-merge\n");
+    for line in set_declaration(set) {
+        let _ = writeln!(out, "\t\t{line}");
     }
     if let Some(elem) = set.elem.as_ref().filter(|e| !e.is_empty()) {
         // One element per line, so a diff names exactly the addresses that change.
@@ -103,6 +86,30 @@ fn render_chain(
         }
     }
     out.push_str("\t}\n");
+}
+
+/// A set's declaration without its elements: `type …`, `flags …`, `auto-merge`, one per
+/// line (the set block's lines, and `add set`'s clauses).
+pub fn set_declaration(set: &Set<'_>) -> Vec<String> {
+    let type_name = match &set.set_type {
+        SetTypeValue::Single(t) => json_word(t),
+        SetTypeValue::Concatenated(ts) => ts.iter().map(json_word).collect::<Vec<_>>().join(" . "),
+    };
+    let mut lines = vec![format!("type {type_name}")];
+    let mut names: Vec<String> = set.flags.iter().flatten().map(json_word).collect();
+    names.sort();
+    if !names.is_empty() {
+        lines.push(format!("flags {}", names.join(",")));
+    }
+    // nft's JSON listing never reports auto-merge; every interval set we create has it.
+    if set
+        .flags
+        .as_ref()
+        .is_some_and(|f| f.contains(&SetFlag::Interval))
+    {
+        lines.push("auto-merge".to_string());
+    }
+    lines
 }
 
 /// A base chain's `type … hook … priority …; policy …;`, or None for a regular chain.

@@ -5,6 +5,8 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::nft::compile;
+use crate::nft::compile::addr_expr;
+use crate::nft::intervals;
 use crate::policy;
 
 fn compiled(text: &str) -> Vec<NfListObject<'static>> {
