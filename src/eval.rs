@@ -77,7 +77,7 @@ fn service_matches(policy: &Policy, service: &Service, packet: &Packet<'_>) -> b
             .any(|source| source_matches(policy, source, packet.source))
 }
 
-fn interfaces_match(interfaces: &[String], interface: Option<&str>) -> bool {
+pub fn interfaces_match(interfaces: &[String], interface: Option<&str>) -> bool {
     if interfaces.is_empty() {
         return true;
     }
@@ -89,7 +89,7 @@ fn interfaces_match(interfaces: &[String], interface: Option<&str>) -> bool {
         .any(|pattern| interface_matches(pattern, name))
 }
 
-fn source_matches(policy: &Policy, source: &Source, address: IpAddr) -> bool {
+pub fn source_matches(policy: &Policy, source: &Source, address: IpAddr) -> bool {
     match source {
         Source::Any => true,
         Source::Literal(net) => net.contains(&address),

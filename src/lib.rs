@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commit;
 pub mod demo;
 pub mod diff;
+pub mod drops;
 pub mod duration;
 pub mod eval;
 pub mod nft;

@@ -16,6 +16,7 @@ mod check;
 mod confirm;
 mod diff;
 mod docs;
+mod drops;
 mod export;
 mod init;
 mod prompt;
@@ -261,6 +262,30 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// What the table's default drop (and its `ct state invalid` drop) is dropping, read
+    /// live over NFLOG: who, to which port, on which interface, how often, and what the
+    /// policy says about it (the service on that port and why it said no, the named network
+    /// the source is in, whether anything listens there).
+    ///
+    /// With --for, listen that long and print the aggregate (the default: 10s); with
+    /// --follow, print each drop as it happens until interrupted (or for --for). Lines are
+    /// rate-limited in the kernel (settings.drop_log_rate): the summary says how many drops
+    /// were counted but not logged. One reader per NFLOG group: a second is refused.
+    ///
+    /// Exit status: 0, 2 the group is taken by another reader, the table logs nothing,
+    /// or nft could not be read.
+    Drops {
+        /// Print JSON: with --for, one object with the aggregate; with --follow, one
+        /// object per line.
+        #[arg(long)]
+        json: bool,
+        /// One line per drop as it happens, until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// Listen this long, then print the aggregate (or stop following). E.g. 5s, 1m.
+        #[arg(long = "for", value_name = "DURATION", value_parser = parse_listen)]
+        duration: Option<std::time::Duration>,
+    },
     /// List the live rules of the table with packet and byte counters.
     ///
     /// Exit status: 0, or 2 if nft could not be read.
@@ -357,6 +382,19 @@ pub fn run(cli: Cli) -> ExitCode {
                 processes: !*no_processes,
             },
         ),
+        Some(Command::Drops {
+            json,
+            follow,
+            duration,
+        }) => drops::run(
+            &cli.policy,
+            &nft,
+            &drops::Options {
+                json: *json,
+                follow: *follow,
+                duration: *duration,
+            },
+        ),
         Some(Command::Confirm) => confirm::run(&cli),
         Some(Command::Rollback {
             commit,
@@ -405,6 +443,15 @@ fn parse_refresh(text: &str) -> Result<std::time::Duration, String> {
         .map_err(|e| format!("{text:?}: {e}; e.g. 1s, 500ms, 5s"))?;
     if d < std::time::Duration::from_millis(100) || d > std::time::Duration::from_secs(3600) {
         return Err(format!("{text:?} is out of range; use 100ms to 1h"));
+    }
+    Ok(d)
+}
+
+fn parse_listen(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?}: {e}; e.g. 5s, 1m, 500ms"))?;
+    if d < std::time::Duration::from_millis(100) || d > std::time::Duration::from_secs(7 * 24 * 3600) {
+        return Err(format!("{text:?} is out of range; use 100ms to 7 days"));
     }
     Ok(d)
 }

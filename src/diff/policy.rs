@@ -165,7 +165,7 @@ pub fn policy_changes(old: &Policy, new: &Policy) -> Vec<Change> {
 
 fn settings(old: &Policy, new: &Policy, changes: &mut Vec<Change>) {
     let (a, b) = (&old.settings, &new.settings);
-    let pairs: [(&'static str, String, String); 5] = [
+    let pairs: [(&'static str, String, String); 6] = [
         ("table", a.table.clone(), b.table.clone()),
         (
             "input_policy",
@@ -187,11 +187,23 @@ fn settings(old: &Policy, new: &Policy, changes: &mut Vec<Change>) {
             format!("{}s", a.confirm_timeout.as_secs()),
             format!("{}s", b.confirm_timeout.as_secs()),
         ),
+        ("drop_log", drop_log(&a.drop_log), drop_log(&b.drop_log)),
     ];
     for (name, from, to) in pairs {
         if from != to {
             changes.push(Change::Setting { name, from, to });
         }
+    }
+}
+
+fn drop_log(log: &crate::policy::DropLog) -> String {
+    if log.enabled {
+        format!(
+            "group {}, {}/second burst {}",
+            log.group, log.rate, log.burst
+        )
+    } else {
+        "off".to_string()
     }
 }
 

@@ -8,11 +8,12 @@
 //!   set net_<network>_v4 / _v6     one interval set per network used alone by a service
 //!   set svc_<service>_v4 / _v6     the union, when a service allows several sources
 //!   chain input  (hook input,  policy from settings)
-//!     iif lo accept; ct established,related accept; ct invalid drop; ICMPv6 essentials
-//!     [ping]; one counted rule per inbound service and family; counted catch-all
+//!     iif lo accept; ct established,related accept; [ct invalid logged]; ct invalid drop;
+//!     ICMPv6 essentials; [ping]; one counted rule per inbound service and family;
+//!     counted catch-all, logged when the policy drops (see `droplog`)
 //!   chain output (hook output, policy from settings)
 //!     oif lo accept; ct established,related accept; ICMPv6 essentials;
-//!     one counted rule per outbound service and family; counted catch-all
+//!     one counted rule per outbound service and family; counted catch-all (logged too)
 //! ```
 
 use std::borrow::Cow;
@@ -26,8 +27,9 @@ use nftables::schema::{Chain, NfListObject, Rule, Set, SetFlag, SetType, SetType
 use nftables::stmt::{Accept, AnonymousCounter, Counter, Drop, Match, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
+use super::droplog::{self, LoggedBy, Reason};
 use super::intervals::{self, AddrElement, Family, Interval};
-use crate::policy::{Direction, Policy, PortRange, Protocol, Service, Source, Verdict};
+use crate::policy::{Direction, DropLog, Policy, PortRange, Protocol, Service, Source, Verdict};
 
 /// ICMPv6 types IPv6 cannot work without (RFC 4890): errors, neighbour and router
 /// discovery, multicast listener discovery. In the numeric order nft lists them.
@@ -94,8 +96,9 @@ pub fn compile(policy: &Policy) -> CompiledTable {
             Direction::Out => output.extend(rules),
         }
     }
-    input.push(catch_all("input", policy.settings.input_policy));
-    output.push(catch_all("output", policy.settings.output_policy));
+    let log = &policy.settings.drop_log;
+    input.push(catch_all("input", policy.settings.input_policy, log));
+    output.push(catch_all("output", policy.settings.output_policy, log));
 
     let mut objects = vec![NfListObject::Table(Table {
         family: NfFamily::INet,
@@ -164,12 +167,25 @@ fn base_rules_in(policy: &Policy) -> Vec<RuleSpec> {
     let mut rules = vec![
         rule(vec![eq(meta(MetaKey::Iif), string("lo")), accept()], None),
         rule(vec![ct_state(&["established", "related"]), accept()], None),
+    ];
+    // Its own rule: a limit that is over stops the rule, which must not skip the drop.
+    let invalid = LoggedBy {
+        chain: "input".into(),
+        reason: Reason::Invalid,
+    };
+    let log = droplog::statements(&policy.settings.drop_log, &invalid);
+    if !log.is_empty() {
+        let mut stmts = vec![ct_state(&["invalid"])];
+        stmts.extend(log);
+        rules.push(rule(stmts, None));
+    }
+    rules.extend([
         rule(
             vec![ct_state(&["invalid"]), Statement::Drop(None::<Drop>)],
             None,
         ),
         rule(vec![icmpv6_essentials(), accept()], None),
-    ];
+    ]);
     if policy.settings.allow_ping {
         for proto in ["icmp", "icmpv6"] {
             rules.push(rule(
@@ -193,9 +209,19 @@ fn base_rules_out() -> Vec<RuleSpec> {
     ]
 }
 
-fn catch_all(chain: &str, verdict: Verdict) -> RuleSpec {
+/// The counted last rule; when the chain drops, it logs too (after the counter, so a
+/// limit that is over still leaves every dropped packet counted).
+fn catch_all(chain: &str, verdict: Verdict, log: &DropLog) -> RuleSpec {
     let comment = format!("{chain} policy {}", verdict.as_str());
-    rule(vec![counter()], Some(&comment))
+    let mut stmts = vec![counter()];
+    if verdict == Verdict::Drop {
+        let by = LoggedBy {
+            chain: chain.to_string(),
+            reason: Reason::Policy,
+        };
+        stmts.extend(droplog::statements(log, &by));
+    }
+    rule(stmts, Some(&comment))
 }
 
 /// One rule per address family the service's sources have (one rule for `any`).

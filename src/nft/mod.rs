@@ -5,6 +5,7 @@ pub mod backend;
 pub mod compile;
 pub mod counters;
 pub mod delta;
+pub mod droplog;
 pub mod intervals;
 pub mod live;
 pub mod netlink;

@@ -29,6 +29,10 @@ const SETTINGS_KEYS: &[&str] = &[
     "allow_ping",
     "confirm_timeout",
     "confirm",
+    "drop_log",
+    "drop_log_group",
+    "drop_log_rate",
+    "drop_log_burst",
 ];
 const SERVICE_KEYS: &[&str] = &["description", "ports", "allow", "interfaces", "direction"];
 const MAX_DESCRIPTION: usize = 200;
@@ -268,7 +272,71 @@ impl<'b> Validator<'b> {
                 ),
             }
         }
+        self.drop_log(table, &mut settings.drop_log);
         settings
+    }
+
+    /// `drop_log`, `drop_log_group`, `drop_log_rate`, `drop_log_burst`.
+    fn drop_log(&mut self, table: &DeTable<'_>, log: &mut super::DropLog) {
+        if let Some(v) = table.get("drop_log") {
+            match v.get_ref() {
+                DeValue::Boolean(b) => log.enabled = *b,
+                other => self.error(
+                    v.span(),
+                    format!(
+                        "settings.drop_log must be true or false, not {}",
+                        type_name(other)
+                    ),
+                ),
+            }
+        }
+        if let Some(n) = self.integer(table, "drop_log_group", 0, u16::MAX.into(), "") {
+            log.group = n as u16;
+        }
+        let per_second = " (log lines per second)";
+        if let Some(n) = self.integer(table, "drop_log_rate", 1, 10_000, per_second) {
+            log.rate = n as u32;
+        }
+        if let Some(n) = self.integer(table, "drop_log_burst", 1, 100_000, "") {
+            log.burst = n as u32;
+        }
+    }
+
+    /// An integer setting in `lo..=hi`, or an error quoting what is there.
+    fn integer(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        lo: i64,
+        hi: i64,
+        unit: &str,
+    ) -> Option<i64> {
+        let v = table.get(key)?;
+        match v.get_ref() {
+            DeValue::Integer(i) => match i.as_str().parse::<i64>() {
+                Ok(n) if (lo..=hi).contains(&n) => Some(n),
+                _ => {
+                    self.error(
+                        v.span(),
+                        format!(
+                            "settings.{key} is {}; use a whole number from {lo} to {hi}{unit}",
+                            i.as_str()
+                        ),
+                    );
+                    None
+                }
+            },
+            other => {
+                self.error(
+                    v.span(),
+                    format!(
+                        "settings.{key} must be a whole number from {lo} to {hi}{unit}, not {}",
+                        type_name(other)
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn networks(&mut self, value: &Value<'_>) -> BTreeMap<String, Network> {

@@ -45,6 +45,39 @@ pub struct Settings {
     pub allow_ping: bool,
     pub confirm_timeout: Duration,
     pub confirm: ConfirmMode,
+    pub drop_log: DropLog,
+}
+
+/// How the default drop (and the `ct state invalid` drop) reports what it drops: NFLOG to a
+/// netlink group, rate-limited in the kernel so a flood cannot cost the host. With nobody
+/// bound to the group the kernel discards the lines at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DropLog {
+    /// `drop_log = false` compiles no log statement at all.
+    pub enabled: bool,
+    /// The NFLOG group (0-65535); one reader at a time may bind it.
+    pub group: u16,
+    /// Log lines per second, at most, per dropping rule; the rest are dropped unlogged
+    /// (and still counted).
+    pub rate: u32,
+    /// Lines allowed at once above the rate.
+    pub burst: u32,
+}
+
+impl DropLog {
+    /// Not ulogd2's customary groups (0-2), so installing portcullis does not take them.
+    pub const DEFAULT_GROUP: u16 = 47;
+}
+
+impl Default for DropLog {
+    fn default() -> Self {
+        DropLog {
+            enabled: true,
+            group: DropLog::DEFAULT_GROUP,
+            rate: 50,
+            burst: 100,
+        }
+    }
 }
 
 /// Who may confirm a commit.
@@ -68,6 +101,7 @@ impl Default for Settings {
             allow_ping: true,
             confirm_timeout: Duration::from_secs(30),
             confirm: ConfirmMode::AnySession,
+            drop_log: DropLog::default(),
         }
     }
 }
