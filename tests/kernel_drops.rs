@@ -71,7 +71,13 @@ fn wait_bound(lab: &Lab, group: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         let out = std::process::Command::new("ip")
-            .args(["netns", "exec", &lab.server, "cat", "/proc/net/netfilter/nfnetlink_log"])
+            .args([
+                "netns",
+                "exec",
+                &lab.server,
+                "cat",
+                "/proc/net/netfilter/nfnetlink_log",
+            ])
             .output()
             .expect("read nfnetlink_log");
         let listing = String::from_utf8_lossy(&out.stdout);
@@ -96,7 +102,9 @@ fn finish(child: Child) -> (i32, String, String) {
 }
 
 fn server(src: IpAddr) -> IpAddr {
-    if src.is_ipv4() { SERVER4 } else { SERVER6 }.parse().unwrap()
+    if src.is_ipv4() { SERVER4 } else { SERVER6 }
+        .parse()
+        .unwrap()
 }
 
 /// Exactly one SYN from `src` to `port`: a non-blocking connect, closed before the first
@@ -104,7 +112,11 @@ fn server(src: IpAddr) -> IpAddr {
 fn syn(lab: &Lab, src: &str, port: u16) {
     let src: IpAddr = src.parse().unwrap();
     in_ns(&lab.client, move || {
-        let domain = if src.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
+        let domain = if src.is_ipv4() {
+            Domain::IPV4
+        } else {
+            Domain::IPV6
+        };
         let s = Socket::new(domain, Type::STREAM, Some(SockProto::TCP)).unwrap();
         s.bind(&SockAddr::from(SocketAddr::new(src, 0))).unwrap();
         s.set_nonblocking(true).unwrap();
@@ -138,7 +150,12 @@ fn echo6(lab: &Lab, src: &str, count: u16) {
     });
 }
 
-fn find<'a>(drops: &'a [Value], source: &str, protocol: &str, port: Option<u16>) -> Option<&'a Value> {
+fn find<'a>(
+    drops: &'a [Value],
+    source: &str,
+    protocol: &str,
+    port: Option<u16>,
+) -> Option<&'a Value> {
     drops.iter().find(|d| {
         d["source"] == source
             && d["protocol"] == protocol
@@ -151,7 +168,9 @@ fn find<'a>(drops: &'a [Value], source: &str, protocol: &str, port: Option<u16>)
 
 #[test]
 fn every_dropped_source_port_and_protocol_appears_with_its_count_interface_and_why() {
-    let Some((lab, file)) = setup(POLICY) else { return };
+    let Some((lab, file)) = setup(POLICY) else {
+        return;
+    };
     let policy = file.path().to_str().unwrap();
     let child = reader(&lab, policy, &["--json", "--for", "4s"]);
 
@@ -190,18 +209,26 @@ fn every_dropped_source_port_and_protocol_appears_with_its_count_interface_and_w
     let agents = find(&drops, OUTSIDER4, "tcp", Some(9001)).unwrap();
     assert_eq!(agents["services"][0]["service"], "agents", "{agents:#}");
     assert!(
-        agents["services"][0]["why"].as_str().unwrap().contains("allows admin"),
+        agents["services"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("allows admin"),
         "{agents:#}"
     );
     assert_eq!(agents["listening"], true);
     let nothing = find(&drops, OUTSIDER6, "udp", Some(7777)).unwrap();
     assert_eq!(nothing["listening"], false, "{nothing:#}");
     assert_eq!(nothing["services"], serde_json::json!([]));
-    assert_eq!(find(&drops, OUTSIDER6, "icmpv6", None).unwrap()["icmp_type"], 128);
+    assert_eq!(
+        find(&drops, OUTSIDER6, "icmpv6", None).unwrap()["icmp_type"],
+        128
+    );
 
     // Accepted traffic never appears.
     assert!(
-        !drops.iter().any(|d| d["source"] == ADMIN4 || d["port"] == 80),
+        !drops
+            .iter()
+            .any(|d| d["source"] == ADMIN4 || d["port"] == 80),
         "accepted traffic logged: {report:#}"
     );
     assert_eq!(drops.len(), expect.len(), "{report:#}");
@@ -211,7 +238,9 @@ fn every_dropped_source_port_and_protocol_appears_with_its_count_interface_and_w
 
 #[test]
 fn follow_prints_each_drop_as_it_happens() {
-    let Some((lab, file)) = setup(POLICY) else { return };
+    let Some((lab, file)) = setup(POLICY) else {
+        return;
+    };
     let policy = file.path().to_str().unwrap();
     let child = reader(&lab, policy, &["--follow", "--json", "--for", "2s"]);
     udp(&lab, OUTSIDER4, 514, 1);
@@ -224,8 +253,16 @@ fn follow_prints_each_drop_as_it_happens() {
         .collect();
     assert_eq!(lines.len(), 2, "{stdout}");
     assert_eq!(
-        (&lines[0]["source"], &lines[0]["protocol"], &lines[0]["port"]),
-        (&Value::from(OUTSIDER4), &Value::from("udp"), &Value::from(514))
+        (
+            &lines[0]["source"],
+            &lines[0]["protocol"],
+            &lines[0]["port"]
+        ),
+        (
+            &Value::from(OUTSIDER4),
+            &Value::from("udp"),
+            &Value::from(514)
+        )
     );
     assert!(lines[0]["time"].as_str().unwrap().ends_with('Z'));
     assert!(lines[0]["source_port"].as_u64().is_some());
@@ -235,7 +272,9 @@ fn follow_prints_each_drop_as_it_happens() {
 
 #[test]
 fn a_flood_is_held_back_in_the_kernel_and_the_reader_stays_small() {
-    let Some((lab, file)) = setup(POLICY) else { return };
+    let Some((lab, file)) = setup(POLICY) else {
+        return;
+    };
     let policy = file.path().to_str().unwrap();
     let child = reader(&lab, policy, &["--json", "--for", "4s"]);
     let pid = child.id();
@@ -248,7 +287,9 @@ fn a_flood_is_held_back_in_the_kernel_and_the_reader_stays_small() {
             in_ns(&client, move || {
                 let target = SocketAddr::new(SERVER4.parse().unwrap(), 6000);
                 let socks: Vec<UdpSocket> = (0..2000)
-                    .map(|_| UdpSocket::bind(SocketAddr::new(OUTSIDER4.parse().unwrap(), 0)).unwrap())
+                    .map(|_| {
+                        UdpSocket::bind(SocketAddr::new(OUTSIDER4.parse().unwrap(), 0)).unwrap()
+                    })
                     .collect();
                 for round in 0..10 {
                     for s in &socks {
@@ -279,31 +320,57 @@ fn a_flood_is_held_back_in_the_kernel_and_the_reader_stays_small() {
     let lines = report["lines"].as_u64().unwrap();
     let counted = report["counted"].as_u64().unwrap();
     let not_logged = report["not_logged"].as_u64().unwrap();
-    eprintln!("flood: {flood_took:?}, {lines} lines, {counted} counted, {not_logged} not logged, reader peak {hwm_kib} KiB");
+    eprintln!(
+        "flood: {flood_took:?}, {lines} lines, {counted} counted, {not_logged} not logged, reader peak {hwm_kib} KiB"
+    );
     assert!(counted >= 20_000, "{report:#}");
     // 100 at once, then 50 a second, for the 4 s the reader listened (and a little slack).
-    assert!(lines <= 100 + 50 * 5, "the kernel let {lines} lines through: {report:#}");
+    assert!(
+        lines <= 100 + 50 * 5,
+        "the kernel let {lines} lines through: {report:#}"
+    );
     assert!(lines >= 100, "{report:#}");
-    assert!(not_logged >= 19_000, "the count must say lines were held back: {report:#}");
-    assert_eq!(report["drops"].as_array().unwrap().len(), 1, "one (source, port, protocol)");
+    assert!(
+        not_logged >= 19_000,
+        "the count must say lines were held back: {report:#}"
+    );
+    assert_eq!(
+        report["drops"].as_array().unwrap().len(),
+        1,
+        "one (source, port, protocol)"
+    );
     assert!(hwm_kib < 64 * 1024, "reader peak {hwm_kib} KiB");
 }
 
 #[test]
 fn a_second_reader_is_told_the_group_is_taken_and_the_first_keeps_reading() {
-    let Some((lab, file)) = setup(POLICY) else { return };
+    let Some((lab, file)) = setup(POLICY) else {
+        return;
+    };
     let policy = file.path().to_str().unwrap();
     let first = reader(&lab, policy, &["--json", "--for", "3s"]);
     let second = lab.portcullis(&["--policy", policy, "drops", "--for", "1s"]);
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));
     let said = String::from_utf8_lossy(&second.stderr);
     assert_eq!(said.lines().count(), 1, "one clear line: {said}");
-    assert!(said.contains("NFLOG group 47 is taken by another reader"), "{said}");
+    assert!(
+        said.contains("NFLOG group 47 is taken by another reader"),
+        "{said}"
+    );
     udp(&lab, OUTSIDER4, 514, 1);
     let (code, stdout, stderr) = finish(first);
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
-    assert!(find(report["drops"].as_array().unwrap(), OUTSIDER4, "udp", Some(514)).is_some(), "{report:#}");
+    assert!(
+        find(
+            report["drops"].as_array().unwrap(),
+            OUTSIDER4,
+            "udp",
+            Some(514)
+        )
+        .is_some(),
+        "{report:#}"
+    );
 }
 
 #[test]
@@ -313,9 +380,14 @@ fn drops_says_when_nothing_logs() {
     let policy = file.path().to_str().unwrap();
     let none = lab.portcullis(&["--policy", policy, "drops", "--for", "1s"]);
     assert_eq!(none.status.code(), Some(2));
-    assert!(text(&none).contains("there is no table inet portcullis"), "{}", text(&none));
+    assert!(
+        text(&none).contains("there is no table inet portcullis"),
+        "{}",
+        text(&none)
+    );
 
-    let off = policy_file(&POLICY.replace("allow_ping = false", "allow_ping = false\ndrop_log = false"));
+    let off =
+        policy_file(&POLICY.replace("allow_ping = false", "allow_ping = false\ndrop_log = false"));
     let off_path = off.path().to_str().unwrap();
     lab.portcullis_ok(&["--policy", off_path, "apply", "--yes"]);
     assert!(!lab.nft(&["list", "ruleset"]).contains(" log "));

@@ -337,3 +337,88 @@ fn the_selected_rule_says_since_when_it_counts() {
     let screen = render(&mut app, 30, 16);
     assert!(screen.contains("Rules · inet portcullis "), "{screen}");
 }
+
+#[test]
+fn the_drops_pane_shows_who_is_dropped_newest_first_with_why() {
+    snapshot_both("drops", || {
+        let mut app = app_with_drops(None);
+        // The narrow layout shows one pane: the drops tab.
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Tab);
+        app
+    });
+    let mut app = app_with_drops(None);
+    let screen = render(&mut app, 160, 48);
+    assert!(screen.contains("Drops (4) · NFLOG 47"), "{screen}");
+    assert!(
+        screen.contains("nothing listens; agents allows agents"),
+        "{screen}"
+    );
+    assert!(screen.contains("nothing listens; no service"), "{screen}");
+    assert!(screen.contains("YOUR PEER"), "{screen}");
+}
+
+#[test]
+fn the_default_drop_row_leads_to_its_drops_and_a_drop_to_the_ways_in() {
+    let mut app = app_with_drops(None);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::End); // the default-drop row
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.focus, portcullis::app::Focus::Drops);
+    // The newest drop: the agent at 203.0.113.200, outside the agents network.
+    key(&mut app, KeyCode::Char('a'));
+    snapshot("let_in_160x48", render(&mut app, 160, 48));
+    key(&mut app, KeyCode::Down); // its /24
+    key(&mut app, KeyCode::Enter);
+    let screen = render(&mut app, 160, 48);
+    assert!(screen.contains("203.0.113.0/24"), "{screen}");
+    assert!(screen.contains("Network"), "{screen}");
+
+    // A port nothing listens on says so above the ways in.
+    let mut app = app_with_drops(None);
+    for _ in 0..2 {
+        key(&mut app, KeyCode::Tab);
+    }
+    key(&mut app, KeyCode::End); // the oldest: 8443
+    key(&mut app, KeyCode::Enter);
+    let screen = render(&mut app, 160, 48);
+    assert!(
+        screen.contains("nothing listens on 8443: allowing it would not help"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("a new service for 8443/tcp from 198.51.100.7/32"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_countdown_shows_drops_from_the_operators_own_address_loudly() {
+    let mut app = app_with_drops(Some(pending()));
+    // The UI saw the commit at this refresh; a later drop from the operator's address:
+    let table = RulesState::Table {
+        objects: Vec::new().into(),
+        structure: structure_of(&rules_at(62)),
+        rules: rules_at(62),
+    };
+    let mut obs = observation(62, table, Ok(sockets(true)));
+    obs.pending = Some(pending());
+    obs.operator_peers = vec!["192.0.2.10".parse().unwrap()];
+    let mut feed = drop_feed();
+    if let portcullis::app::observation::DropFeed::Reading { entries, .. } = &mut feed {
+        let peer = entries
+            .iter_mut()
+            .find(|e| e.key.source.to_string() == "192.0.2.10")
+            .unwrap();
+        peer.last_ms = NOW + 5_000;
+    }
+    obs.drops = feed;
+    update(&mut app, Msg::Refreshed(Box::new(obs)));
+    snapshot("countdown_peer_drops_160x48", render(&mut app, 160, 48));
+    let screen = render(&mut app, 160, 48);
+    assert!(screen.contains("DROPPED FROM YOUR OWN ADDRESS"), "{screen}");
+    assert!(
+        screen.contains("192.0.2.10 → 2222/tcp ×1 on eth0"),
+        "{screen}"
+    );
+}

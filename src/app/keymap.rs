@@ -28,8 +28,12 @@ pub enum Action {
     ShowServices,
     ShowNetworks,
     ShowDiff,
-    /// A service form filled in from the selected socket.
+    /// A service form filled in from the selected socket; on a drop, the ways in.
     ServiceFromSocket,
+    /// Enter on the overview: the default-drop row shows its drops; a drop, its ways in.
+    Open,
+    /// Take the way in selected.
+    Choose,
     Add,
     Edit,
     Delete,
@@ -68,6 +72,8 @@ pub enum Scope {
     Countdown,
     /// A lockout warning: type `yes` to commit anyway.
     Lockout,
+    /// The ways in for a drop.
+    LetIn,
 }
 
 const SCREENS: &[Scope] = &[
@@ -152,7 +158,7 @@ pub const BINDINGS: &[Binding] = &[
     bind("2", &[k('2')], A::ShowServices, None, "Services: list and edit", SCREENS),
     bind("3", &[k('3')], A::ShowNetworks, None, "Networks: list and edit", SCREENS),
     bind("4 d", &[k('4'), k('d')], A::ShowDiff, None, "Diff: edits vs the live table", SCREENS),
-    bind("Tab", &[code(KeyCode::Tab)], A::FocusNext, Some("pane"), "Next pane (sockets, rules)", &[S::Overview]),
+    bind("Tab", &[code(KeyCode::Tab)], A::FocusNext, Some("pane"), "Next pane (sockets, rules, drops)", &[S::Overview]),
     bind("S-Tab", &[code(KeyCode::BackTab)], A::FocusPrevious, None, "Previous pane", &[S::Overview]),
     bind("↑ k", &[code(KeyCode::Up), k('k')], A::Up, Some("select"), "Previous row, scroll up", MOVES),
     bind("↓ j", &[code(KeyCode::Down), k('j')], A::Down, None, "Next row", MOVES),
@@ -161,7 +167,12 @@ pub const BINDINGS: &[Binding] = &[
     bind("Home g", &[code(KeyCode::Home), k('g')], A::Top, None, "First row", MOVES),
     bind("End G", &[code(KeyCode::End), k('G')], A::Bottom, None, "Last row", MOVES),
     bind("o", &[k('o')], A::ToggleOtherTables, Some("other tables"), "Other tables: expand, collapse", &[S::Overview]),
-    bind("a", &[k('a')], A::ServiceFromSocket, Some("add service"), "New service for this socket", &[S::Overview]),
+    bind("a", &[k('a')], A::ServiceFromSocket, Some("add service / let in"), "New service for this socket; on a drop, the ways to let it in", &[S::Overview]),
+    bind("⏎", &[code(KeyCode::Enter)], A::Open, None, "On the default-drop row: what it drops; on a drop: the ways in", &[S::Overview]),
+    bind("↑ k", &[code(KeyCode::Up), k('k')], A::Up, Some("select"), "Previous way", &[S::LetIn]),
+    bind("↓ j", &[code(KeyCode::Down), k('j')], A::Down, None, "Next way", &[S::LetIn]),
+    bind("⏎", &[code(KeyCode::Enter)], A::Choose, Some("open the form"), "Open the form for this way in", &[S::LetIn]),
+    bind("Esc", &[code(KeyCode::Esc)], A::CloseOverlay, Some("nothing"), "Let nothing in", &[S::LetIn]),
     bind("a", &[k('a')], A::Add, Some("add"), "Add a service or network", LISTS),
     bind("e ⏎", &[k('e'), code(KeyCode::Enter)], A::Edit, Some("edit"), "Edit the selected one", LISTS),
     bind("x Del", &[k('x'), code(KeyCode::Delete)], A::Delete, Some("delete"), "Delete the selected one", LISTS),

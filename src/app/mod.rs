@@ -7,6 +7,7 @@
 //! `edit` the services and networks screens and their forms, `flow` the diff, the commit
 //! and the countdown; `editor` and `form` are the pure models behind the forms.
 
+mod drops;
 mod edit;
 pub mod editor;
 mod flow;
@@ -19,6 +20,7 @@ pub mod rules;
 pub mod sockets;
 mod update;
 
+pub use drops::{DropRow, DropsPane, LetIn, describe as describe_drop};
 pub use update::{Outcome, update};
 
 use std::time::Duration;
@@ -88,6 +90,8 @@ pub enum Modal {
     Countdown,
     /// The diff locks an operator out: commit only after typing `yes`.
     Lockout(String),
+    /// The ways in for a drop.
+    LetIn(LetIn),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +105,7 @@ pub enum Question {
 pub enum Focus {
     Sockets,
     Rules,
+    Drops,
 }
 
 /// A line for the status bar until the next key: what a key did, or why it did nothing.
@@ -134,6 +139,8 @@ pub struct Areas {
     /// The first row of data in each table (below the header).
     pub sockets_rows: Rect,
     pub rules_rows: Rect,
+    pub drops: Rect,
+    pub drops_rows: Rect,
     /// The tab bar of the narrow layout.
     pub tabs: Rect,
     /// The rows of the services or networks list, and of the diff.
@@ -168,7 +175,13 @@ pub struct App {
     pub book: RuleBook,
     pub other_tables: Vec<OtherTable>,
     pub other_expanded: bool,
+    /// The drop log.
+    pub drops: DropsPane,
+    pub drop_table: TableState,
     pub pending: Option<PendingCommit>,
+    /// The pending commit's id and when (wall clock) this UI first saw it: drops from the
+    /// operators' peers since then are shown in the countdown.
+    pub pending_since: Option<(String, u64)>,
     pub last_commit: Option<LastCommit>,
     /// What the countdown watches.
     pub watch: Option<Watch>,
@@ -269,7 +282,10 @@ impl App {
             book: RuleBook::default(),
             other_tables: Vec::new(),
             other_expanded: false,
+            drops: DropsPane::default(),
+            drop_table: TableState::default(),
             pending: None,
+            pending_since: None,
             last_commit: None,
             watch: None,
             hidden_countdown: None,
@@ -315,6 +331,7 @@ impl App {
             Modal::Conflict => Scope::Conflict,
             Modal::Countdown => Scope::Countdown,
             Modal::Lockout(_) => Scope::Lockout,
+            Modal::LetIn(_) => Scope::LetIn,
         }
     }
 
@@ -395,9 +412,23 @@ impl App {
         self.rules_state = obs.rules;
         self.other_tables = obs.other_tables;
         self.last_commit = obs.last_commit;
+        match (&obs.pending, &self.pending_since) {
+            (Some(p), Some((id, _))) if *id == p.id => {}
+            (Some(p), _) => self.pending_since = Some((p.id.clone(), obs.at.wall_ms)),
+            (None, _) => self.pending_since = None,
+        }
         self.pending_changed(obs.pending);
+        let listeners: Vec<crate::sockets::Listener> =
+            self.sockets.iter().map(|s| s.listener.clone()).collect();
+        self.drops.ingest(
+            obs.drops,
+            obs.operator_peers,
+            self.policy.as_ref(),
+            &listeners,
+        );
         overview::clamp(&mut self.socket_table, self.sockets.len());
         overview::clamp(&mut self.rule_table, self.book.len());
+        overview::clamp(&mut self.drop_table, self.drops.rows.len());
         self.started = true;
     }
 }

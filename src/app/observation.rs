@@ -32,6 +32,33 @@ pub struct Observation {
     pub last_commit: Option<LastCommit>,
     /// Since when our rules count, and the pending commit's baseline.
     pub counting: Option<crate::commit::counting::Counting>,
+    /// What the drop log reader has.
+    pub drops: DropFeed,
+    /// The addresses the operators are connected from (SSH_CONNECTION, and peers of
+    /// sshd and cockpit-ws): their drops during a commit window are a lockout in progress.
+    pub operator_peers: Vec<std::net::IpAddr>,
+}
+
+/// The drop log as of this refresh.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DropFeed {
+    /// Nothing to read, and why (not root, no table, the table logs nothing).
+    Off(String),
+    /// The reader could not bind the group (another reader holds it), in one line.
+    Unavailable(String),
+    Reading {
+        group: u16,
+        /// Newest first, at most `app::drops::SHOWN`.
+        entries: Vec<crate::drops::Entry>,
+        /// Lines read since the reader started.
+        lines: u64,
+    },
+}
+
+impl Default for DropFeed {
+    fn default() -> Self {
+        DropFeed::Off("the drop log has not been read yet".into())
+    }
 }
 
 /// How the last commit ended, for the news after a countdown (or a rollback while away).

@@ -61,16 +61,17 @@ impl App {
     pub(super) fn overview_action(&mut self, action: Action) {
         match action {
             Action::FocusNext | Action::FocusPrevious => {
-                self.focus = match self.focus {
-                    Focus::Sockets => Focus::Rules,
-                    Focus::Rules => Focus::Sockets,
-                };
+                let order = [Focus::Sockets, Focus::Rules, Focus::Drops];
+                let at = order.iter().position(|f| *f == self.focus).unwrap_or(0);
+                let step = if action == Action::FocusNext { 1 } else { 2 };
+                self.focus = order[(at + step) % order.len()];
                 let (state, len) = self.table_of(self.focus);
                 if state.selected().is_none() && len > 0 {
                     state.select(Some(0));
                 }
             }
             Action::ToggleOtherTables => self.other_expanded = !self.other_expanded,
+            Action::ServiceFromSocket if self.focus == Focus::Drops => self.let_in(),
             Action::ServiceFromSocket => self.service_from_socket(),
             _ => {}
         }
@@ -146,6 +147,7 @@ impl App {
         match focus {
             Focus::Sockets => (&mut self.socket_table, self.sockets.len()),
             Focus::Rules => (&mut self.rule_table, self.book.len()),
+            Focus::Drops => (&mut self.drop_table, self.drops.rows.len()),
         }
     }
 
@@ -153,6 +155,7 @@ impl App {
         let area = match (self.screen, self.focus) {
             (Screen::Overview, Focus::Sockets) => self.areas.sockets_rows,
             (Screen::Overview, Focus::Rules) => self.areas.rules_rows,
+            (Screen::Overview, Focus::Drops) => self.areas.drops_rows,
             _ => self.areas.list_rows,
         };
         usize::from(area.height).max(1)
@@ -198,14 +201,16 @@ impl App {
             Focus::Sockets
         } else if self.areas.rules.contains(at) {
             Focus::Rules
+        } else if self.areas.drops.contains(at) {
+            Focus::Drops
         } else if self.areas.tabs.contains(at) {
             if matches!(event.kind, MouseEventKind::Down(MouseButton::Left)) {
-                // The tab bar reads "Sockets │ Rules": the left half is the sockets tab.
-                let half = self.areas.tabs.x + self.areas.tabs.width / 2;
-                self.focus = if event.column < half {
-                    Focus::Sockets
-                } else {
-                    Focus::Rules
+                // The tab bar reads "Sockets │ Rules │ Drops", in thirds.
+                let third = (self.areas.tabs.width / 3).max(1);
+                self.focus = match (event.column - self.areas.tabs.x) / third {
+                    0 => Focus::Sockets,
+                    1 => Focus::Rules,
+                    _ => Focus::Drops,
                 };
                 return true;
             }
@@ -219,6 +224,7 @@ impl App {
                 let (rows, state) = match pane {
                     Focus::Sockets => (self.areas.sockets_rows, &self.socket_table),
                     Focus::Rules => (self.areas.rules_rows, &self.rule_table),
+                    Focus::Drops => (self.areas.drops_rows, &self.drop_table),
                 };
                 if rows.contains(at) {
                     let index = state.offset() + usize::from(at.y - rows.y);

@@ -16,6 +16,7 @@ impl App {
                 | Action::ShowNetworks
                 | Action::ShowDiff
                 | Action::ServiceFromSocket
+                | Action::Open
         ) {
             self.open_editor();
         }
@@ -51,6 +52,11 @@ impl App {
             | Action::FocusPrevious
             | Action::ToggleOtherTables
             | Action::ServiceFromSocket => self.overview_action(action),
+            Action::Up | Action::Down if matches!(self.modal, Modal::LetIn(_)) => {
+                self.move_let_in(action == Action::Down)
+            }
+            Action::Open => self.open_selected(),
+            Action::Choose => self.choose_way_in(),
             Action::Up
             | Action::Down
             | Action::PageUp

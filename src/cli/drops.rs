@@ -94,7 +94,15 @@ pub fn run(path: &Path, nft: &dyn Nft, opts: &Options) -> u8 {
         return 0;
     }
     let counted = logging(nft, &table).map_or(0, |(_, after)| after.saturating_sub(counted_before));
-    let summary = Summary::of(&tally, &policy, sockets.current(), group, &table, duration, counted);
+    let summary = Summary::of(
+        &tally,
+        &policy,
+        sockets.current(),
+        group,
+        &table,
+        duration,
+        counted,
+    );
     if opts.json {
         match serde_json::to_string_pretty(&summary) {
             Ok(text) => outln!("{text}"),
@@ -159,7 +167,10 @@ impl Sockets {
     }
 
     fn current(&mut self) -> Option<&[Listener]> {
-        if self.read_at.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
+        if self
+            .read_at
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(5))
+        {
             self.read_at = Some(Instant::now());
             self.listeners = sockets::scan(false, &self.names).ok().map(|t| t.listeners);
         }
@@ -339,7 +350,9 @@ impl Summary {
             .map(|d| {
                 let l = &d.line;
                 [
-                    d.last_seen.get(11..19).map_or_else(String::new, |t| format!("{t}Z")),
+                    d.last_seen
+                        .get(11..19)
+                        .map_or_else(String::new, |t| format!("{t}Z")),
                     d.count.to_string(),
                     l.source.clone(),
                     match (l.port, l.icmp_type) {
@@ -354,7 +367,10 @@ impl Summary {
                 ]
             })
             .collect();
-        let header = ["LAST", "COUNT", "SOURCE", "PORT", "PROTO", "IFACE", "RULE", "WHY"].map(String::from);
+        let header = [
+            "LAST", "COUNT", "SOURCE", "PORT", "PROTO", "IFACE", "RULE", "WHY",
+        ]
+        .map(String::from);
         let mut widths = header.clone().map(|h| h.len());
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {

@@ -450,7 +450,9 @@ fn parse_refresh(text: &str) -> Result<std::time::Duration, String> {
 fn parse_listen(text: &str) -> Result<std::time::Duration, String> {
     let d = humantime::parse_duration(text)
         .map_err(|e| format!("{text:?}: {e}; e.g. 5s, 1m, 500ms"))?;
-    if d < std::time::Duration::from_millis(100) || d > std::time::Duration::from_secs(7 * 24 * 3600) {
+    if d < std::time::Duration::from_millis(100)
+        || d > std::time::Duration::from_secs(7 * 24 * 3600)
+    {
         return Err(format!("{text:?} is out of range; use 100ms to 7 days"));
     }
     Ok(d)

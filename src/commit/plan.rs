@@ -261,7 +261,7 @@ pub fn read_terse(nft: &dyn Nft, table: &str) -> Result<Vec<LiveObject>, String>
 
 /// The processes whose established connections are the ones an operator may be using:
 /// the per-connection sshd (`sshd-session` from OpenSSH 9.8) and Cockpit's web server.
-const OPERATOR_SERVERS: &[&str] = &["sshd", "sshd-session", "cockpit-ws"];
+pub const OPERATOR_SERVERS: &[&str] = &["sshd", "sshd-session", "cockpit-ws"];
 
 /// The lockouts `policy` would cause: for this SSH session (`SSH_CONNECTION`), and for
 /// every peer with an established connection to sshd or cockpit-ws in the socket table.

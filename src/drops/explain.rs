@@ -16,6 +16,9 @@ pub struct Owner {
     pub service: String,
     /// Why it did not accept this packet, in the operator's words.
     pub why: String,
+    /// The same in a few words, for a table's column (`agents allows admin`).
+    #[serde(skip)]
+    pub short: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -47,16 +50,19 @@ pub fn explain(policy: &Policy, listeners: Option<&[Listener]>, entry: &Entry) -
         {
             continue;
         }
+        let (why, short) = why_not(policy, service, key.source, entry.interface.as_deref());
         out.services.push(Owner {
             service: service.name.clone(),
-            why: why_not(policy, service, key.source, entry.interface.as_deref()),
+            why,
+            short,
         });
     }
     out.listening = listeners.map(|all| {
         all.iter().any(|l| {
             l.protocol == protocol
                 && l.port == port
-                && (l.address.is_unspecified() && (l.dual_stack || same_family(l.address, entry.destination))
+                && (l.address.is_unspecified()
+                    && (l.dual_stack || same_family(l.address, entry.destination))
                     || l.address == entry.destination)
         })
     });
@@ -67,7 +73,13 @@ fn same_family(a: IpAddr, b: IpAddr) -> bool {
     a.is_ipv4() == b.is_ipv4()
 }
 
-fn why_not(policy: &Policy, service: &Service, source: IpAddr, interface: Option<&str>) -> String {
+/// Why `service` did not let `source` in: in a sentence, and in a few words.
+fn why_not(
+    policy: &Policy,
+    service: &Service,
+    source: IpAddr,
+    interface: Option<&str>,
+) -> (String, String) {
     let allowed = service
         .allow
         .iter()
@@ -82,17 +94,28 @@ fn why_not(policy: &Policy, service: &Service, source: IpAddr, interface: Option
                 Source::Literal(net) => net.to_string(),
             })
             .collect();
-        return format!("allows {}; {source} is in none of them", names.join(", "));
-    }
-    if !interfaces_match(&service.interfaces, interface) {
-        return format!(
-            "only on {}; this came in on {}",
-            service.interfaces.join(", "),
-            interface.unwrap_or("an unknown interface")
+        let names = names.join(", ");
+        return (
+            format!("allows {names}; {source} is in none of them"),
+            format!("{} allows {names}", service.name),
         );
     }
-    "allows it now (the drop came before the policy's last change, or was not a new connection)"
-        .to_string()
+    if !interfaces_match(&service.interfaces, interface) {
+        let only = service.interfaces.join(", ");
+        return (
+            format!(
+                "only on {only}; this came in on {}",
+                interface.unwrap_or("an unknown interface")
+            ),
+            format!("{} only on {only}", service.name),
+        );
+    }
+    (
+        "allows it now (the drop came before the policy's last change, or was not a new \
+         connection)"
+            .to_string(),
+        format!("{} allows it now", service.name),
+    )
 }
 
 /// The named network holding `address`, preferring the most specific prefix.
@@ -112,19 +135,19 @@ pub fn network_of(policy: &Policy, address: IpAddr) -> Option<String> {
         .map(|(_, name)| name.clone())
 }
 
-/// The attribution's one-line summary, for tables; `port` is the destination port (None
-/// for ICMP).
+/// The attribution in a few words, for a table's column (the port is in another column);
+/// `port` is the destination port (None for ICMP).
 pub fn summary(a: &Attribution, port: Option<u16>) -> String {
     let mut parts = Vec::new();
-    if let Some(port) = port {
+    if port.is_some() {
         if a.listening == Some(false) {
-            parts.push(format!("nothing listens on {port}"));
+            parts.push("nothing listens".to_string());
         }
         if a.services.is_empty() {
-            parts.push("no service for this port".to_string());
+            parts.push("no service".to_string());
         }
     }
-    parts.extend(a.services.iter().map(|o| format!("{}: {}", o.service, o.why)));
+    parts.extend(a.services.iter().map(|o| o.short.clone()));
     if let Some(network) = &a.network {
         parts.push(format!("source in {network}"));
     }
@@ -163,10 +186,23 @@ interfaces = ["eth1"]
         assert_eq!(a.listening, Some(false));
         assert_eq!(a.services.len(), 2);
         assert_eq!(a.services[0].service, "agents");
-        assert!(a.services[0].why.contains("allows admin"), "{:?}", a.services[0]);
-        assert!(a.services[1].why.contains("only on eth1; this came in on eth0"), "{:?}", a.services[1]);
+        assert!(
+            a.services[0].why.contains("allows admin"),
+            "{:?}",
+            a.services[0]
+        );
+        assert!(
+            a.services[1]
+                .why
+                .contains("only on eth1; this came in on eth0"),
+            "{:?}",
+            a.services[1]
+        );
         let line = summary(&a, Some(9001));
-        assert!(line.starts_with("nothing listens on 9001; agents: allows admin"), "{line}");
+        assert_eq!(
+            line,
+            "nothing listens; agents allows admin; mgmt only on eth1; source in office"
+        );
     }
 
     #[test]
@@ -176,6 +212,6 @@ interfaces = ["eth1"]
         let a = explain(&policy, None, &e);
         assert!(a.services.is_empty());
         assert_eq!((a.network.as_deref(), a.listening), (None, None));
-        assert_eq!(summary(&a, e.key.port), "no service for this port");
+        assert_eq!(summary(&a, e.key.port), "no service");
     }
 }

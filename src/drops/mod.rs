@@ -6,6 +6,7 @@ pub mod explain;
 pub mod nflog;
 pub mod packet;
 pub mod tally;
+pub mod ways;
 
 pub use explain::{Attribution, explain};
 pub use tally::{Dropped, Entry, Key, Tally};

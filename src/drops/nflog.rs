@@ -63,11 +63,8 @@ impl Reader {
         socket.bind_auto().map_err(io)?;
         socket.connect(&SocketAddr::new(0, 0)).map_err(io)?;
         // Room for a burst (a line is ~250 bytes): overruns are counted, not fatal.
-        let _ = nix::sys::socket::setsockopt(
-            &socket,
-            nix::sys::socket::sockopt::RcvBuf,
-            &(1 << 20),
-        );
+        let _ =
+            nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RcvBuf, &(1 << 20));
         let (threshold, hundredths) = match latency {
             Latency::Immediate => (1, 1),
             Latency::Batched => (64, 10),
@@ -126,7 +123,12 @@ impl Reader {
         );
         let size = match self.socket.recv(&mut &mut self.buffer[..], 0) {
             Ok(size) => size,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 return Ok(());
             }
             Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => {

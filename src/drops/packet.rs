@@ -133,13 +133,22 @@ mod tests {
         let h = parse(&bytes[..64]).expect("parsed");
         assert_eq!(h.source.to_string(), "203.0.113.9");
         assert_eq!(h.destination.to_string(), "192.0.2.1");
-        assert_eq!((h.proto, h.source_port, h.destination_port), (Proto::Udp, Some(5353), Some(514)));
+        assert_eq!(
+            (h.proto, h.source_port, h.destination_port),
+            (Proto::Udp, Some(5353), Some(514))
+        );
     }
 
     #[test]
     fn tcp_over_ipv6_and_icmpv6_echo() {
-        let src = "2001:db8::9".parse::<std::net::Ipv6Addr>().unwrap().octets();
-        let dst = "2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().octets();
+        let src = "2001:db8::9"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets();
+        let dst = "2001:db8::1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets();
         let mut tcp = Vec::new();
         PacketBuilder::ipv6(src, dst, 64)
             .tcp(40000, 9001, 1, 64000)
@@ -156,7 +165,10 @@ mod tests {
             .write(&mut echo, &[0u8; 56])
             .unwrap();
         let h = parse(&echo[..100]).unwrap();
-        assert_eq!((h.proto, h.icmp_type, h.destination_port), (Proto::Icmpv6, Some(128), None));
+        assert_eq!(
+            (h.proto, h.icmp_type, h.destination_port),
+            (Proto::Icmpv6, Some(128), None)
+        );
     }
 
     #[test]

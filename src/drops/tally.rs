@@ -193,7 +193,10 @@ pub(crate) mod tests {
         let e = t.entries();
         assert_eq!(e.len(), 3);
         assert_eq!((e[0].key.port, e[0].count), (Some(22), 1));
-        assert_eq!((e[1].key.port, e[1].count, e[1].first_ms, e[1].last_ms), (Some(9001), 2, 10, 20));
+        assert_eq!(
+            (e[1].key.port, e[1].count, e[1].first_ms, e[1].last_ms),
+            (Some(9001), 2, 10, 20)
+        );
         assert_eq!(e[2].key.source.to_string(), "203.0.113.7");
         assert_eq!(t.lines, 4);
     }

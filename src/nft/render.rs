@@ -172,8 +172,14 @@ pub fn statement(stmt: &Statement<'_>, opts: RenderOptions) -> String {
         Statement::Continue(_) => "continue".to_string(),
         Statement::Jump(t) => format!("jump {}", t.target),
         Statement::Goto(t) => format!("goto {}", t.target),
-        Statement::Limit(l) if l.rate_unit.is_none() && l.burst_unit.is_none() && l.inv.is_none() => {
-            let mut text = format!("limit rate {}/{}", l.rate, l.per.as_deref().unwrap_or("second"));
+        Statement::Limit(l)
+            if l.rate_unit.is_none() && l.burst_unit.is_none() && l.inv.is_none() =>
+        {
+            let mut text = format!(
+                "limit rate {}/{}",
+                l.rate,
+                l.per.as_deref().unwrap_or("second")
+            );
             if let Some(burst) = l.burst.filter(|b| *b > 0) {
                 text.push_str(&format!(" burst {burst} packets"));
             }

@@ -4,6 +4,7 @@
 //! tick, and for the countdown second while a commit is pending; otherwise it sleeps, and
 //! it draws only when `update` says something changed.
 
+pub mod drop_feed;
 mod operations;
 mod owners;
 pub mod refresh;

@@ -5,15 +5,17 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use super::drop_feed::DropSource;
 use super::owners::OwnerCache;
 use super::ruleset::RulesetReader;
 use crate::app::observation::{
-    LastCommit, Observation, OtherTable, PendingCommit, PolicyLoad, RulesState,
+    DropFeed, LastCommit, Observation, OtherTable, PendingCommit, PolicyLoad, RulesState,
 };
 use crate::commit::StateDir;
 use crate::commit::clock::{Clock, SystemClock};
 use crate::commit::counting::Counting;
 use crate::nft::backend::Nft;
+use crate::nft::droplog;
 use crate::policy::file::{self, Loaded};
 use crate::sockets::{self, ServiceNames};
 
@@ -36,14 +38,18 @@ pub struct Sources {
     pub first_text: Option<Loaded>,
     /// This boot and network namespace (`plan::place`), where the counting record counts.
     pub place: String,
+    /// The drop log reader, started once the live table logs.
+    pub drops: DropSource,
+    /// The operator's own SSH session (`SSH_CONNECTION`), read at start.
+    pub ssh_peer: Option<std::net::IpAddr>,
 }
 
 impl Sources {
     pub fn observe(&mut self) -> Observation {
         let owners = &mut self.owners;
-        let sockets = sockets::scan_with_owners(&self.names, |inodes| owners.owners_of(inodes))
-            .map(|t| t.listeners)
-            .map_err(|e| e.to_string());
+        let table = sockets::scan_with_owners(&self.names, |inodes| owners.owners_of(inodes));
+        let operator_peers = operator_peers(self.ssh_peer, table.as_ref().ok());
+        let sockets = table.map(|t| t.listeners).map_err(|e| e.to_string());
         let (policy, policy_text) = self.policy_if_changed();
         let (pending, last_commit, counting) = self.journal();
         let (rules, other_tables) = if self.read_only {
@@ -51,6 +57,7 @@ impl Sources {
         } else {
             self.ruleset()
         };
+        let drops = self.drops_of(&rules);
         Observation {
             at: self.clock.now(),
             sockets,
@@ -61,7 +68,23 @@ impl Sources {
             policy_text,
             last_commit,
             counting,
+            drops,
+            operator_peers,
         }
+    }
+
+    /// The drop log, with the reader started for the group the live table logs to.
+    fn drops_of(&mut self, rules: &RulesState) -> DropFeed {
+        let (group, why) = match rules {
+            RulesState::NeedsPrivilege => (None, "the drop log needs root"),
+            RulesState::Unavailable(_) => (None, "nft cannot be read"),
+            RulesState::NoTable => (None, "no table yet: nothing logs drops"),
+            RulesState::Table { objects, .. } => (
+                droplog::live_logging(objects).0,
+                "the table logs no drops (settings.drop_log = false)",
+            ),
+        };
+        self.drops.observe(group, why)
     }
 
     fn ruleset(&mut self) -> (RulesState, Vec<OtherTable>) {
@@ -120,4 +143,33 @@ impl Sources {
 /// A file's modification time, None if it cannot be read.
 pub fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Where operators are connected from: this session's SSH client, and the peers of
+/// established connections to a port sshd or cockpit-ws listens on.
+fn operator_peers(
+    ssh_peer: Option<std::net::IpAddr>,
+    table: Option<&sockets::Table>,
+) -> Vec<std::net::IpAddr> {
+    let mut peers: Vec<std::net::IpAddr> = ssh_peer.into_iter().collect();
+    if let Some(table) = table {
+        let ports: Vec<u16> = table
+            .listeners
+            .iter()
+            .filter(|l| {
+                l.process.as_ref().is_some_and(|p| {
+                    crate::commit::plan::OPERATOR_SERVERS.contains(&p.name.as_str())
+                })
+            })
+            .map(|l| l.port)
+            .collect();
+        for c in &table.connections {
+            // A dual-stack sshd sees IPv4 peers as ::ffff:a.b.c.d; the log says a.b.c.d.
+            let peer = c.peer.to_canonical();
+            if ports.contains(&c.local_port) && !peers.contains(&peer) {
+                peers.push(peer);
+            }
+        }
+    }
+    peers
 }

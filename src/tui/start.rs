@@ -84,6 +84,11 @@ pub fn run(launch: &Launch) -> u8 {
         }),
         first_text: policy_text,
         place: crate::commit::plan::place(),
+        drops: Default::default(),
+        ssh_peer: std::env::var("SSH_CONNECTION")
+            .ok()
+            .and_then(|v| crate::sockets::ssh::SshConnection::parse(&v))
+            .map(|c| c.client.to_canonical()),
     };
     let options = super::Options {
         config,

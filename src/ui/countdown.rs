@@ -9,6 +9,7 @@
 //!     │ Since the commit:               PACKETS   PKT/S         │
 //!     │ web                                  12     2.0         │
 //!     │ default drop                          3     0.0         │
+//!     │ [DROPPED FROM YOUR OWN ADDRESS …: the operators' peers]  │
 //!     │ y keep   n revert now   Esc hide                        │
 //!     └─────────────────────────────────────────────────────────┘
 //! ```
@@ -76,6 +77,35 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     }
     if rows.is_empty() {
         lines.push(Line::styled("(no counters read yet)", theme.muted));
+    }
+    // Drops from the operators' own addresses since the commit: a lockout in progress.
+    let since = app
+        .pending_since
+        .as_ref()
+        .filter(|(id, _)| *id == pending.id)
+        .map_or(0, |(_, ms)| *ms);
+    let peers = app.drops.from_operators_since(since);
+    if !peers.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            " DROPPED FROM YOUR OWN ADDRESS: a lockout in progress? ",
+            theme.status_error,
+        ));
+        for r in peers.iter().take(3) {
+            lines.push(Line::styled(
+                format!(
+                    "{} ×{} on {}",
+                    crate::app::describe_drop(&r.entry),
+                    r.entry.count,
+                    r.entry.interface.as_deref().unwrap_or("?")
+                ),
+                theme.status_error,
+            ));
+        }
+        lines.push(Line::styled(
+            "Revert now (n) unless you expected this.",
+            theme.status_error,
+        ));
     }
     if let Some(e) = &pending.rollback_error {
         lines.push(Line::styled(

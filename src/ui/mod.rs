@@ -10,8 +10,9 @@
 //! ┌ Sockets ──────────┐┌ Rules ──────────┐  Sockets │ Rules            (tabs)
 //! │ PORT PROTO …      ││ SERVICE PACKETS…│  ┌ Sockets ──────────────────┐
 //! │ …                 ││ …               │  │ …                         │
-//! │                   ││ input policy    │  └───────────────────────────┘
-//! └───────────────────┘└─────────────────┘  other tables (collapsed)
+//! ├ Drops ────────────┤│ input policy    │  └───────────────────────────┘
+//! │ LAST COUNT SOURCE…││                 │  other tables (collapsed)
+//! └───────────────────┘└─────────────────┘  (tabs: Sockets │ Rules │ Drops)
 //! other tables (collapsed: one line)        status
 //! status: host │ table │ policy │ age       [pending · notice · errors]
 //! [pending commit · notice · errors]        footer
@@ -21,6 +22,7 @@
 mod ask;
 mod countdown;
 mod diff;
+mod drops;
 mod form;
 pub mod format;
 mod help;
@@ -87,6 +89,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
         Modal::Help(scope) => help::draw(frame, app, *scope, theme, area),
         Modal::Ask(_) | Modal::Conflict | Modal::Lockout(_) => ask::draw(frame, app, theme, area),
         Modal::Countdown => countdown::draw(frame, app, theme, area),
+        Modal::LetIn(choose) => drops::draw_let_in(frame, app, choose, theme, area),
     }
 }
 
@@ -95,7 +98,15 @@ fn draw_overview(frame: &mut Frame, app: &mut App, theme: &Theme, main: Rect) {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(SOCKETS_SHARE), Constraint::Fill(1)])
                 .areas(main);
-        sockets::draw(frame, app, theme, left);
+        // The sockets take what they need (up to half), the drops the space below.
+        let wanted = (app.sockets.len() as u16).saturating_add(3).max(6);
+        let [top, bottom] = Layout::vertical([
+            Constraint::Length(wanted.min(left.height / 2).max(left.height.min(6))),
+            Constraint::Fill(1),
+        ])
+        .areas(left);
+        sockets::draw(frame, app, theme, top);
+        drops::draw(frame, app, theme, bottom);
         rules::draw(frame, app, theme, right);
     } else {
         let [tabs, pane] =
@@ -104,6 +115,7 @@ fn draw_overview(frame: &mut Frame, app: &mut App, theme: &Theme, main: Rect) {
         match app.focus {
             Focus::Sockets => sockets::draw(frame, app, theme, pane),
             Focus::Rules => rules::draw(frame, app, theme, pane),
+            Focus::Drops => drops::draw(frame, app, theme, pane),
         }
     }
 }
@@ -170,10 +182,12 @@ fn draw_tabs(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         tab("Sockets", Focus::Sockets),
         Span::styled("│", theme.border),
         tab("Rules", Focus::Rules),
+        Span::styled("│", theme.border),
+        tab("Drops", Focus::Drops),
         Span::styled("  Tab switches", theme.muted),
     ]);
     app.areas.tabs = Rect {
-        width: 19.min(area.width),
+        width: 27.min(area.width),
         ..area
     };
     frame.render_widget(Paragraph::new(line), area);
