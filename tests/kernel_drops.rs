@@ -2,7 +2,9 @@
 //! `portcullis drops` (run in the server namespace) reads it. Real TCP SYNs, UDP datagrams
 //! and ICMPv6 echo from an outsider, over IPv4 and IPv6, to allowed and refused ports; a
 //! flood that the kernel's rate limit holds back; a second reader refused while the first
-//! keeps reading.
+//! keeps reading. And the TUI in a real pty: the drop appears in its drops pane, one key
+//! opens the form that lets the source in, the commit is made and confirmed, and the same
+//! source then gets through.
 
 mod common;
 
@@ -10,6 +12,7 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use common::pty::Pty;
 use common::{Lab, Proto, SERVER4, SERVER6, in_ns, lab, policy_file, text};
 use serde_json::Value;
 use socket2::{Domain, Protocol as SockProto, SockAddr, Socket, Type};
@@ -394,4 +397,61 @@ fn drops_says_when_nothing_logs() {
     let out = lab.portcullis(&["--policy", off_path, "drops", "--for", "1s"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("logs no drops"), "{}", text(&out));
+}
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn shows(pty: &Pty, what: &str, text: &str) {
+    pty.wait_screen(what, WAIT, |s| s.contents().contains(text).then_some(()));
+}
+
+fn keys(pty: &mut Pty, text: &str) {
+    for c in text.chars() {
+        pty.type_text(&c.to_string());
+        std::thread::sleep(Duration::from_millis(15));
+    }
+}
+
+#[test]
+fn a_drop_in_the_tui_becomes_a_committed_allow_with_one_key_and_then_gets_through() {
+    let Some((lab, file)) = setup(POLICY) else { return };
+    let policy = file.path().to_str().unwrap();
+    assert_eq!(lab.reachable(&[(OUTSIDER4, Proto::Tcp, 9001)]), vec![false]);
+    let argv = lab.ui_argv(policy);
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut pty = Pty::spawn(
+        "ip",
+        &args,
+        &[("TERM", "xterm-256color"), ("PORTCULLIS_SYSLOG_SOCKET", "")],
+        &["NO_COLOR", "SSH_CONNECTION"],
+    );
+    shows(&pty, "the drops pane reading", "NFLOG 47");
+    let sent = Instant::now();
+    syn(&lab, OUTSIDER4, 9001);
+    shows(&pty, "the drop on screen", OUTSIDER4);
+    eprintln!("drop to screen: {:?} (refresh 300 ms)", sent.elapsed());
+    shows(&pty, "its attribution", "agents allows admin");
+
+    keys(&mut pty, "\t\t"); // sockets -> rules -> drops
+    keys(&mut pty, "a");
+    shows(&pty, "the ways in", "add 203.0.113.9/32 to network admin");
+    keys(&mut pty, "\r");
+    shows(&pty, "the prefilled network form", "✓ valid");
+    keys(&mut pty, "\x13"); // ^S: done (the focus is on the list of addresses)
+    shows(&pty, "the network changed", "network admin changed");
+    keys(&mut pty, "d");
+    shows(&pty, "the diff", "C commits");
+    keys(&mut pty, "C");
+    shows(&pty, "the countdown", "pending");
+    keys(&mut pty, "y");
+    shows(&pty, "the confirmation", "confirmed commit");
+
+    assert_eq!(lab.reachable(&[(OUTSIDER4, Proto::Tcp, 9001)]), vec![true]);
+    let saved = std::fs::read_to_string(file.path()).unwrap();
+    assert!(saved.contains("\"203.0.113.9\""), "{saved}");
+    let status: Value = serde_json::from_str(&lab.portcullis_ok(&["status", "--json"])).unwrap();
+    assert!(status["pending"].is_null(), "{status}");
+    keys(&mut pty, "q");
+    assert_eq!(pty.wait(WAIT), 0);
+    let _ = std::fs::remove_file(format!("{policy}.bak"));
 }

@@ -246,7 +246,7 @@ impl App {
         form.validate(doc);
         self.modal = Modal::Form(Box::new(form));
         self.notice = Notice::info(format!(
-            "{}: ⏎ when done, then d for the diff and C to commit",
+            "{}: finish the form, then d shows the diff and C commits",
             way.label()
         ));
     }
