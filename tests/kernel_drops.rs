@@ -414,7 +414,9 @@ fn keys(pty: &mut Pty, text: &str) {
 
 #[test]
 fn a_drop_in_the_tui_becomes_a_committed_allow_with_one_key_and_then_gets_through() {
-    let Some((lab, file)) = setup(POLICY) else { return };
+    let Some((lab, file)) = setup(POLICY) else {
+        return;
+    };
     let policy = file.path().to_str().unwrap();
     assert_eq!(lab.reachable(&[(OUTSIDER4, Proto::Tcp, 9001)]), vec![false]);
     let argv = lab.ui_argv(policy);
@@ -454,4 +456,53 @@ fn a_drop_in_the_tui_becomes_a_committed_allow_with_one_key_and_then_gets_throug
     keys(&mut pty, "q");
     assert_eq!(pty.wait(WAIT), 0);
     let _ = std::fs::remove_file(format!("{policy}.bak"));
+}
+
+#[test]
+fn apply_s_prompt_shows_drops_from_the_operators_own_address_loudly() {
+    // The operator is 203.0.113.9 over SSH (which the policy lets in); during the commit
+    // window the same address is dropped on 9001: the prompt says so.
+    let with_ssh =
+        format!("{POLICY}\n[services.ssh]\nports = [\"22/tcp\"]\nallow = [\"office\"]\n");
+    let Some((lab, _old)) = setup(POLICY) else {
+        return;
+    };
+    let file = policy_file(&with_ssh);
+    let policy = file.path().to_str().unwrap();
+    let state = lab.state_dir.path().to_str().unwrap().to_string();
+    let exe = env!("CARGO_BIN_EXE_portcullis");
+    let args = [
+        "netns",
+        "exec",
+        &lab.server,
+        exe,
+        "--policy",
+        policy,
+        "apply",
+        "--confirm-timeout",
+        "30s",
+    ];
+    let ssh = format!("{OUTSIDER4} 40000 {SERVER4} 22");
+    let mut pty = Pty::spawn(
+        "ip",
+        &args,
+        &[
+            ("PORTCULLIS_STATE_DIR", state.as_str()),
+            ("PORTCULLIS_SYSLOG_SOCKET", ""),
+            ("SSH_CONNECTION", ssh.as_str()),
+            ("NO_COLOR", "1"),
+        ],
+        &[],
+    );
+    shows(&pty, "the prompt", "Keep this change?");
+    wait_bound(&lab, 47);
+    syn(&lab, OUTSIDER4, 9001);
+    shows(
+        &pty,
+        "the loud line",
+        "DROPPED FROM YOUR OWN ADDRESS: 203.0.113.9 → 9001/tcp",
+    );
+    keys(&mut pty, "n");
+    shows(&pty, "the rollback", "rolled back");
+    let _ = pty.wait(WAIT);
 }

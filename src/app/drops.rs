@@ -85,15 +85,6 @@ impl DropsPane {
     }
 }
 
-/// `203.0.113.9 → 9001/tcp`, `2001:db8::9 → icmpv6 type 128`.
-pub fn describe(entry: &Entry) -> String {
-    match (entry.key.port, entry.key.icmp_type) {
-        (Some(port), _) => format!("{} → {port}/{}", entry.key.source, entry.key.proto),
-        (None, Some(t)) => format!("{} → {} type {t}", entry.key.source, entry.key.proto),
-        (None, None) => format!("{} → {}", entry.key.source, entry.key.proto),
-    }
-}
-
 impl App {
     /// Enter on the overview: the default-drop row leads to its drops; on a drop, the ways in.
     pub(super) fn open_selected(&mut self) {
@@ -130,7 +121,7 @@ impl App {
         if entry.by.reason == Reason::Invalid {
             self.notice = Notice::error(format!(
                 "{} was dropped as invalid (no connection it belongs to): no rule lets those in",
-                describe(entry)
+                entry.describe()
             ));
             return;
         }
@@ -152,7 +143,7 @@ impl App {
         };
         let ways = ways_in(policy, entry);
         if ways.is_empty() {
-            self.notice = Notice::error(format!("no way in for {}", describe(entry)));
+            self.notice = Notice::error(format!("no way in for {}", entry.describe()));
             return;
         }
         let warning = match (row.attribution.listening, entry.key.port) {
@@ -162,7 +153,7 @@ impl App {
             _ => None,
         };
         self.modal = Modal::LetIn(LetIn {
-            drop: describe(entry),
+            drop: entry.describe(),
             warning,
             ways,
             selected: 0,

@@ -20,7 +20,7 @@ pub mod rules;
 pub mod sockets;
 mod update;
 
-pub use drops::{DropRow, DropsPane, LetIn, describe as describe_drop};
+pub use drops::{DropRow, DropsPane, LetIn};
 pub use update::{Outcome, update};
 
 use std::time::Duration;

@@ -177,7 +177,12 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
         return APPLIED;
     }
     if prompt::interactive() {
-        let answer = prompt::countdown(&m.state, &m.clock, &pending);
+        // Drops from the operators' own addresses during the window: a lockout in progress.
+        let watch = super::peer_drops::PeerWatch::start(
+            &plan.policy.settings.drop_log,
+            crate::commit::plan::operator_peers(),
+        );
+        let answer = prompt::countdown(&m.state, &m.clock, &pending, &|| watch.news());
         finish(&m, &pending, answer)
     } else {
         eprint(&format!(

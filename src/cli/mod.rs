@@ -19,6 +19,7 @@ mod docs;
 mod drops;
 mod export;
 mod init;
+mod peer_drops;
 mod prompt;
 mod restore;
 mod rollback;

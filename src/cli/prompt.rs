@@ -74,7 +74,14 @@ impl Drop for KeyMode<'_> {
 
 /// Shows a countdown until the operator answers, the commit is resolved elsewhere, or its
 /// deadline passes (on the boot clock, as the guard counts it).
-pub fn countdown(state: &StateDir, clock: &dyn Clock, pending: &Pending) -> Answer {
+/// `news` gives lines to print above the countdown as they come (drops from the
+/// operator's own address).
+pub fn countdown(
+    state: &StateDir,
+    clock: &dyn Clock,
+    pending: &Pending,
+    news: &dyn Fn() -> Vec<String>,
+) -> Answer {
     let stdin = std::io::stdin();
     let keys = KeyMode::enable(stdin.lock());
     let mut stderr = std::io::stderr();
@@ -91,6 +98,14 @@ pub fn countdown(state: &StateDir, clock: &dyn Clock, pending: &Pending) -> Answ
         let Some(deadline) = pending.deadline().filter(|d| !d.passed(&now)) else {
             break Answer::Deadline;
         };
+        for line in news() {
+            // On a line of its own above the countdown; bold red unless NO_COLOR.
+            if std::env::var_os("NO_COLOR").is_some() {
+                let _ = writeln!(stderr, "\r\x1b[K{line}");
+            } else {
+                let _ = writeln!(stderr, "\r\x1b[K\x1b[1;31m{line}\x1b[0m");
+            }
+        }
         let left = deadline.seconds_left(&now);
         let text = if pending.require_new_session {
             format!(

@@ -266,6 +266,43 @@ pub const OPERATOR_SERVERS: &[&str] = &["sshd", "sshd-session", "cockpit-ws"];
 /// The lockouts `policy` would cause: for this SSH session (`SSH_CONNECTION`), and for
 /// every peer with an established connection to sshd or cockpit-ws in the socket table.
 pub fn operator_lockouts(policy: &Policy) -> Vec<Lockout> {
+    let candidates = operator_connections();
+    let mut found: Vec<Lockout> = Vec::new();
+    for (connection, via) in candidates {
+        // One warning per peer and port is enough.
+        if found.iter().any(|l| {
+            l.connection.client == connection.client
+                && l.connection.server_port == connection.server_port
+        }) {
+            continue;
+        }
+        let interface = interface_of(connection.server);
+        found.extend(lockout::check(
+            policy,
+            &connection,
+            interface.as_deref(),
+            &via,
+        ));
+    }
+    found
+}
+
+/// The addresses operators are connected from (as the drop log writes them: IPv4 peers
+/// of a dual-stack sshd without their `::ffff:` form).
+pub fn operator_peers() -> Vec<std::net::IpAddr> {
+    let mut peers = Vec::new();
+    for (c, _) in operator_connections() {
+        let peer = c.client.to_canonical();
+        if !peers.contains(&peer) {
+            peers.push(peer);
+        }
+    }
+    peers
+}
+
+/// This SSH session (`SSH_CONNECTION`) and every established connection to sshd or
+/// cockpit-ws in the socket table, each with how it was found.
+fn operator_connections() -> Vec<(SshConnection, String)> {
     let mut candidates: Vec<(SshConnection, String)> = Vec::new();
     if let Some(c) = std::env::var("SSH_CONNECTION")
         .ok()
@@ -294,22 +331,5 @@ pub fn operator_lockouts(policy: &Policy) -> Vec<Lockout> {
             ));
         }
     }
-    let mut found: Vec<Lockout> = Vec::new();
-    for (connection, via) in candidates {
-        // One warning per peer and port is enough.
-        if found.iter().any(|l| {
-            l.connection.client == connection.client
-                && l.connection.server_port == connection.server_port
-        }) {
-            continue;
-        }
-        let interface = interface_of(connection.server);
-        found.extend(lockout::check(
-            policy,
-            &connection,
-            interface.as_deref(),
-            &via,
-        ));
-    }
-    found
+    candidates
 }

@@ -60,6 +60,17 @@ pub struct Entry {
     pub by: LoggedBy,
 }
 
+impl Entry {
+    /// `203.0.113.9 → 9001/tcp`, `2001:db8::9 → icmpv6 type 128`.
+    pub fn describe(&self) -> String {
+        match (self.key.port, self.key.icmp_type) {
+            (Some(port), _) => format!("{} → {port}/{}", self.key.source, self.key.proto),
+            (None, Some(t)) => format!("{} → {} type {t}", self.key.source, self.key.proto),
+            (None, None) => format!("{} → {}", self.key.source, self.key.proto),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Tally {
     entries: HashMap<Key, Entry>,

@@ -95,7 +95,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             lines.push(Line::styled(
                 format!(
                     "{} ×{} on {}",
-                    crate::app::describe_drop(&r.entry),
+                    r.entry.describe(),
                     r.entry.count,
                     r.entry.interface.as_deref().unwrap_or("?")
                 ),
