@@ -48,7 +48,7 @@ impl PeerWatch {
                     }
                     let count = seen.entry(d.key()).or_insert(0);
                     *count += 1;
-                    if *count != 1 && *count % 10 != 0 {
+                    if *count != 1 && !(*count).is_multiple_of(10) {
                         continue;
                     }
                     let mut one = Tally::with_caps(1, 1);
