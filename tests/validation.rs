@@ -21,6 +21,19 @@ fn each_mistake_is_found_where_it_is() {
     // (policy, expected line:col, a phrase the message must contain)
     let cases: &[(&str, &str, &str)] = &[
         (
+            "[settings]\ndrop_log_group = 70000\n",
+            "2:18",
+            "settings.drop_log_group is 70000; use a whole number from 0 to 65535",
+        ),
+        (
+            "[settings]\ndrop_log_rate = \"fast\"\n",
+            "2:17",
+            "from 1 to 10000 (log lines per second), not a string",
+        ),
+        ("[settings]\ndrop_log_burst = 0\n", "2:18", "from 1 to 100000"),
+        ("[settings]\ndrop_log = \"yes\"\n", "2:12", "true or false"),
+        ("[settings]\ndrop_logs = true\n", "2:1", "drop_log"),
+        (
             "[networks]\na = [\"10.0.0.256\"]\n",
             "2:6",
             "not a valid address",
@@ -160,4 +173,16 @@ fn the_examples_are_valid() {
             panic!("{}", d.render(&path, &text));
         }
     }
+}
+
+#[test]
+fn the_drop_log_settings_are_read() {
+    let p = policy::parse(
+        "[settings]\ndrop_log = false\ndrop_log_group = 5\ndrop_log_rate = 10\ndrop_log_burst = 20\n",
+    )
+    .unwrap();
+    let log = p.settings.drop_log;
+    assert_eq!((log.enabled, log.group, log.rate, log.burst), (false, 5, 10, 20));
+    let d = policy::parse("").unwrap().settings.drop_log;
+    assert_eq!((d.enabled, d.group, d.rate, d.burst), (true, 47, 50, 100));
 }
