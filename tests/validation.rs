@@ -30,7 +30,11 @@ fn each_mistake_is_found_where_it_is() {
             "2:17",
             "from 1 to 10000 (log lines per second), not a string",
         ),
-        ("[settings]\ndrop_log_burst = 0\n", "2:18", "from 1 to 100000"),
+        (
+            "[settings]\ndrop_log_burst = 0\n",
+            "2:18",
+            "from 1 to 100000",
+        ),
         ("[settings]\ndrop_log = \"yes\"\n", "2:12", "true or false"),
         ("[settings]\ndrop_logs = true\n", "2:1", "drop_log"),
         (
@@ -182,7 +186,10 @@ fn the_drop_log_settings_are_read() {
     )
     .unwrap();
     let log = p.settings.drop_log;
-    assert_eq!((log.enabled, log.group, log.rate, log.burst), (false, 5, 10, 20));
+    assert_eq!(
+        (log.enabled, log.group, log.rate, log.burst),
+        (false, 5, 10, 20)
+    );
     let d = policy::parse("").unwrap().settings.drop_log;
     assert_eq!((d.enabled, d.group, d.rate, d.burst), (true, 47, 50, 100));
 }

@@ -85,15 +85,7 @@ fn why_not(
         .iter()
         .any(|s| source_matches(policy, s, source));
     if !allowed {
-        let names: Vec<String> = service
-            .allow
-            .iter()
-            .map(|s| match s {
-                Source::Any => "any".to_string(),
-                Source::Network(n) => n.clone(),
-                Source::Literal(net) => net.to_string(),
-            })
-            .collect();
+        let names: Vec<String> = service.allow.iter().map(Source::label).collect();
         let names = names.join(", ");
         return (
             format!("allows {names}; {source} is in none of them"),

@@ -43,7 +43,8 @@ pub enum BindError {
 pub enum Latency {
     /// Each packet at once (`drops --follow`: under 100 ms).
     Immediate,
-    /// Batched for up to 100 ms (a screen that redraws once a second).
+    /// Batched for up to 300 ms (a screen that redraws once a second: fewer wake-ups,
+    /// and a drop is still on screen within the next refresh or the one after).
     Batched,
 }
 
@@ -67,7 +68,7 @@ impl Reader {
             nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RcvBuf, &(1 << 20));
         let (threshold, hundredths) = match latency {
             Latency::Immediate => (1, 1),
-            Latency::Batched => (64, 10),
+            Latency::Batched => (64, 30),
         };
         let bound = exchange(&mut socket, group, vec![ConfigCmd::Bind.into()]);
         match bound {

@@ -260,15 +260,7 @@ fn service_rules(policy: &Policy, service: &Service, sets: &mut SetBuilder) -> V
 
 /// `service=NAME allow=a,b`, cut to what nft stores.
 fn service_comment(service: &Service) -> String {
-    let sources: Vec<String> = service
-        .allow
-        .iter()
-        .map(|s| match s {
-            Source::Any => "any".to_string(),
-            Source::Network(n) => n.clone(),
-            Source::Literal(net) => net.to_string(),
-        })
-        .collect();
+    let sources: Vec<String> = service.allow.iter().map(Source::label).collect();
     let mut comment = format!("{SERVICE_TAG}{} allow={}", service.name, sources.join(","));
     if comment.len() > MAX_COMMENT {
         // Everything is ASCII (names and addresses are validated), so byte cuts are safe.

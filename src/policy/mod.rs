@@ -156,6 +156,17 @@ pub struct Service {
     pub direction: Direction,
 }
 
+impl Source {
+    /// As the policy file writes it: `any`, a network's name, or the address or prefix.
+    pub fn label(&self) -> String {
+        match self {
+            Source::Any => "any".to_string(),
+            Source::Network(n) => n.clone(),
+            Source::Literal(net) => net.to_string(),
+        }
+    }
+}
+
 impl Service {
     pub fn allows_any(&self) -> bool {
         self.allow.iter().any(|s| matches!(s, Source::Any))
