@@ -506,3 +506,78 @@ fn apply_s_prompt_shows_drops_from_the_operators_own_address_loudly() {
     shows(&pty, "the rollback", "rolled back");
     let _ = pty.wait(WAIT);
 }
+
+#[test]
+fn the_tui_says_when_another_reader_holds_the_group_and_reads_once_it_is_free() {
+    let Some((lab, file)) = setup(POLICY) else {
+        return;
+    };
+    let policy = file.path().to_str().unwrap();
+    let holder = reader(&lab, policy, &["--for", "3s"]);
+    let argv = lab.ui_argv(policy);
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut pty = Pty::spawn(
+        "ip",
+        &args,
+        &[("TERM", "xterm-256color"), ("PORTCULLIS_SYSLOG_SOCKET", "")],
+        &["NO_COLOR", "SSH_CONNECTION"],
+    );
+    shows(&pty, "the group taken", "NFLOG group 47 is");
+    let (code, _, stderr) = finish(holder);
+    assert_eq!(code, 0, "the first reader kept its group: {stderr}");
+    // Tried again every 5 s: the pane reads once the other reader is gone.
+    shows(&pty, "the pane reading", "NFLOG 47");
+    syn(&lab, OUTSIDER4, 9001);
+    shows(&pty, "the drop on screen", OUTSIDER4);
+    keys(&mut pty, "q");
+    assert_eq!(pty.wait(WAIT), 0);
+}
+
+#[test]
+fn apply_waiting_without_a_terminal_reports_drops_from_the_operators_address_on_stderr() {
+    let with_ssh =
+        format!("{POLICY}\n[services.ssh]\nports = [\"22/tcp\"]\nallow = [\"office\"]\n");
+    let Some((lab, _old)) = setup(POLICY) else {
+        return;
+    };
+    let file = policy_file(&with_ssh);
+    let policy = file.path().to_str().unwrap();
+    let mut apply = lab
+        .portcullis_command(&["--policy", policy, "apply", "--confirm-timeout", "30s"])
+        .env("SSH_CONNECTION", format!("{OUTSIDER4} 40000 {SERVER4} 22"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn apply");
+    let stderr = apply.stderr.take().unwrap();
+    let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = std::sync::Arc::clone(&said);
+    let reading = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            sink.lock().unwrap().push_str(&format!("{line}\n"));
+        }
+    });
+    wait_bound(&lab, 47);
+    syn(&lab, OUTSIDER4, 9001);
+    let deadline = Instant::now() + WAIT;
+    while !said
+        .lock()
+        .unwrap()
+        .contains("DROPPED FROM YOUR OWN ADDRESS: 203.0.113.9 → 9001/tcp")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not said: {}",
+            said.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    lab.portcullis_ok(&["confirm"]);
+    assert_eq!(apply.wait().unwrap().code(), Some(0));
+    reading.join().unwrap();
+}

@@ -176,19 +176,19 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
         outln!("{}", pending.id);
         return APPLIED;
     }
+    // Drops from the operators' own addresses during the window: a lockout in progress.
+    let watch = super::peer_drops::PeerWatch::start(
+        &plan.policy.settings.drop_log,
+        crate::commit::plan::operator_peers(),
+    );
     if prompt::interactive() {
-        // Drops from the operators' own addresses during the window: a lockout in progress.
-        let watch = super::peer_drops::PeerWatch::start(
-            &plan.policy.settings.drop_log,
-            crate::commit::plan::operator_peers(),
-        );
         let answer = prompt::countdown(&m.state, &m.clock, &pending, &|| watch.news());
         finish(&m, &pending, answer)
     } else {
         eprint(&format!(
             "Waiting for `portcullis confirm` from another session until {at}."
         ));
-        wait_headless(&m, &pending)
+        wait_headless(&m, &pending, &watch)
     }
 }
 
@@ -306,8 +306,11 @@ fn reported_outcome(m: &Machinery, pending: &Pending) -> u8 {
 
 /// No terminal and no --no-wait: wait for a confirm from elsewhere, rolling back at the
 /// deadline ourselves too (the guard would; whoever is first does it).
-fn wait_headless(m: &Machinery, pending: &Pending) -> u8 {
+fn wait_headless(m: &Machinery, pending: &Pending, watch: &super::peer_drops::PeerWatch) -> u8 {
     loop {
+        for line in watch.news() {
+            eprint(&format!("portcullis: {line}"));
+        }
         let still_pending = m
             .state
             .load_journal()

@@ -56,7 +56,7 @@ impl PeerWatch {
                     let what = one.entries()[0].describe();
                     let line = format!(
                         "DROPPED FROM YOUR OWN ADDRESS: {what} on {} (×{count}): new connections \
-                         from you are failing; any key but y rolls back now",
+                         from you are failing; roll back unless you expected this",
                         d.interface.as_deref().unwrap_or("?")
                     );
                     if let Ok(mut n) = sink.lock() {

@@ -1,10 +1,11 @@
 //! The TUI's drop log reader: a thread that blocks on the NFLOG socket and adds each line
 //! to a shared tally, which each refresh copies out. Started for the group the live table
 //! logs to, once the table has one; a refused bind (another reader holds the group) is
-//! said once and the UI carries on without the log.
+//! said in the pane, the UI carries on without the log, and the bind is tried again every
+//! 5 s (two netlink messages).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::app::observation::DropFeed;
 use crate::drops::Tally;
@@ -27,22 +28,31 @@ struct Shared {
     tally: Tally,
 }
 
+/// How long a refused bind waits before it is tried again (the other reader may be gone).
+const RETRY: Duration = Duration::from_secs(5);
+
 /// Owned by the refresh worker.
 #[derive(Default)]
 pub struct DropSource {
     shared: Arc<Mutex<Shared>>,
-    /// The group a reader was started for (even if its bind was refused).
-    started: Option<u16>,
+    /// The group a reader was started for (even if its bind was refused), and when.
+    started: Option<(u16, Instant)>,
 }
 
 impl DropSource {
     /// Starts a reader for `group` unless one was started for it already. None: the live
     /// table logs nothing (`why`).
     pub fn observe(&mut self, group: Option<u16>, why: &str) -> DropFeed {
+        let refused = self
+            .shared
+            .lock()
+            .is_ok_and(|s| matches!(s.state, State::Busy(_)));
         if let Some(g) = group
-            && self.started != Some(g)
+            && self
+                .started
+                .is_none_or(|(started, at)| started != g || (refused && at.elapsed() >= RETRY))
         {
-            self.started = Some(g);
+            self.started = Some((g, Instant::now()));
             self.spawn(g);
         }
         let Ok(shared) = self.shared.lock() else {
