@@ -73,14 +73,17 @@ impl Reader {
         let bound = exchange(&mut socket, group, vec![ConfigCmd::Bind.into()]);
         match bound {
             Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc_eperm()) => {
+            Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => {
                 return Err(if nix::unistd::geteuid().is_root() {
                     BindError::Busy(group)
                 } else {
                     BindError::NeedsPrivilege
                 });
             }
-            Err(e) if e.raw_os_error() == Some(libc_ebusy()) => return Err(BindError::Busy(group)),
+            // Our own socket binding twice; not expected, but it means the same.
+            Err(e) if e.raw_os_error() == Some(nix::libc::EBUSY) => {
+                return Err(BindError::Busy(group));
+            }
             Err(e) => return Err(io(e)),
         }
         exchange(
@@ -110,10 +113,14 @@ impl Reader {
     /// the ones our rules logged.
     pub fn read(&mut self, timeout: Option<Duration>, out: &mut Vec<Dropped>) -> io::Result<()> {
         let tv = match timeout {
-            // Zero would mean "forever" to SO_RCVTIMEO.
+            // A zero timeout means "forever" to SO_RCVTIMEO: wait at least a microsecond.
             Some(t) => nix::sys::time::TimeVal::new(
                 t.as_secs() as i64,
-                (t.subsec_micros().max(if t.as_secs() == 0 { 1 } else { 0 })) as i64,
+                if t.as_secs() == 0 {
+                    i64::from(t.subsec_micros().max(1))
+                } else {
+                    i64::from(t.subsec_micros())
+                },
             ),
             None => nix::sys::time::TimeVal::new(0, 0),
         };
@@ -164,14 +171,6 @@ impl AsRawFd for Reader {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.socket.as_raw_fd()
     }
-}
-
-fn libc_eperm() -> i32 {
-    nix::libc::EPERM
-}
-
-fn libc_ebusy() -> i32 {
-    nix::libc::EBUSY
 }
 
 /// One config request, and its acknowledgement.
