@@ -97,7 +97,7 @@ fn start_demo() -> Option<Running> {
         |s| {
             let text = s.contents();
             let cols = s.size().1.get();
-            let left = cols * portcullis::ui::SOCKETS_SHARE / 100;
+            let left = cols * portcullis::ui::sockets_share(cols) / 100;
             // The syslog rule's packet counter, in the rules pane (the right part).
             let syslog_packets = s.rows(left, cols - left).find_map(|r| {
                 r.split("syslog")

@@ -432,7 +432,7 @@ fn a_drop_in_the_tui_becomes_a_committed_allow_with_one_key_and_then_gets_throug
     syn(&lab, OUTSIDER4, 9001);
     shows(&pty, "the drop on screen", OUTSIDER4);
     eprintln!("drop to screen: {:?} (refresh 300 ms)", sent.elapsed());
-    shows(&pty, "its attribution", "agents allows admin");
+    shows(&pty, "its attribution", "agents allows");
 
     keys(&mut pty, "\t\t"); // sockets -> rules -> drops
     keys(&mut pty, "a");

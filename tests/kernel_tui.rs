@@ -58,7 +58,7 @@ fn spawn(argv: &[String]) -> Pty {
 /// The packet counter of the `e2esvc` row in the rules pane (the right half), once shown.
 fn counter(screen: &vt100::Screen) -> Option<u64> {
     let cols = screen.size().1.get();
-    let left = cols * portcullis::ui::SOCKETS_SHARE / 100;
+    let left = cols * portcullis::ui::sockets_share(cols) / 100;
     screen.rows(left, cols - left).find_map(|rules_pane| {
         let rest = rules_pane.split("e2esvc").nth(1)?;
         rest.split_whitespace().next()?.parse().ok()

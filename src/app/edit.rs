@@ -163,6 +163,8 @@ impl App {
             return;
         };
         let mut form = form;
+        // An attempt to submit shows every finding, typed or not.
+        form.untouched = false;
         form.validate(doc);
         if !form.valid {
             self.notice = Notice::error("not done: fix the fields marked in red first");
@@ -205,6 +207,7 @@ impl App {
             return;
         };
         if form.input(key) {
+            form.untouched = false;
             self.revalidate_form();
         }
     }

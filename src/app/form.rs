@@ -113,6 +113,9 @@ pub struct Form {
     pub networks: Vec<String>,
     /// Whether Enter would be accepted: no finding anywhere.
     pub valid: bool,
+    /// Nothing typed yet and no attempt to submit: findings are kept to the form's state
+    /// line rather than shown as errors under fields the operator has not reached.
+    pub untouched: bool,
 }
 
 /// The name field, then the section's own fields.
@@ -187,6 +190,7 @@ impl Form {
             general: Vec::new(),
             networks: Vec::new(),
             valid: false,
+            untouched: true,
         }
     }
 
@@ -242,7 +246,9 @@ impl Form {
         self.networks.push(ANY.to_string());
         let name = self.name();
         if name.is_empty() {
-            self.fields[0].error = Some(format!("a {} needs a name", self.section.singular()));
+            if !self.untouched {
+                self.fields[0].error = Some(format!("a {} needs a name", self.section.singular()));
+            }
             self.valid = false;
             return;
         }
@@ -258,14 +264,26 @@ impl Form {
             return;
         };
         self.valid = false;
+        if self.untouched {
+            return;
+        }
         let at = locate(&text, self.section.key(), &name);
         let index = crate::policy::LineIndex::new(&text);
+        let section = self.section.key();
         for finding in findings.0 {
             let field = at
                 .field_at(finding.span.start)
                 .and_then(|key| self.fields.iter_mut().find(|f| f.key == key));
             match field {
-                Some(f) if f.error.is_none() => f.error = Some(finding.message),
+                Some(f) if f.error.is_none() => {
+                    // Under its field, the finding speaks of the field, not of the file's
+                    // path to it (`services.web.allow is empty` → `Allow is empty`).
+                    let path = format!("{section}.{name}.{}", f.key);
+                    f.error = Some(match finding.message.strip_prefix(&path) {
+                        Some(rest) => format!("{}{rest}", f.label),
+                        None => finding.message,
+                    });
+                }
                 Some(_) => {}
                 None => {
                     let (line, col) = index.line_col(finding.span.start);
@@ -367,7 +385,11 @@ mod tests {
         let doc = PolicyDocument::parse(FILE).unwrap();
         let mut form = Form::service(None, "web", &ServiceDraft::default());
         form.validate(&doc);
+        // Nothing typed yet: not valid, but no field is marked.
         assert!(!form.valid);
+        assert!(form.fields.iter().all(|f| f.error.is_none()));
+        form.untouched = false;
+        form.validate(&doc);
         assert!(form.fields[2].error.as_deref().unwrap().contains("empty"));
         form.focus = 2;
         typed(&mut form, "99999/tcp");

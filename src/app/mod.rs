@@ -143,6 +143,8 @@ pub struct Areas {
     pub drops_rows: Rect,
     /// The tab bar of the narrow layout.
     pub tabs: Rect,
+    /// The screen tabs on top (1 Overview … 4 Diff), in order.
+    pub screen_tabs: [Rect; 4],
     /// The rows of the services or networks list, and of the diff.
     pub list_rows: Rect,
 }
@@ -190,6 +192,8 @@ pub struct App {
     pub review: ReviewState,
     /// Lines scrolled off the top of the diff.
     pub diff_scroll: usize,
+    /// Lines scrolled off the top of the help (clamped when drawn).
+    pub help_scroll: usize,
     pub last_refresh_ms: Option<u64>,
     pub refreshing: bool,
     /// A confirm, rollback, save or commit is running.
@@ -291,6 +295,7 @@ impl App {
             hidden_countdown: None,
             review: ReviewState::None,
             diff_scroll: 0,
+            help_scroll: 0,
             last_refresh_ms: None,
             refreshing: false,
             busy: false,

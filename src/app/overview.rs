@@ -192,9 +192,46 @@ impl App {
         step(state, len, delta);
     }
 
+    /// The screen a left click on the tabs on top asks for.
+    pub(super) fn screen_tab_at(&self, event: &MouseEvent) -> Option<Action> {
+        if !matches!(event.kind, MouseEventKind::Down(MouseButton::Left))
+            || !matches!(self.modal, Modal::None)
+        {
+            return None;
+        }
+        let at = Position::new(event.column, event.row);
+        let i = self.areas.screen_tabs.iter().position(|r| r.contains(at))?;
+        Some(
+            [
+                Action::ShowOverview,
+                Action::ShowServices,
+                Action::ShowNetworks,
+                Action::ShowDiff,
+            ][i],
+        )
+    }
+
     pub(super) fn mouse(&mut self, event: MouseEvent) -> bool {
-        if self.screen != Screen::Overview || !matches!(self.modal, Modal::None) {
+        if !matches!(self.modal, Modal::None) {
             return false;
+        }
+        if self.screen != Screen::Overview {
+            // The lists and the diff: the wheel scrolls them.
+            return match event.kind {
+                MouseEventKind::ScrollDown => {
+                    for _ in 0..3 {
+                        self.move_by(Action::Down);
+                    }
+                    true
+                }
+                MouseEventKind::ScrollUp => {
+                    for _ in 0..3 {
+                        self.move_by(Action::Up);
+                    }
+                    true
+                }
+                _ => false,
+            };
         }
         let at = Position::new(event.column, event.row);
         let pane = if self.areas.sockets.contains(at) {

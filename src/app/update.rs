@@ -37,7 +37,10 @@ impl App {
         }
         match action {
             Action::Quit => return self.quit(),
-            Action::Help => self.modal = Modal::Help(self.screen.scope()),
+            Action::Help => {
+                self.help_scroll = 0;
+                self.modal = Modal::Help(self.screen.scope());
+            }
             Action::CloseOverlay => {
                 if matches!(self.modal, Modal::Countdown) {
                     self.hidden_countdown = self.pending.as_ref().map(|p| p.id.clone());
@@ -55,6 +58,10 @@ impl App {
             Action::Up | Action::Down if matches!(self.modal, Modal::LetIn(_)) => {
                 self.move_let_in(action == Action::Down)
             }
+            Action::Up if matches!(self.modal, Modal::Help(_)) => {
+                self.help_scroll = self.help_scroll.saturating_sub(1)
+            }
+            Action::Down if matches!(self.modal, Modal::Help(_)) => self.help_scroll += 1,
             Action::Open => self.open_selected(),
             Action::Choose => self.choose_way_in(),
             Action::Up
@@ -133,6 +140,10 @@ impl App {
                 }
                 self.review = ReviewState::None;
                 self.notice = Notice::info("discarded every unsaved edit");
+                // On the diff screen, the diff of what is left (the file against the kernel).
+                if self.screen == Screen::Diff {
+                    return self.make_review();
+                }
             }
             Question::Delete(section, name) => self.delete(section, &name),
         }
@@ -202,6 +213,7 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
             match &mut app.modal {
                 Modal::Form(form) => {
                     form.paste(&text);
+                    form.untouched = false;
                     app.revalidate_form();
                 }
                 Modal::Lockout(typed) => typed.push_str(text.trim()),
@@ -209,9 +221,13 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
             }
             redraw(Vec::new())
         }
-        Msg::Mouse(event) => Outcome {
-            redraw: app.mouse(event),
-            effects: Vec::new(),
+        Msg::Mouse(event) => match app.screen_tab_at(&event) {
+            // A click on a screen tab is its number key.
+            Some(action) => redraw(app.act(action)),
+            None => Outcome {
+                redraw: app.mouse(event),
+                effects: Vec::new(),
+            },
         },
         Msg::Resize => redraw(Vec::new()),
         Msg::Clock { now, refresh_due } => {

@@ -52,10 +52,6 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let height = usize::from(inner.height.saturating_sub(1));
     let selected = app.drop_table.selected();
     let window = visible_rows(&mut app.drop_table, selected, app.drops.rows.len(), height);
-    let rows: Vec<Row> = app.drops.rows[window.clone()]
-        .iter()
-        .map(|r| drop_row(r, theme))
-        .collect();
     let source_width = app
         .drops
         .rows
@@ -64,6 +60,14 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         .max()
         .unwrap_or(0)
         .clamp(6, 39) as u16;
+    // WHY gets the rest, and says with an ellipsis where it is cut.
+    let why_width = inner
+        .width
+        .saturating_sub(9 + 6 + source_width + 11 + 8 + 5);
+    let rows: Vec<Row> = app.drops.rows[window.clone()]
+        .iter()
+        .map(|r| drop_row(r, theme, why_width.into()))
+        .collect();
     let table = Table::new(
         rows,
         [
@@ -90,7 +94,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     frame.render_stateful_widget(table, inner, &mut state);
 }
 
-fn drop_row<'a>(r: &'a DropRow, theme: &Theme) -> Row<'a> {
+fn drop_row<'a>(r: &'a DropRow, theme: &Theme, why_width: usize) -> Row<'a> {
     let e = &r.entry;
     let last = crate::commit::journal::format_time(e.last_ms);
     let port = match (e.key.port, e.key.icmp_type) {
@@ -110,8 +114,11 @@ fn drop_row<'a>(r: &'a DropRow, theme: &Theme) -> Row<'a> {
         Cell::from(Line::from(e.count.to_string()).right_aligned()),
         Cell::from(e.key.source.to_string()),
         Cell::from(port),
-        Cell::from(e.interface.clone().unwrap_or_default()),
-        Cell::from(why),
+        Cell::from(super::format::fit(
+            &e.interface.clone().unwrap_or_default(),
+            8,
+        )),
+        Cell::from(super::format::fit(&why, why_width)),
     ]);
     if r.from_operator {
         row.style(theme.warning)

@@ -78,6 +78,11 @@ pub fn draw(frame: &mut Frame, form: &mut Form, theme: &Theme, area: Rect) {
             " ✓ valid: ⏎ takes it into the edits; s then saves them",
             theme.key,
         )
+    } else if form.untouched {
+        Line::styled(
+            " fill in the fields; ⏎ takes it into the edits when it is valid",
+            theme.muted,
+        )
     } else {
         Line::styled(" not valid yet: fix the fields marked ✗", theme.warning)
     };

@@ -54,7 +54,9 @@ pub fn sparkline(
     samples: impl DoubleEndedIterator<Item = f64> + ExactSizeIterator,
     width: usize,
 ) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    // No full block: it fills its cell to the top, and the rows above and below would
+    // touch it (seven heights leave a line of gap between neighbouring rows).
+    const BARS: [char; 7] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇'];
     let skip = samples.len().saturating_sub(width);
     let shown: Vec<f64> = samples.skip(skip).collect();
     let max = shown.iter().copied().fold(0.0_f64, f64::max);
@@ -69,6 +71,17 @@ pub fn sparkline(
             }
         })
         .collect()
+}
+
+/// `text` in at most `width` characters: whole, or cut with an `…` so a cut never passes
+/// for the value.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// `text` with its first letter in capitals.
@@ -103,9 +116,9 @@ mod tests {
     #[test]
     fn sparklines_scale_to_their_largest_sample() {
         let s = sparkline([0.0, 1.0, 2.0, 4.0].into_iter(), 10);
-        assert_eq!(s, " ▃▅█");
+        assert_eq!(s, " ▃▄▇");
         // Only the last two are shown, and scaled among themselves.
-        assert_eq!(sparkline([5.0, 0.0, 1.0].into_iter(), 2), " █");
+        assert_eq!(sparkline([5.0, 0.0, 1.0].into_iter(), 2), " ▇");
         assert_eq!(sparkline(std::iter::empty(), 5), "");
     }
 }

@@ -19,7 +19,7 @@ use crate::app::keymap::{Scope, bindings_in};
 
 /// The help of `scope` (the screen it was opened on): its keys, and on the overview what
 /// the exposure colours mean; elsewhere, the keys of the forms.
-pub fn draw(frame: &mut Frame, app: &App, scope: Scope, theme: &Theme, area: Rect) {
+pub fn draw(frame: &mut Frame, app: &mut App, scope: Scope, theme: &Theme, area: Rect) {
     // The keys in two columns when there is room, so the help fits 80×24.
     let entries: Vec<Vec<Span>> = bindings_in(scope)
         .map(|b| {
@@ -42,7 +42,10 @@ pub fn draw(frame: &mut Frame, app: &App, scope: Scope, theme: &Theme, area: Rec
         })
         .collect();
     let two_columns = area.width >= 80;
-    let mut lines: Vec<Line> = Vec::new();
+    let mut lines: Vec<Line> = vec![Line::styled(
+        " Shift-Tab is never needed: Tab wraps around the panes and the fields.",
+        theme.muted,
+    )];
     if two_columns {
         let half = entries.len().div_ceil(2);
         for i in 0..half {
@@ -71,8 +74,7 @@ pub fn draw(frame: &mut Frame, app: &App, scope: Scope, theme: &Theme, area: Rec
         lines.push(Line::raw(
             " Nothing is written until s saves; C on the diff screen saves and commits.",
         ));
-        lines.push(Line::styled(" Esc, ? or q closes this help.", theme.muted));
-        return show(frame, lines, theme, area);
+        return show(frame, app, lines, theme, area);
     }
     lines.push(Line::from(vec![
         Span::styled(" mouse  ", theme.key),
@@ -122,11 +124,53 @@ pub fn draw(frame: &mut Frame, app: &App, scope: Scope, theme: &Theme, area: Rec
     lines.push(Line::raw(
         " Selecting a socket highlights the rules that decide it; a rule, its sockets.",
     ));
-    lines.push(Line::styled(" Esc, ? or q closes this help.", theme.muted));
-    show(frame, lines, theme, area);
+    show(frame, app, lines, theme, area);
 }
 
-fn show(frame: &mut Frame, lines: Vec<Line<'_>>, theme: &Theme, area: Rect) {
-    let inner = super::popup(frame, area, 80, lines.len() as u16 + 2, "Help", theme);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+/// The help in a box that fits the screen; what does not fit scrolls (↑↓), and the way
+/// out is on the bottom border, so it is never the line that is lost.
+fn show(frame: &mut Frame, app: &mut App, lines: Vec<Line<'_>>, theme: &Theme, area: Rect) {
+    use ratatui::layout::{Constraint, Flex, Layout};
+    use ratatui::widgets::{Block, Borders, Clear};
+    let width = 80.min(area.width);
+    let inner_width = usize::from(width.saturating_sub(2)).max(1);
+    // Lines as wrapped at this width.
+    let wrapped: usize = lines
+        .iter()
+        .map(|l| l.width().div_ceil(inner_width).max(1))
+        .sum();
+    let height = (wrapped as u16 + 2).min(area.height);
+    let visible = usize::from(height.saturating_sub(2));
+    let max_scroll = wrapped.saturating_sub(visible);
+    app.help_scroll = app.help_scroll.min(max_scroll);
+    let mut bottom = " Esc, ? or q closes this help ".to_string();
+    if max_scroll > 0 {
+        let more = match (app.help_scroll > 0, app.help_scroll < max_scroll) {
+            (true, true) => "↑↓",
+            (false, _) => "↓",
+            (true, false) => "↑",
+        };
+        bottom = format!(" Esc, ? or q closes this help · {more} more ");
+    }
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(Span::styled(" Help ", theme.title))
+        .title_bottom(Span::styled(bottom, theme.muted))
+        .style(theme.base);
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((app.help_scroll as u16, 0)),
+        inner,
+    );
 }

@@ -45,9 +45,17 @@ use crate::app::{App, Focus, Modal, Screen};
 use theme::Theme;
 
 /// From this width on, the two panes stand side by side.
-pub const SIDE_BY_SIDE: u16 = 120;
+/// (Cockpit's shell gives 113 in a 1280-pixel window.)
+pub const SIDE_BY_SIDE: u16 = 110;
 /// The sockets pane's share of the width when side by side, in percent.
 pub const SOCKETS_SHARE: u16 = 61;
+
+/// The sockets pane's share at `width` columns. Below 130 columns (Cockpit's 113) the
+/// rules pane needs more of the width to keep its since-when title, and the sockets pane
+/// drops CONN first.
+pub fn sockets_share(width: u16) -> u16 {
+    if width < 130 { 57 } else { SOCKETS_SHARE }
+}
 
 pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     let area = frame.area();
@@ -84,9 +92,13 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
         form::draw(frame, form, theme, area);
         return;
     }
+    if let Modal::Help(scope) = app.modal {
+        help::draw(frame, app, scope, theme, area);
+        return;
+    }
     match &app.modal {
         Modal::None | Modal::Form(_) => {}
-        Modal::Help(scope) => help::draw(frame, app, *scope, theme, area),
+        Modal::Help(_) => {}
         Modal::Ask(_) | Modal::Conflict | Modal::Lockout(_) => ask::draw(frame, app, theme, area),
         Modal::Countdown => countdown::draw(frame, app, theme, area),
         Modal::LetIn(choose) => drops::draw_let_in(frame, app, choose, theme, area),
@@ -95,9 +107,9 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
 
 fn draw_overview(frame: &mut Frame, app: &mut App, theme: &Theme, main: Rect) {
     if main.width >= SIDE_BY_SIDE {
+        let share = sockets_share(main.width);
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(SOCKETS_SHARE), Constraint::Fill(1)])
-                .areas(main);
+            Layout::horizontal([Constraint::Percentage(share), Constraint::Fill(1)]).areas(main);
         // The sockets take what they need (up to half), the drops the space below.
         let wanted = (app.sockets.len() as u16).saturating_add(3).max(6);
         let [top, bottom] = Layout::vertical([
@@ -121,20 +133,34 @@ fn draw_overview(frame: &mut Frame, app: &mut App, theme: &Theme, main: Rect) {
 }
 
 /// The screens by their number keys, the current one marked; unsaved edits on the right.
-fn draw_screen_tabs(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+fn draw_screen_tabs(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let mut spans = Vec::new();
-    for (key, name, screen) in [
+    let mut x = area.x;
+    for (i, (key, name, screen)) in [
         ('1', "Overview", Screen::Overview),
         ('2', "Services", Screen::Services),
         ('3', "Networks", Screen::Networks),
         ('4', "Diff", Screen::Diff),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let style = if app.screen == screen {
             theme.selected
         } else {
             theme.muted
         };
-        spans.push(Span::styled(format!(" {key} {name} "), style));
+        let text = format!(" {key} {name} ");
+        let width = text.chars().count() as u16;
+        // Where each tab is, for the mouse.
+        app.areas.screen_tabs[i] = Rect {
+            x,
+            y: area.y,
+            width: width.min(area.right().saturating_sub(x)),
+            height: 1,
+        };
+        x = x.saturating_add(width);
+        spans.push(Span::styled(text, style));
     }
     if app.dirty() {
         spans.push(Span::styled("  ● unsaved edits (s saves)", theme.warning));

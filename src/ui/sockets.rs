@@ -15,6 +15,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
+use super::format::fit;
 use super::theme::Theme;
 use super::{exposure_style, pane_block, title, visible_rows};
 use crate::app::sockets::SocketRow;
@@ -63,11 +64,60 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let height = usize::from(inner.height.saturating_sub(1));
     let selected = app.socket_table.selected();
     let window = visible_rows(&mut app.socket_table, selected, app.sockets.len(), height);
+    // Text columns as wide as their widest cell (within limits); the exposure gets the rest.
+    let widest = |f: &dyn Fn(&SocketRow) -> usize, min: usize, max: usize| {
+        app.sockets.iter().map(f).max().unwrap_or(0).clamp(min, max) as u16
+    };
+    let address_width = widest(&|s| address_text(s).chars().count(), 7, 39);
+    let process_width = widest(&|s| process_text(s).chars().count(), 7, 24);
+    let service_width = widest(
+        &|s| s.listener.service.as_ref().map_or(0, |n| n.chars().count()),
+        7,
+        14,
+    );
+    let open_width = widest(
+        &|s| open_to(s.shown(), default_verdict).chars().count() + 2,
+        7,
+        30,
+    );
+    // Whole columns give way before any value is cut: CONN first, then SERVICE, then PROTO.
+    let mut columns = Columns::ALL;
+    let need = |c: &Columns| {
+        let widths = [
+            (true, 5),
+            (c.proto, 5),
+            (true, address_width),
+            (true, process_width),
+            (c.service, service_width),
+            (c.conn, 4),
+            (true, open_width),
+        ];
+        let shown: Vec<u16> = widths
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, w)| *w)
+            .collect();
+        shown.iter().sum::<u16>() + shown.len() as u16 - 1
+    };
+    for drop in [Columns::no_conn, Columns::no_service, Columns::no_proto] {
+        if need(&columns) <= inner.width {
+            break;
+        }
+        columns = drop(columns);
+    }
+    // What the exposure column really gets: the rest of the width.
+    let widths = Widths {
+        address: address_width,
+        process: process_width,
+        open: inner
+            .width
+            .saturating_sub(need(&columns).saturating_sub(open_width)),
+    };
     let rows: Vec<Row> = app.sockets[window.clone()]
         .iter()
         .zip(window.clone())
         .map(|(s, i)| {
-            let row = socket_row(s, theme, default_verdict);
+            let row = socket_row(s, theme, default_verdict, &columns, &widths);
             if linked.contains(&i) {
                 row.style(theme.linked)
             } else {
@@ -75,32 +125,21 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             }
         })
         .collect();
-    let header = Row::new([
+    let header = Row::new(columns.pick([
         "PORT", "PROTO", "ADDRESS", "PROCESS", "SERVICE", "CONN", "OPEN TO",
-    ])
+    ]))
     .style(theme.header);
-    // Text columns as wide as their widest cell (within limits); the exposure gets the rest.
-    let widest = |f: &dyn Fn(&SocketRow) -> usize, min: usize, max: usize| {
-        app.sockets.iter().map(f).max().unwrap_or(0).clamp(min, max) as u16
-    };
-    let address_width = widest(&|s| address_text(s).chars().count(), 7, 24);
-    let process_width = widest(&|s| process_text(s).chars().count(), 7, 18);
-    let service_width = widest(
-        &|s| s.listener.service.as_ref().map_or(0, |n| n.chars().count()),
-        7,
-        14,
-    );
     let table = Table::new(
         rows,
-        [
+        columns.pick([
             Constraint::Length(5),
             Constraint::Length(5),
             Constraint::Length(address_width),
             Constraint::Length(process_width),
             Constraint::Length(service_width),
             Constraint::Length(4),
-            Constraint::Min(14),
-        ],
+            Constraint::Min(7),
+        ]),
     )
     .header(header)
     .row_highlight_style(if focused { theme.selected } else { theme.base });
@@ -117,24 +156,87 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     frame.render_stateful_widget(table, inner, &mut state);
 }
 
-fn socket_row<'a>(s: &'a SocketRow, theme: &Theme, default_verdict: Option<&str>) -> Row<'a> {
+/// Which of the sockets pane's columns are shown.
+#[derive(Clone, Copy)]
+struct Columns {
+    proto: bool,
+    service: bool,
+    conn: bool,
+}
+
+impl Columns {
+    const ALL: Columns = Columns {
+        proto: true,
+        service: true,
+        conn: true,
+    };
+
+    fn no_conn(self) -> Columns {
+        Columns {
+            conn: false,
+            ..self
+        }
+    }
+
+    fn no_service(self) -> Columns {
+        Columns {
+            service: false,
+            ..self
+        }
+    }
+
+    fn no_proto(self) -> Columns {
+        Columns {
+            proto: false,
+            ..self
+        }
+    }
+
+    /// The shown ones of the seven (PORT PROTO ADDRESS PROCESS SERVICE CONN OPEN TO).
+    fn pick<T>(&self, all: [T; 7]) -> Vec<T> {
+        let keep = [true, self.proto, true, true, self.service, self.conn, true];
+        all.into_iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|(t, _)| t)
+            .collect()
+    }
+}
+
+fn socket_row<'a>(
+    s: &'a SocketRow,
+    theme: &Theme,
+    default_verdict: Option<&str>,
+    columns: &Columns,
+    widths: &Widths,
+) -> Row<'a> {
     let l = &s.listener;
     let mut exposure = open_to(s.shown(), default_verdict);
     if s.differs() {
         // The policy file says otherwise: the help explains the mark.
         exposure.push_str(" *");
     }
-    Row::new([
+    Row::new(columns.pick([
         Cell::from(Line::from(l.port.to_string()).right_aligned()),
         Cell::from(l.protocol.as_str()),
-        Cell::from(address_text(s)),
-        Cell::from(process_text(s)),
+        Cell::from(fit(&address_text(s), widths.address.into())),
+        Cell::from(fit(&process_text(s), widths.process.into())),
         Cell::from(l.service.clone().unwrap_or_default()),
         Cell::from(
             Line::from(l.connections.map_or(String::new(), |c| c.to_string())).right_aligned(),
         ),
-        Cell::from(Span::styled(exposure, exposure_style(s.shown(), theme))),
-    ])
+        Cell::from(Span::styled(
+            fit(&exposure, widths.open.into()),
+            exposure_style(s.shown(), theme),
+        )),
+    ]))
+}
+
+/// The widths the cut-able cells get.
+struct Widths {
+    address: u16,
+    process: u16,
+    open: u16,
 }
 
 /// The exposure in a few words under the OPEN TO header: `anyone`, the network names,

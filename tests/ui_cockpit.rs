@@ -1,0 +1,197 @@
+//! Defects found by running the UI in Cockpit's web terminal (xterm.js in a browser), each
+//! as a test: the keys a browser keeps or that move its focus (Shift-Tab, F-keys), the
+//! mouse on every screen, and the smaller ones the issue lists.
+
+#[path = "fixtures/ui.rs"]
+mod fixtures;
+
+use fixtures::*;
+use portcullis::app::{App, Effect, Modal, Msg, Screen, update};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+
+fn press(app: &mut App, text: &str) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for c in text.chars() {
+        let code = match c {
+            '\t' => KeyCode::Tab,
+            '\r' => KeyCode::Enter,
+            '\u{1b}' => KeyCode::Esc,
+            c => KeyCode::Char(c),
+        };
+        effects.extend(update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))).effects);
+    }
+    effects
+}
+
+fn mouse(app: &mut App, kind: MouseEventKind, column: u16, row: u16) {
+    update(
+        app,
+        Msg::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+}
+
+#[test]
+fn f1_opens_the_help() {
+    let mut app = running_app();
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),
+    );
+    assert!(matches!(app.modal, Modal::Help(_)), "{:?}", app.modal);
+}
+
+#[test]
+fn the_help_says_shift_tab_is_never_needed() {
+    let mut app = running_app();
+    press(&mut app, "?");
+    let screen = render(&mut app, 160, 48);
+    assert!(screen.contains("Shift-Tab is never needed"), "{screen}");
+}
+
+#[test]
+fn the_screen_tabs_on_top_are_clickable() {
+    let mut app = running_app();
+    render(&mut app, 160, 48);
+    // " 1 Overview  2 Services  3 Networks  4 Diff ": "2 Services" starts at column 12.
+    mouse(
+        &mut app,
+        MouseEventKind::Down(ratatui::crossterm::event::MouseButton::Left),
+        14,
+        0,
+    );
+    assert_eq!(app.screen, Screen::Services);
+    render(&mut app, 160, 48);
+    mouse(
+        &mut app,
+        MouseEventKind::Down(ratatui::crossterm::event::MouseButton::Left),
+        27,
+        0,
+    );
+    assert_eq!(app.screen, Screen::Networks);
+}
+
+#[test]
+fn the_wheel_scrolls_the_lists() {
+    let mut app = running_app();
+    press(&mut app, "2");
+    render(&mut app, 160, 48);
+    let before = app.service_table.selected();
+    mouse(&mut app, MouseEventKind::ScrollDown, 10, 5);
+    assert_ne!(
+        app.service_table.selected(),
+        before,
+        "the wheel did nothing on the list"
+    );
+}
+
+#[test]
+fn sparklines_of_neighbouring_rows_do_not_touch() {
+    let mut app = running_app();
+    let screen = render(&mut app, 160, 48);
+    // A full block fills its cell to the top: two rows of them read as one shape.
+    assert!(!screen.contains('█'), "{screen}");
+}
+
+#[test]
+fn a_new_service_form_shows_no_error_before_anything_is_typed() {
+    let mut app = running_app();
+    press(&mut app, "2a");
+    let screen = render(&mut app, 160, 48);
+    assert!(!screen.contains("is empty"), "{screen}");
+    assert!(!screen.contains("needs a name"), "{screen}");
+}
+
+#[test]
+fn the_overview_is_side_by_side_at_the_113_columns_of_cockpit_s_shell() {
+    let mut app = running_app();
+    let screen = render(&mut app, 113, 34);
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("Sockets (") && l.contains("Rules")),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_help_fits_at_86x22_and_scrolls_at_61x16() {
+    let mut app = running_app();
+    press(&mut app, "?");
+    let screen = render(&mut app, 86, 22);
+    assert!(screen.contains("closes this help"), "{screen}");
+    let screen = render(&mut app, 61, 16);
+    assert!(screen.contains("↓"), "no sign of more below: {screen}");
+    for _ in 0..40 {
+        update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)),
+        );
+    }
+    let screen = render(&mut app, 61, 16);
+    assert!(
+        screen.contains("closes this help"),
+        "cannot scroll to the end: {screen}"
+    );
+}
+
+#[test]
+fn nothing_is_cut_without_an_ellipsis_at_cockpit_s_sizes() {
+    for (w, h) in [(113, 34), (86, 22), (61, 16)] {
+        let mut app = running_app();
+        let screen = render(&mut app, w, h);
+        snapshot(&format!("cockpit_overview_{w}x{h}"), screen.clone());
+        // Every process and address of the fixture, whole or with its ellipsis.
+        for whole in [
+            "sshd/812",
+            "nginx/1201",
+            "rsyslogd/640",
+            "postgres/990",
+            "127.0.0.1",
+        ] {
+            let cut = whole.chars().take(5).collect::<String>();
+            let cut_silently = screen
+                .lines()
+                .any(|l| l.contains(&cut) && !l.contains(whole) && !l.contains('…'));
+            assert!(!cut_silently, "{whole} cut without … at {w}x{h}:\n{screen}");
+        }
+    }
+}
+
+#[test]
+fn discarding_the_edits_on_the_diff_screen_makes_the_diff_again() {
+    let mut app = running_app();
+    press(&mut app, "2a");
+    press(&mut app, "web2\t\t8443/tcp\tsoc\r");
+    let effects = press(&mut app, "d");
+    assert!(
+        matches!(effects.as_slice(), [Effect::Review(_)]),
+        "{effects:?}"
+    );
+    // (The review is still being made: U now, then yes.)
+    update(&mut app, Msg::Reviewed(Err("stale".into())));
+    press(&mut app, "U");
+    let effects = press(&mut app, "y");
+    assert!(
+        matches!(effects.as_slice(), [Effect::Review(_)]),
+        "no new diff after the discard: {effects:?}"
+    );
+    assert_eq!(app.screen, Screen::Diff);
+}
+
+#[test]
+fn a_finding_under_its_field_names_the_field_not_the_file_path() {
+    let mut app = running_app();
+    app.notice = None;
+    // An uncovered socket's form: name and port filled in, allow empty; then ⏎.
+    press(&mut app, "G"); // 8080, the uncovered one (last)
+    press(&mut app, "a");
+    press(&mut app, "\r");
+    let screen = render(&mut app, 160, 48);
+    assert!(!screen.contains("services.http-alt.allow"), "{screen}");
+    assert!(screen.contains("Allow is empty"), "{screen}");
+}
