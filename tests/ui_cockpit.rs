@@ -195,3 +195,15 @@ fn a_finding_under_its_field_names_the_field_not_the_file_path() {
     assert!(!screen.contains("services.http-alt.allow"), "{screen}");
     assert!(screen.contains("Allow is empty"), "{screen}");
 }
+
+#[test]
+fn the_status_bar_keeps_the_age_and_cuts_the_path_with_an_ellipsis() {
+    let mut app = running_app();
+    let screen = render(&mut app, 61, 16);
+    let bar = screen
+        .lines()
+        .find(|l| l.contains("web01"))
+        .expect("the status bar");
+    assert!(bar.contains("refreshed"), "{bar}");
+    assert!(bar.contains("…/policy.toml"), "{bar}");
+}

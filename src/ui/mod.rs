@@ -60,7 +60,7 @@ pub fn sockets_share(width: u16) -> u16 {
 pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
     let area = frame.area();
     frame.render_widget(Block::default().style(theme.base), area);
-    let status_lines = status::lines(app, theme);
+    let status_lines = status::lines(app, theme, area.width);
     let other = if app.screen == Screen::Overview {
         other_tables::height(app, area.height)
     } else {

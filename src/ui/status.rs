@@ -19,7 +19,7 @@ use crate::app::observation::RulesState;
 
 /// The bar's line, then (when there are any) a line for the pending commit and one for the
 /// notice and the errors; the last two may wrap.
-pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
+pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let bar = theme.status_bar;
     let sep = Span::styled(" │ ", bar);
     let mut first = vec![Span::styled(format!(" {}", app.config.host), bar)];
@@ -36,9 +36,6 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
     }
     first.push(sep.clone());
     first.push(Span::styled(format!("inet {}", app.config.table), bar));
-    first.push(sep.clone());
-    first.push(Span::styled(app.config.policy_path.clone(), bar));
-    first.push(sep.clone());
     let age = match app.last_refresh_ms {
         Some(at) if app.refreshing => format!(
             "refreshing (last {} ago)",
@@ -50,6 +47,14 @@ pub fn lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
         ),
         None => "refreshing…".to_string(),
     };
+    // The policy's path gives way (from the left, with an ellipsis) before the age does.
+    let used: usize = first.iter().map(|s| s.width()).sum::<usize>() + 2 * 3 + age.chars().count();
+    let room = usize::from(width).saturating_sub(used);
+    if room >= 8 {
+        first.push(sep.clone());
+        first.push(Span::styled(fit_left(&app.config.policy_path, room), bar));
+    }
+    first.push(sep.clone());
     first.push(Span::styled(age, bar));
     let mut lines = vec![Line::from(first)];
 
@@ -178,4 +183,18 @@ pub fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         spans.push(Span::styled(format!(" {label} "), label_style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// `text` in at most `width` characters, its end kept: `…/portcullis/policy.toml`.
+fn fit_left(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(n + 1 - width).collect();
+    // From a directory boundary when there is one: `…/policy.toml`, not `…is/policy.toml`.
+    match tail.find('/') {
+        Some(i) if i > 0 => format!("…{}", &tail[i..]),
+        _ => format!("…{tail}"),
+    }
 }
