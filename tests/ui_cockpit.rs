@@ -207,3 +207,52 @@ fn the_status_bar_keeps_the_age_and_cuts_the_path_with_an_ellipsis() {
     assert!(bar.contains("refreshed"), "{bar}");
     assert!(bar.contains("…/policy.toml"), "{bar}");
 }
+
+#[test]
+fn a_wrapped_diff_line_keeps_its_sign_and_indent() {
+    use portcullis::app::review::Review;
+    use portcullis::commit::plan::Plan;
+    let mut app = running_app();
+    press(&mut app, "2a");
+    press(&mut app, "web2\t\t8443/tcp\tsoc\r");
+    press(&mut app, "d");
+    let editor = app.editor.as_ref().unwrap();
+    let edited = portcullis::policy::parse(editor.text()).unwrap();
+    let plan = Plan::new(
+        edited,
+        Default::default(),
+        "/etc/portcullis/policy.toml",
+        true,
+    );
+    let review = Review {
+        text: editor.text().to_string(),
+        changes: vec!["+ service web2: 8443/tcp from soc".into()],
+        diff: plan.diff.clone(),
+        lockouts: Vec::new(),
+        script: plan.script.clone(),
+        live_text: plan.live_text(),
+        changed_services: vec!["web2".into()],
+        table: "portcullis".into(),
+        confirm_timeout: plan.policy.settings.confirm_timeout,
+    };
+    update(&mut app, Msg::Reviewed(Ok(Box::new(review))));
+    let screen = render(&mut app, 61, 200);
+    // The ICMPv6 rule is longer than the screen: its continuation rows are still "+",
+    // indented under the rule.
+    let rows: Vec<&str> = screen.lines().collect();
+    let start = rows
+        .iter()
+        .position(|l| l.contains("icmpv6 type {"))
+        .expect("the icmpv6 rule");
+    let next = rows[start + 1].trim_start_matches(['"', '┃', '│', ' ']);
+    assert!(
+        next.starts_with('+'),
+        "continuation lost its sign: {:?}\n{screen}",
+        rows[start + 1]
+    );
+    assert!(
+        next.starts_with("+        "),
+        "continuation lost its indent: {:?}",
+        rows[start + 1]
+    );
+}

@@ -19,7 +19,8 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::text::Span;
+use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
 use super::{pane_block, title};
@@ -106,9 +107,16 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             (lines, action)
         }
     };
-    let scroll = app.diff_scroll.min(lines.len().saturating_sub(1));
-    let visible: Vec<Line> = lines.into_iter().skip(scroll).collect();
-    frame.render_widget(Paragraph::new(visible).wrap(Wrap { trim: false }), body);
+    // Wrapped here rather than by the paragraph, so that a continuation keeps its line's
+    // sign and indent (a cut `+` rule would read as context).
+    let width = usize::from(body.width).max(8);
+    let wrapped: Vec<Line> = lines
+        .into_iter()
+        .flat_map(|l| wrap_keeping_sign(l, width))
+        .collect();
+    let scroll = app.diff_scroll.min(wrapped.len().saturating_sub(1));
+    let visible: Vec<Line> = wrapped.into_iter().skip(scroll).collect();
+    frame.render_widget(Paragraph::new(visible), body);
     frame.render_widget(Paragraph::new(action_line), action);
 }
 
@@ -124,4 +132,35 @@ fn sign_style(line: &str, theme: &Theme) -> ratatui::style::Style {
     } else {
         theme.base
     }
+}
+
+/// One line in rows of `width`: the first as it is, each continuation starting with the
+/// line's sign (`+`, `-`, `~` or a space) and its indent, so it still reads as part of it.
+fn wrap_keeping_sign(line: Line<'_>, width: usize) -> Vec<Line<'static>> {
+    let style = line.style;
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width {
+        return vec![Line::styled(text, style)];
+    }
+    let sign_len = usize::from(matches!(chars.first(), Some('+' | '-' | '~')));
+    let indent = chars[sign_len..].iter().take_while(|c| **c == ' ').count();
+    // Continuations go in four further than the line, within reason.
+    let prefix: String = chars[..sign_len]
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(' ', (indent + 4).min(width / 2)))
+        .collect();
+    let room = width.saturating_sub(prefix.chars().count()).max(1);
+    let mut out = vec![Line::styled(
+        chars[..width].iter().collect::<String>(),
+        style,
+    )];
+    for chunk in chars[width..].chunks(room) {
+        out.push(Line::from(vec![Span::styled(
+            format!("{prefix}{}", chunk.iter().collect::<String>()),
+            style,
+        )]));
+    }
+    out
 }
