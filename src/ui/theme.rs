@@ -51,6 +51,11 @@ macro_rules! slots {
             fn styles(&self) -> Vec<Style> {
                 vec![$(self.$slot),*]
             }
+
+            /// Every slot by name (for checks over all of them, such as their contrast).
+            pub fn slots(&self) -> Vec<(&'static str, Style)> {
+                vec![$((stringify!($slot), self.$slot)),*]
+            }
         }
     };
 }
