@@ -82,7 +82,7 @@ fn drawn(style: Style, t: &Terminal) -> (u32, u32) {
     };
     // xterm.js draws dim text at half opacity: the colour halfway to the background.
     if style.add_modifier.contains(Modifier::DIM) {
-        let mix = |shift: u32| (((fg >> shift) & 0xff) + ((bg >> shift) & 0xff)) / 2 << shift;
+        let mix = |shift: u32| ((((fg >> shift) & 0xff) + ((bg >> shift) & 0xff)) / 2) << shift;
         return (mix(16) | mix(8) | mix(0), bg);
     }
     (fg, bg)
