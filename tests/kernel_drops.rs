@@ -581,3 +581,30 @@ fn apply_waiting_without_a_terminal_reports_drops_from_the_operators_address_on_
     assert_eq!(apply.wait().unwrap().code(), Some(0));
     reading.join().unwrap();
 }
+
+#[test]
+fn slash_filters_the_sockets_in_the_real_tui_and_esc_clears_it() {
+    let Some((lab, file)) = setup(POLICY) else {
+        return;
+    };
+    let policy = file.path().to_str().unwrap();
+    let argv = lab.ui_argv(policy);
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut pty = Pty::spawn(
+        "ip",
+        &args,
+        &[("TERM", "xterm-256color"), ("PORTCULLIS_SYSLOG_SOCKET", "")],
+        &["NO_COLOR", "SSH_CONNECTION"],
+    );
+    shows(&pty, "the sockets", "Sockets (3)");
+    keys(&mut pty, "/514");
+    shows(&pty, "the filter typed", "Sockets (1 of 3) /514");
+    keys(&mut pty, "\r");
+    // Kept across refreshes (300 ms here), and keys work again.
+    std::thread::sleep(Duration::from_millis(700));
+    shows(&pty, "the filter kept", "Sockets (1 of 3) /514");
+    keys(&mut pty, "\x1b");
+    shows(&pty, "the filter cleared", "Sockets (3)");
+    keys(&mut pty, "q");
+    assert_eq!(pty.wait(WAIT), 0);
+}

@@ -256,3 +256,72 @@ fn a_wrapped_diff_line_keeps_its_sign_and_indent() {
         rows[start + 1]
     );
 }
+
+fn key_code(app: &mut App, code: KeyCode) {
+    update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+#[test]
+fn slash_filters_the_focused_list_and_esc_clears_it() {
+    // Sockets: by port, process or service.
+    let mut app = running_app();
+    press(&mut app, "/ssh");
+    assert_eq!(app.sockets.len(), 1, "only sshd's socket");
+    let screen = render(&mut app, 160, 48);
+    assert!(screen.contains("Sockets (1 of 6) /ssh▏"), "{screen}");
+    press(&mut app, "\r");
+    snapshot("filter_sockets_160x48", render(&mut app, 160, 48));
+    assert!(render(&mut app, 160, 48).contains("Sockets (1 of 6) /ssh "));
+    // Keys act again once the filter is kept: Tab moves on.
+    press(&mut app, "\t");
+    assert_eq!(app.focus, portcullis::app::Focus::Rules);
+    press(&mut app, "\t\t");
+    key_code(&mut app, KeyCode::Esc);
+    assert_eq!(app.sockets.len(), 6, "Esc cleared the filter");
+
+    // Rules: by service; the default-drop row stays pinned.
+    press(&mut app, "\t/web\r");
+    assert_eq!(app.book.len(), 2, "web and the default drop");
+
+    // A kept filter survives the next refresh.
+    let mut app = running_app();
+    press(&mut app, "/postgres\r");
+    let table = portcullis::app::observation::RulesState::Table {
+        objects: Vec::new().into(),
+        structure: portcullis::nft::counters::structure_of(&rules_at(61)),
+        rules: rules_at(61),
+    };
+    update(
+        &mut app,
+        Msg::Refreshed(Box::new(observation(61, table, Ok(sockets(true))))),
+    );
+    assert_eq!(app.sockets.len(), 1);
+    assert_eq!(app.sockets[0].listener.port, 5432);
+}
+
+#[test]
+fn slash_filters_the_services_and_networks_and_the_selection_follows() {
+    let mut app = running_app();
+    press(&mut app, "2/sys\r");
+    assert_eq!(app.list_names(Screen::Services), ["syslog"]);
+    let screen = render(&mut app, 160, 48);
+    assert!(screen.contains("/sys (Esc clears)"), "{screen}");
+    // e edits the row shown, not the row at that index of the whole list.
+    press(&mut app, "e");
+    let Modal::Form(form) = &app.modal else {
+        panic!("no form: {:?}", app.modal)
+    };
+    assert_eq!(form.name(), "syslog");
+    key_code(&mut app, KeyCode::Esc);
+    press(&mut app, "3/203.0.113\r");
+    assert_eq!(app.list_names(Screen::Networks), ["agents", "netdevices"]);
+}
+
+#[test]
+fn slash_filters_the_drops() {
+    let mut app = app_with_drops(None);
+    press(&mut app, "\t\t/8443\r");
+    assert_eq!(app.drops.rows.len(), 1);
+    assert_eq!(app.drops.rows[0].entry.key.port, Some(8443));
+    assert!(render(&mut app, 160, 48).contains("Drops (1 of 4) /8443"));
+}

@@ -32,7 +32,10 @@ pub struct DropRow {
 #[derive(Debug, Clone, Default)]
 pub struct DropsPane {
     pub feed: DropFeed,
+    /// The rows shown: all of them, or those the `/` filter lets through.
     pub rows: Vec<DropRow>,
+    /// Every row of the last refresh.
+    pub all_rows: Vec<DropRow>,
     pub operator_peers: Vec<IpAddr>,
 }
 
@@ -57,7 +60,7 @@ impl DropsPane {
     ) {
         let empty = crate::policy::Policy::default();
         let policy = policy.unwrap_or(&empty);
-        self.rows = match &feed {
+        self.all_rows = match &feed {
             DropFeed::Reading { entries, .. } => entries
                 .iter()
                 .map(|entry| {
@@ -72,13 +75,37 @@ impl DropsPane {
                 .collect(),
             _ => Vec::new(),
         };
+        self.rows = self.all_rows.clone();
         self.feed = feed;
         self.operator_peers = peers;
     }
 
-    /// Drops from the operators' peers seen at or after `since_ms` (wall clock).
+    /// Narrows the rows to those holding every word of `filter` (source, port, protocol,
+    /// interface, why).
+    pub fn filter(&mut self, filter: &str) {
+        self.rows = self
+            .all_rows
+            .iter()
+            .filter(|r| {
+                let e = &r.entry;
+                let text = format!(
+                    "{} {} {} {} {}",
+                    e.describe(),
+                    e.key.proto,
+                    e.interface.as_deref().unwrap_or(""),
+                    r.why,
+                    if r.from_operator { "your peer" } else { "" }
+                );
+                super::filter::matches(filter, &text)
+            })
+            .cloned()
+            .collect();
+    }
+
+    /// Drops from the operators' peers seen at or after `since_ms` (wall clock), filter or
+    /// not (the countdown must see them all).
     pub fn from_operators_since(&self, since_ms: u64) -> Vec<&DropRow> {
-        self.rows
+        self.all_rows
             .iter()
             .filter(|r| r.from_operator && r.entry.last_ms >= since_ms)
             .collect()

@@ -27,11 +27,59 @@ impl App {
     }
 
     /// The names a list shows, in file order.
+    /// The names the list shows: all, or those its `/` filter lets through.
     pub fn list_names(&self, screen: Screen) -> Vec<&str> {
+        match screen {
+            Screen::Networks => self
+                .visible_networks()
+                .into_iter()
+                .map(|r| r.name.as_str())
+                .collect(),
+            _ => self
+                .visible_services()
+                .into_iter()
+                .map(|r| r.name.as_str())
+                .collect(),
+        }
+    }
+
+    /// The services screen's rows under its filter (name, ports, allow, interfaces,
+    /// description).
+    pub fn visible_services(&self) -> Vec<&super::editor::ServiceRow> {
+        let filter = &self.filters.services;
         self.editor
             .as_ref()
-            .map(|e| e.names(Self::section_of(screen)))
+            .map(|e| e.services())
             .unwrap_or_default()
+            .iter()
+            .filter(|r| {
+                let d = &r.draft;
+                let text = format!(
+                    "{} {} {} {} {}",
+                    r.name,
+                    d.ports.join(" "),
+                    d.allow.join(" "),
+                    d.interfaces.join(" "),
+                    d.description.as_deref().unwrap_or("")
+                );
+                super::filter::matches(filter, &text)
+            })
+            .collect()
+    }
+
+    /// The networks screen's rows under its filter (name, the entries shown, users).
+    pub fn visible_networks(&self) -> Vec<&super::editor::NetworkRow> {
+        let filter = &self.filters.networks;
+        self.editor
+            .as_ref()
+            .map(|e| e.networks())
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| {
+                let text = format!("{} {} {}", r.name, r.head.join(" "), r.users.join(" "));
+                super::filter::matches(filter, &text)
+            })
+            .collect()
     }
 
     pub(super) fn list_len(&self, screen: Screen) -> usize {

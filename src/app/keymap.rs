@@ -34,6 +34,12 @@ pub enum Action {
     Open,
     /// Take the way in selected.
     Choose,
+    /// `/`: type a filter for the focused list.
+    Filter,
+    /// Keep the filter typed.
+    FilterDone,
+    /// Clear the focused list's filter.
+    FilterClear,
     Add,
     Edit,
     Delete,
@@ -74,6 +80,8 @@ pub enum Scope {
     Lockout,
     /// The ways in for a drop.
     LetIn,
+    /// Typing a `/` filter.
+    Filter,
 }
 
 const SCREENS: &[Scope] = &[
@@ -166,6 +174,10 @@ pub const BINDINGS: &[Binding] = &[
     bind("PgDn", &[code(KeyCode::PageDown)], A::PageDown, None, "Page down", MOVES),
     bind("Home g", &[code(KeyCode::Home), k('g')], A::Top, None, "First row", MOVES),
     bind("End G", &[code(KeyCode::End), k('G')], A::Bottom, None, "Last row", MOVES),
+    bind("/", &[k('/')], A::Filter, Some("filter"), "Filter this list (by name, port, address, process)", &[S::Overview, S::Services, S::Networks]),
+    bind("Esc", &[code(KeyCode::Esc)], A::FilterClear, None, "Clear this list's filter", &[S::Overview, S::Services, S::Networks]),
+    bind("⏎", &[code(KeyCode::Enter)], A::FilterDone, Some("keep the filter"), "Keep the filter", &[S::Filter]),
+    bind("Esc", &[code(KeyCode::Esc)], A::FilterClear, Some("clear it"), "Clear the filter", &[S::Filter]),
     bind("o", &[k('o')], A::ToggleOtherTables, Some("other tables"), "Other tables: expand, collapse", &[S::Overview]),
     bind("a", &[k('a')], A::ServiceFromSocket, Some("add service / let in"), "New service; on a drop: let in", &[S::Overview]),
     bind("⏎", &[code(KeyCode::Enter)], A::Open, None, "Open: default drop → its drops", &[S::Overview]),

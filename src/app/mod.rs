@@ -10,6 +10,7 @@
 mod drops;
 mod edit;
 pub mod editor;
+pub mod filter;
 mod flow;
 pub mod form;
 pub mod keymap;
@@ -171,8 +172,14 @@ pub struct App {
     pub editor: Option<Editor>,
     /// The policy file's text as last read, until the editor takes it over.
     policy_text: Option<Loaded>,
+    /// The sockets shown: all of them, or those the `/` filter lets through.
     pub sockets: Vec<SocketRow>,
+    /// Every socket of the last refresh.
+    pub all_sockets: Vec<SocketRow>,
     pub sockets_error: Option<String>,
+    /// Each list's `/` filter, and the list whose filter is being typed.
+    pub filters: filter::Filters,
+    pub filtering: Option<filter::ListId>,
     pub rules_state: RulesState,
     pub book: RuleBook,
     pub other_tables: Vec<OtherTable>,
@@ -281,7 +288,10 @@ impl App {
             editor: None,
             policy_text: None,
             sockets: Vec::new(),
+            all_sockets: Vec::new(),
             sockets_error: None,
+            filters: Default::default(),
+            filtering: None,
             rules_state: RulesState::NoTable,
             book: RuleBook::default(),
             other_tables: Vec::new(),
@@ -328,6 +338,7 @@ impl App {
     /// Where keys go now.
     pub fn scope(&self) -> Scope {
         match &self.modal {
+            Modal::None if self.filtering.is_some() => Scope::Filter,
             Modal::None => self.screen.scope(),
             Modal::Help(_) => Scope::Help,
             Modal::Form(f) if f.fields[f.focus].multi_line => Scope::FormList,
@@ -390,7 +401,7 @@ impl App {
         };
         match obs.sockets {
             Ok(listeners) => {
-                self.sockets = self.exposures.rows(
+                self.all_sockets = self.exposures.rows(
                     listeners,
                     self.policy.as_ref(),
                     self.policy_generation,
@@ -431,9 +442,7 @@ impl App {
             self.policy.as_ref(),
             &listeners,
         );
-        overview::clamp(&mut self.socket_table, self.sockets.len());
-        overview::clamp(&mut self.rule_table, self.book.len());
-        overview::clamp(&mut self.drop_table, self.drops.rows.len());
+        self.apply_filters();
         self.started = true;
     }
 }

@@ -86,6 +86,9 @@ pub struct RuleBook {
     /// Since when each rule counts, and the pending commit's baseline (from the state
     /// directory); None when unknown.
     pub counting: Option<Counting>,
+    /// The rules pane's `/` filter (`app::filter`): rows whose label holds every word.
+    /// The default-drop row is pinned and stays.
+    pub filter: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -241,12 +244,20 @@ impl RuleBook {
     }
 
     /// Rows in selection order: the listed ones, then the input policy row.
+    /// The rows the pane lists (the filter's), then the pinned default-drop row.
     pub fn all(&self) -> impl Iterator<Item = &RuleRow> {
-        self.rows.iter().chain(self.input_policy.as_ref())
+        self.listed().chain(self.input_policy.as_ref())
+    }
+
+    /// The rows above the pinned one that the filter lets through.
+    pub fn listed(&self) -> impl Iterator<Item = &RuleRow> {
+        self.rows
+            .iter()
+            .filter(|r| super::filter::matches(&self.filter, &r.label))
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len() + usize::from(self.input_policy.is_some())
+        self.listed().count() + usize::from(self.input_policy.is_some())
     }
 
     pub fn is_empty(&self) -> bool {

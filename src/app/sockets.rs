@@ -23,6 +23,23 @@ pub struct SocketRow {
     pub services: Vec<String>,
 }
 
+/// What `/` matches a socket row against: port, protocol, address, process, services.
+pub fn haystack(s: &SocketRow) -> String {
+    let l = &s.listener;
+    let process = l
+        .process
+        .as_ref()
+        .map_or(String::new(), |p| format!("{}/{}", p.name, p.pid));
+    format!(
+        "{} {} {} {process} {} {}",
+        l.port,
+        l.protocol,
+        l.address,
+        l.service.as_deref().unwrap_or(""),
+        s.services.join(" ")
+    )
+}
+
 impl SocketRow {
     /// What the pane shows: the kernel's answer when known, else the policy's.
     pub fn shown(&self) -> Option<&Exposure> {

@@ -63,6 +63,9 @@ impl App {
             }
             Action::Down if matches!(self.modal, Modal::Help(_)) => self.help_scroll += 1,
             Action::Open => self.open_selected(),
+            Action::Filter => self.start_filter(),
+            Action::FilterDone => self.finish_filter(true),
+            Action::FilterClear => self.finish_filter(false),
             Action::Choose => self.choose_way_in(),
             Action::Up
             | Action::Down
@@ -161,6 +164,9 @@ impl App {
 
     /// A key typed into the form or the lockout prompt rather than bound to an action.
     pub(super) fn typed(&mut self, key: KeyEvent) -> bool {
+        if self.filtering.is_some() && matches!(self.modal, Modal::None) {
+            return self.filter_key(key);
+        }
         match &mut self.modal {
             Modal::Form(_) => {
                 self.form_key(key);

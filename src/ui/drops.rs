@@ -17,15 +17,22 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::theme::Theme;
 use super::{key_hints, pane_block, popup, title, visible_rows};
+use crate::app::filter::ListId;
 use crate::app::observation::DropFeed;
 use crate::app::{App, DropRow, Focus, LetIn};
 
 pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Focus::Drops;
     let heading = match &app.drops.feed {
-        DropFeed::Reading { group, .. } => {
-            format!("Drops ({}) · NFLOG {group}", app.drops.rows.len())
-        }
+        DropFeed::Reading { group, .. } => format!(
+            "{} · NFLOG {group}",
+            app.filtered_title(
+                ListId::Drops,
+                "Drops",
+                app.drops.rows.len(),
+                app.drops.all_rows.len()
+            )
+        ),
         _ => "Drops".to_string(),
     };
     let block = pane_block(title(heading, theme), focused, theme);

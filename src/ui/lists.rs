@@ -20,15 +20,13 @@ use super::theme::Theme;
 use super::{format, pane_block, title, visible_rows};
 use crate::app::App;
 use crate::app::editor::Section;
+use crate::app::filter::ListId;
 use crate::app::rules::RowKind;
 
 pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let rows: Vec<Vec<String>> = app
-        .editor
-        .as_ref()
-        .map(|e| e.services())
-        .unwrap_or_default()
-        .iter()
+        .visible_services()
+        .into_iter()
         .map(|row| {
             let s = &row.draft;
             let mut allow = s.allow.join(", ");
@@ -62,7 +60,7 @@ pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
         Constraint::Length(6),
     ];
     let detail = app.service_table.selected().and_then(|i| {
-        let row = app.editor.as_ref()?.services().get(i)?;
+        let row = app.visible_services().get(i).copied()?;
         let description = row.draft.description.as_deref();
         Some(format!(
             "{}: {}",
@@ -87,11 +85,8 @@ pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
 
 pub fn draw_networks(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let rows: Vec<Vec<String>> = app
-        .editor
-        .as_ref()
-        .map(|e| e.networks())
-        .unwrap_or_default()
-        .iter()
+        .visible_networks()
+        .into_iter()
         .map(|row| {
             let mut shown = row.head.join(", ");
             if row.count > row.head.len() {
@@ -149,12 +144,18 @@ fn draw_list(
     section: Section,
     view: ListView<'_>,
 ) {
-    let name = match section {
-        Section::Services => "Services",
-        Section::Networks => "Networks",
+    let (name, list) = match section {
+        Section::Services => ("Services", ListId::Services),
+        Section::Networks => ("Networks", ListId::Networks),
+    };
+    let filter = app.filters.get(list);
+    let shown = match (filter.is_empty(), app.filtering == Some(list)) {
+        (true, false) => String::new(),
+        (_, true) => format!(" · /{filter}▏"),
+        (false, false) => format!(" · /{filter} (Esc clears)"),
     };
     let block = pane_block(
-        title(format!("{name} · {}", app.config.policy_path), theme),
+        title(format!("{name} · {}{shown}", app.config.policy_path), theme),
         true,
         theme,
     );

@@ -93,12 +93,14 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         usize::from(list.width.saturating_sub(label + FIXED)).min(crate::app::rules::HISTORY);
     let highlighted = app.highlighted_rules();
     let selected = app.rule_table.selected();
-    let listed = app.book.rows.len();
+    let shown: Vec<&crate::app::rules::RuleRow> = app.book.listed().collect();
+    let listed = shown.len();
 
     let height = usize::from(list.height.saturating_sub(1));
     let window = visible_rows(&mut app.rule_table, selected, listed, height);
-    let rows: Vec<Row> = app.book.rows[window.clone()]
+    let rows: Vec<Row> = shown[window.clone()]
         .iter()
+        .copied()
         .zip(window.clone())
         .map(|(r, i)| {
             let row = rule_row(r, theme, history_width);
@@ -151,6 +153,15 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
 /// rule: the row says since when its own count runs). The label gives way with an
 /// ellipsis where the pane is narrow; where not even that fits, the plain title.
 fn rules_title(app: &App, width: u16) -> String {
+    let filter = app.filters.get(crate::app::filter::ListId::Rules);
+    if !filter.is_empty() || app.filtering == Some(crate::app::filter::ListId::Rules) {
+        let typing = if app.filtering.is_some() { "▏" } else { "" };
+        return format!(
+            "Rules ({} of {}) /{filter}{typing}",
+            app.book.listed().count(),
+            app.book.rows.len()
+        );
+    }
     let plain = format!("Rules · inet {}", app.config.table);
     let Some(row) = app
         .rule_table

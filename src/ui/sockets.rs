@@ -18,6 +18,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use super::format::fit;
 use super::theme::Theme;
 use super::{exposure_style, pane_block, title, visible_rows};
+use crate::app::filter::ListId;
 use crate::app::sockets::SocketRow;
 use crate::app::{App, Focus};
 use crate::sockets::exposure::Exposure;
@@ -25,7 +26,15 @@ use crate::sockets::exposure::Exposure;
 pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let focused = app.focus == Focus::Sockets;
     let block = pane_block(
-        title(format!("Sockets ({})", app.sockets.len()), theme),
+        title(
+            app.filtered_title(
+                ListId::Sockets,
+                "Sockets",
+                app.sockets.len(),
+                app.all_sockets.len(),
+            ),
+            theme,
+        ),
         focused,
         theme,
     );
