@@ -405,6 +405,18 @@ fn shows(pty: &Pty, what: &str, text: &str) {
     pty.wait_screen(what, WAIT, |s| s.contents().contains(text).then_some(()));
 }
 
+/// The TUI in the server namespace, in a new pty (refreshing every 300 ms).
+fn tui(lab: &Lab, policy: &str) -> Pty {
+    let argv = lab.ui_argv(policy);
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    Pty::spawn(
+        "ip",
+        &args,
+        &[("TERM", "xterm-256color"), ("PORTCULLIS_SYSLOG_SOCKET", "")],
+        &["NO_COLOR", "SSH_CONNECTION"],
+    )
+}
+
 fn keys(pty: &mut Pty, text: &str) {
     for c in text.chars() {
         pty.type_text(&c.to_string());
@@ -419,14 +431,7 @@ fn a_drop_in_the_tui_becomes_a_committed_allow_with_one_key_and_then_gets_throug
     };
     let policy = file.path().to_str().unwrap();
     assert_eq!(lab.reachable(&[(OUTSIDER4, Proto::Tcp, 9001)]), vec![false]);
-    let argv = lab.ui_argv(policy);
-    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let mut pty = Pty::spawn(
-        "ip",
-        &args,
-        &[("TERM", "xterm-256color"), ("PORTCULLIS_SYSLOG_SOCKET", "")],
-        &["NO_COLOR", "SSH_CONNECTION"],
-    );
+    let mut pty = tui(&lab, policy);
     shows(&pty, "the drops pane reading", "NFLOG 47");
     let sent = Instant::now();
     syn(&lab, OUTSIDER4, 9001);
@@ -514,14 +519,7 @@ fn the_tui_says_when_another_reader_holds_the_group_and_reads_once_it_is_free() 
     };
     let policy = file.path().to_str().unwrap();
     let holder = reader(&lab, policy, &["--for", "3s"]);
-    let argv = lab.ui_argv(policy);
-    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let mut pty = Pty::spawn(
-        "ip",
-        &args,
-        &[("TERM", "xterm-256color"), ("PORTCULLIS_SYSLOG_SOCKET", "")],
-        &["NO_COLOR", "SSH_CONNECTION"],
-    );
+    let mut pty = tui(&lab, policy);
     shows(&pty, "the group taken", "NFLOG group 47 is");
     let (code, _, stderr) = finish(holder);
     assert_eq!(code, 0, "the first reader kept its group: {stderr}");
@@ -588,14 +586,7 @@ fn slash_filters_the_sockets_in_the_real_tui_and_esc_clears_it() {
         return;
     };
     let policy = file.path().to_str().unwrap();
-    let argv = lab.ui_argv(policy);
-    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let mut pty = Pty::spawn(
-        "ip",
-        &args,
-        &[("TERM", "xterm-256color"), ("PORTCULLIS_SYSLOG_SOCKET", "")],
-        &["NO_COLOR", "SSH_CONNECTION"],
-    );
+    let mut pty = tui(&lab, policy);
     shows(&pty, "the sockets", "Sockets (3)");
     keys(&mut pty, "/514");
     shows(&pty, "the filter typed", "Sockets (1 of 3) /514");

@@ -9,20 +9,6 @@ use fixtures::*;
 use portcullis::app::{App, Effect, Modal, Msg, Screen, update};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
-fn press(app: &mut App, text: &str) -> Vec<Effect> {
-    let mut effects = Vec::new();
-    for c in text.chars() {
-        let code = match c {
-            '\t' => KeyCode::Tab,
-            '\r' => KeyCode::Enter,
-            '\u{1b}' => KeyCode::Esc,
-            c => KeyCode::Char(c),
-        };
-        effects.extend(update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))).effects);
-    }
-    effects
-}
-
 fn mouse(app: &mut App, kind: MouseEventKind, column: u16, row: u16) {
     update(
         app,

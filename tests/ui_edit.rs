@@ -19,21 +19,6 @@ use portcullis::nft::counters::structure_of;
 use portcullis::policy::file::Loaded;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-fn press(app: &mut App, text: &str) -> Vec<Effect> {
-    let mut effects = Vec::new();
-    for c in text.chars() {
-        let code = match c {
-            '\t' => KeyCode::Tab,
-            '\r' => KeyCode::Enter,
-            '\u{1b}' => KeyCode::Esc,
-            '\u{7f}' => KeyCode::Backspace,
-            c => KeyCode::Char(c),
-        };
-        effects.extend(update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))).effects);
-    }
-    effects
-}
-
 fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
     update(
         app,

@@ -130,8 +130,6 @@ pub fn draw(frame: &mut Frame, app: &mut App, scope: Scope, theme: &Theme, area:
 /// The help in a box that fits the screen; what does not fit scrolls (↑↓), and the way
 /// out is on the bottom border, so it is never the line that is lost.
 fn show(frame: &mut Frame, app: &mut App, lines: Vec<Line<'_>>, theme: &Theme, area: Rect) {
-    use ratatui::layout::{Constraint, Flex, Layout};
-    use ratatui::widgets::{Block, Borders, Clear};
     let width = 80.min(area.width);
     let inner_width = usize::from(width.saturating_sub(2)).max(1);
     // Lines as wrapped at this width.
@@ -143,30 +141,16 @@ fn show(frame: &mut Frame, app: &mut App, lines: Vec<Line<'_>>, theme: &Theme, a
     let visible = usize::from(height.saturating_sub(2));
     let max_scroll = wrapped.saturating_sub(visible);
     app.help_scroll = app.help_scroll.min(max_scroll);
-    let mut bottom = " Esc, ? or q closes this help ".to_string();
+    let mut bottom = "Esc, ? or q closes this help".to_string();
     if max_scroll > 0 {
         let more = match (app.help_scroll > 0, app.help_scroll < max_scroll) {
             (true, true) => "↑↓",
             (false, _) => "↓",
             (true, false) => "↑",
         };
-        bottom = format!(" Esc, ? or q closes this help · {more} more ");
+        bottom = format!("Esc, ? or q closes this help · {more} more");
     }
-    let [row] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(row);
-    frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border_focused)
-        .title(Span::styled(" Help ", theme.title))
-        .title_bottom(Span::styled(bottom, theme.muted))
-        .style(theme.base);
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
+    let inner = super::popup_with_bottom(frame, area, width, height, "Help", Some(&bottom), theme);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

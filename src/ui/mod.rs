@@ -177,6 +177,19 @@ fn popup(
     title_text: &str,
     theme: &Theme,
 ) -> Rect {
+    popup_with_bottom(frame, area, width, height, title_text, None, theme)
+}
+
+/// The same, with a line on its bottom border (what closes it, that more is below).
+fn popup_with_bottom(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    height: u16,
+    title_text: &str,
+    bottom: Option<&str>,
+    theme: &Theme,
+) -> Rect {
     use ratatui::layout::Flex;
     use ratatui::widgets::Clear;
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -186,11 +199,14 @@ fn popup(
         .flex(Flex::Center)
         .areas(row);
     frame.render_widget(Clear, popup);
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)
         .title(Span::styled(format!(" {title_text} "), theme.title))
         .style(theme.base);
+    if let Some(text) = bottom {
+        block = block.title_bottom(Span::styled(format!(" {text} "), theme.muted));
+    }
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     inner
