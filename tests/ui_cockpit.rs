@@ -36,7 +36,10 @@ fn the_help_says_shift_tab_is_never_needed() {
     let mut app = running_app();
     press(&mut app, "?");
     let screen = render(&mut app, 160, 48);
-    assert!(screen.contains("Shift-Tab is never needed"), "{screen}");
+    assert!(
+        screen.contains("Never needed: Shift-Tab, F-keys, ^W ^T ^N ^Q"),
+        "{screen}"
+    );
 }
 
 #[test]

@@ -43,7 +43,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, scope: Scope, theme: &Theme, area:
         .collect();
     let two_columns = area.width >= 80;
     let mut lines: Vec<Line> = vec![Line::styled(
-        " Shift-Tab is never needed: Tab wraps around the panes and the fields.",
+        " Never needed: Shift-Tab, F-keys, ^W ^T ^N ^Q (keys a browser keeps).",
         theme.muted,
     )];
     if two_columns {
