@@ -54,6 +54,11 @@ impl Container {
                 &format!("--machine={name}"),
                 &format!("--bind-ro={}:{BIN}", env!("CARGO_BIN_EXE_portcullis")),
                 "systemd.firstboot=off",
+                // The container has no network: nothing may wait for it to be online (with
+                // cockpit installed, cockpit-motd pulls network-online.target, and the boot
+                // would wait two minutes for systemd-networkd-wait-online).
+                "systemd.mask=systemd-networkd-wait-online.service",
+                "systemd.mask=network-online.target",
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
