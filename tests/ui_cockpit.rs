@@ -314,3 +314,61 @@ fn slash_filters_the_drops() {
     assert_eq!(app.drops.rows[0].entry.key.port, Some(8443));
     assert!(render(&mut app, 160, 48).contains("Drops (1 of 4) /8443"));
 }
+
+#[test]
+fn help_a_form_and_the_diff_at_the_sizes_cockpit_gives() {
+    use portcullis::app::review::Review;
+    use portcullis::commit::plan::Plan;
+    for (w, h) in [(113, 34), (86, 22), (61, 16)] {
+        let mut app = running_app();
+        press(&mut app, "?");
+        let screen = render(&mut app, w, h);
+        snapshot(&format!("cockpit_help_{w}x{h}"), screen.clone());
+        assert!(screen.contains("closes this help"), "{w}x{h}:\n{screen}");
+
+        let mut app = running_app();
+        press(&mut app, "2a");
+        let screen = render(&mut app, w, h);
+        snapshot(&format!("cockpit_form_{w}x{h}"), screen.clone());
+        assert!(screen.contains("New service"), "{w}x{h}:\n{screen}");
+        assert!(
+            screen.contains("when it is valid") || screen.contains("…"),
+            "{w}x{h}: the form's state line is cut without …:\n{screen}"
+        );
+
+        let mut app = running_app();
+        press(&mut app, "2a");
+        press(&mut app, "web2\t\t8443/tcp\tsoc\r");
+        press(&mut app, "d");
+        let editor = app.editor.as_ref().unwrap();
+        let edited = portcullis::policy::parse(editor.text()).unwrap();
+        let plan = Plan::new(
+            edited,
+            Default::default(),
+            "/etc/portcullis/policy.toml",
+            true,
+        );
+        let review = Review {
+            text: editor.text().to_string(),
+            changes: vec!["+ service web2: 8443/tcp from soc".into()],
+            diff: plan.diff.clone(),
+            lockouts: Vec::new(),
+            script: plan.script.clone(),
+            live_text: plan.live_text(),
+            changed_services: vec!["web2".into()],
+            table: "portcullis".into(),
+            confirm_timeout: plan.policy.settings.confirm_timeout,
+        };
+        update(&mut app, Msg::Reviewed(Ok(Box::new(review))));
+        let screen = render(&mut app, w, h);
+        snapshot(&format!("cockpit_diff_{w}x{h}"), screen.clone());
+        assert!(
+            screen.contains("C commits"),
+            "{w}x{h}: the commit line is lost:\n{screen}"
+        );
+        assert!(
+            screen.contains("unless kept") || screen.contains("…"),
+            "{w}x{h}: the commit line is cut without …:\n{screen}"
+        );
+    }
+}

@@ -117,7 +117,10 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let scroll = app.diff_scroll.min(wrapped.len().saturating_sub(1));
     let visible: Vec<Line> = wrapped.into_iter().skip(scroll).collect();
     frame.render_widget(Paragraph::new(visible), body);
-    frame.render_widget(Paragraph::new(action_line), action);
+    frame.render_widget(
+        Paragraph::new(super::fitted(action_line, action.width)),
+        action,
+    );
 }
 
 fn sign_style(line: &str, theme: &Theme) -> ratatui::style::Style {

@@ -86,7 +86,10 @@ pub fn draw(frame: &mut Frame, form: &mut Form, theme: &Theme, area: Rect) {
     } else {
         Line::styled(" not valid yet: fix the fields marked ✗", theme.warning)
     };
-    frame.render_widget(Paragraph::new(state), areas[n + 1]);
+    frame.render_widget(
+        Paragraph::new(super::fitted(state, areas[n + 1].width)),
+        areas[n + 1],
+    );
 }
 
 fn field_height(field: &Field) -> u16 {

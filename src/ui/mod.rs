@@ -273,6 +273,16 @@ fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
         .title(title)
 }
 
+/// A one-line message in `width` cells, cut with an `…` rather than silently.
+fn fitted(line: Line<'_>, width: u16) -> Line<'static> {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let style = line
+        .spans
+        .first()
+        .map_or(line.style, |s| line.style.patch(s.style));
+    Line::styled(format::fit(&text, usize::from(width)), style)
+}
+
 /// A title of the theme's title style.
 fn title<'a>(text: String, theme: &Theme) -> Line<'a> {
     Line::from(Span::styled(format!(" {text} "), theme.title))
