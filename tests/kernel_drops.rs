@@ -38,6 +38,9 @@ ports = ["80/tcp"]
 allow = ["any"]
 "#;
 
+/// Added to POLICY for the tests where the operator is 203.0.113.9 over SSH.
+const SSH_FROM_OFFICE: &str = "\n[services.ssh]\nports = [\"22/tcp\"]\nallow = [\"office\"]\n";
+
 const OUTSIDER4: &str = "203.0.113.9";
 const OUTSIDER6: &str = "2001:db8:77::9";
 const ADMIN4: &str = "10.8.0.5";
@@ -467,8 +470,7 @@ fn a_drop_in_the_tui_becomes_a_committed_allow_with_one_key_and_then_gets_throug
 fn apply_s_prompt_shows_drops_from_the_operators_own_address_loudly() {
     // The operator is 203.0.113.9 over SSH (which the policy lets in); during the commit
     // window the same address is dropped on 9001: the prompt says so.
-    let with_ssh =
-        format!("{POLICY}\n[services.ssh]\nports = [\"22/tcp\"]\nallow = [\"office\"]\n");
+    let with_ssh = format!("{POLICY}{SSH_FROM_OFFICE}");
     let Some((lab, _old)) = setup(POLICY) else {
         return;
     };
@@ -533,8 +535,7 @@ fn the_tui_says_when_another_reader_holds_the_group_and_reads_once_it_is_free() 
 
 #[test]
 fn apply_waiting_without_a_terminal_reports_drops_from_the_operators_address_on_stderr() {
-    let with_ssh =
-        format!("{POLICY}\n[services.ssh]\nports = [\"22/tcp\"]\nallow = [\"office\"]\n");
+    let with_ssh = format!("{POLICY}{SSH_FROM_OFFICE}");
     let Some((lab, _old)) = setup(POLICY) else {
         return;
     };

@@ -199,31 +199,11 @@ fn the_status_bar_keeps_the_age_and_cuts_the_path_with_an_ellipsis() {
 
 #[test]
 fn a_wrapped_diff_line_keeps_its_sign_and_indent() {
-    use portcullis::app::review::Review;
-    use portcullis::commit::plan::Plan;
     let mut app = running_app();
     press(&mut app, "2a");
     press(&mut app, "web2\t\t8443/tcp\tsoc\r");
     press(&mut app, "d");
-    let editor = app.editor.as_ref().unwrap();
-    let edited = portcullis::policy::parse(editor.text()).unwrap();
-    let plan = Plan::new(
-        edited,
-        Default::default(),
-        "/etc/portcullis/policy.toml",
-        true,
-    );
-    let review = Review {
-        text: editor.text().to_string(),
-        changes: vec!["+ service web2: 8443/tcp from soc".into()],
-        diff: plan.diff.clone(),
-        lockouts: Vec::new(),
-        script: plan.script.clone(),
-        live_text: plan.live_text(),
-        changed_services: vec!["web2".into()],
-        table: "portcullis".into(),
-        confirm_timeout: plan.policy.settings.confirm_timeout,
-    };
+    let review = review_of(&app, Vec::new());
     update(&mut app, Msg::Reviewed(Ok(Box::new(review))));
     let screen = render(&mut app, 61, 200);
     // The ICMPv6 rule is longer than the screen: its continuation rows are still "+",
@@ -317,8 +297,6 @@ fn slash_filters_the_drops() {
 
 #[test]
 fn help_a_form_and_the_diff_at_the_sizes_cockpit_gives() {
-    use portcullis::app::review::Review;
-    use portcullis::commit::plan::Plan;
     for (w, h) in [(113, 34), (86, 22), (61, 16)] {
         let mut app = running_app();
         press(&mut app, "?");
@@ -340,25 +318,7 @@ fn help_a_form_and_the_diff_at_the_sizes_cockpit_gives() {
         press(&mut app, "2a");
         press(&mut app, "web2\t\t8443/tcp\tsoc\r");
         press(&mut app, "d");
-        let editor = app.editor.as_ref().unwrap();
-        let edited = portcullis::policy::parse(editor.text()).unwrap();
-        let plan = Plan::new(
-            edited,
-            Default::default(),
-            "/etc/portcullis/policy.toml",
-            true,
-        );
-        let review = Review {
-            text: editor.text().to_string(),
-            changes: vec!["+ service web2: 8443/tcp from soc".into()],
-            diff: plan.diff.clone(),
-            lockouts: Vec::new(),
-            script: plan.script.clone(),
-            live_text: plan.live_text(),
-            changed_services: vec!["web2".into()],
-            table: "portcullis".into(),
-            confirm_timeout: plan.policy.settings.confirm_timeout,
-        };
+        let review = review_of(&app, Vec::new());
         update(&mut app, Msg::Reviewed(Ok(Box::new(review))));
         let screen = render(&mut app, w, h);
         snapshot(&format!("cockpit_diff_{w}x{h}"), screen.clone());
@@ -371,4 +331,35 @@ fn help_a_form_and_the_diff_at_the_sizes_cockpit_gives() {
             "{w}x{h}: the commit line is cut without …:\n{screen}"
         );
     }
+}
+
+#[test]
+fn a_sockets_filter_does_not_change_what_the_drops_say_listens() {
+    // 2222 has no listener; 443 has one (nginx). Filter the sockets to ssh only, refresh:
+    // a drop to 443 must not turn into "nothing listens".
+    let mut app = app_with_drops(None);
+    press(&mut app, "/ssh\r");
+    let mut obs = observation(
+        62,
+        portcullis::app::observation::RulesState::NoTable,
+        Ok(sockets(true)),
+    );
+    let mut feed = drop_feed();
+    if let portcullis::app::observation::DropFeed::Reading { entries, .. } = &mut feed {
+        entries[0].key.port = Some(443);
+    }
+    obs.drops = feed;
+    update(&mut app, Msg::Refreshed(Box::new(obs)));
+    let row = app
+        .drops
+        .all_rows
+        .iter()
+        .find(|r| r.entry.key.port == Some(443))
+        .unwrap();
+    assert_eq!(
+        row.attribution.listening,
+        Some(true),
+        "{:?}",
+        row.attribution
+    );
 }

@@ -10,11 +10,9 @@ mod fixtures;
 
 use fixtures::*;
 use portcullis::app::observation::{LastCommit, RulesState};
-use portcullis::app::review::{ApplyDone, ApplyFailed, Review};
+use portcullis::app::review::{ApplyDone, ApplyFailed};
 use portcullis::app::{App, Effect, Modal, Msg, SaveFailed, Screen, update};
 use portcullis::commit::Outcome;
-use portcullis::commit::plan::Plan;
-use portcullis::diff::{Change, policy_changes};
 use portcullis::nft::counters::structure_of;
 use portcullis::policy::file::Loaded;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -29,31 +27,6 @@ fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
 
 fn small(name: &str, app: &mut App) {
     snapshot(name, render(app, 80, 24));
-}
-
-/// The review the worker would make of the app's working copy against an empty table.
-fn review_of(app: &App, lockouts: Vec<String>) -> Review {
-    let editor = app.editor.as_ref().expect("an editor");
-    let edited = portcullis::policy::parse(editor.text()).expect("valid edits");
-    let saved = portcullis::policy::parse(&editor.disk().text).expect("valid file");
-    let changes = policy_changes(&saved, &edited);
-    let plan = Plan::new(
-        edited,
-        Default::default(),
-        "/etc/portcullis/policy.toml",
-        true,
-    );
-    Review {
-        text: editor.text().to_string(),
-        changes: changes.iter().map(Change::line).collect(),
-        diff: plan.diff.clone(),
-        lockouts,
-        script: plan.script.clone(),
-        live_text: plan.live_text(),
-        changed_services: vec!["web".into()],
-        table: "portcullis".into(),
-        confirm_timeout: plan.policy.settings.confirm_timeout,
-    }
 }
 
 #[test]

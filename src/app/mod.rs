@@ -434,8 +434,16 @@ impl App {
             (None, _) => self.pending_since = None,
         }
         self.pending_changed(obs.pending);
-        let listeners: Vec<crate::sockets::Listener> =
-            self.sockets.iter().map(|s| s.listener.clone()).collect();
+        // Every socket, not the filtered ones: "nothing listens" must not depend on `/`.
+        // Copied only when there are drops to attribute (the quiet tick copies nothing).
+        let listeners: Vec<crate::sockets::Listener> = match &obs.drops {
+            observation::DropFeed::Reading { entries, .. } if !entries.is_empty() => self
+                .all_sockets
+                .iter()
+                .map(|s| s.listener.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
         self.drops.ingest(
             obs.drops,
             obs.operator_peers,

@@ -13,10 +13,10 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::theme::Theme;
-use super::{key_hints, pane_block, popup, title, visible_rows};
+use super::{key_hints, pane_block, popup, title, visible_rows, window_state};
 use crate::app::filter::ListId;
 use crate::app::observation::DropFeed;
 use crate::app::{App, DropRow, Focus, LetIn};
@@ -93,11 +93,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         height: inner.height.saturating_sub(1),
         ..inner
     };
-    let mut state = TableState::default().with_selected(
-        selected
-            .filter(|s| window.contains(s))
-            .map(|s| s - window.start),
-    );
+    let mut state = window_state(selected, &window);
     frame.render_stateful_widget(table, inner, &mut state);
 }
 

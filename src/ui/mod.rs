@@ -256,6 +256,16 @@ fn visible_rows(
     offset..(offset + height).min(len)
 }
 
+/// The table state that draws the rows `window` shows: the selection, if in it, counted
+/// from the window's first row (the panes build only the visible rows).
+fn window_state(selected: Option<usize>, window: &Range<usize>) -> TableState {
+    TableState::default().with_selected(
+        selected
+            .filter(|s| window.contains(s))
+            .map(|s| s - window.start),
+    )
+}
+
 /// A pane's frame, its border brighter while it has the focus.
 fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
     Block::default()

@@ -14,11 +14,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::format;
 use super::theme::Theme;
-use super::{pane_block, title, visible_rows};
+use super::{pane_block, title, visible_rows, window_state};
 use crate::app::observation::RulesState;
 use crate::app::rules::RuleRow;
 use crate::app::{App, Focus};
@@ -116,11 +116,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         .header(header)
         .row_highlight_style(if focused { theme.selected } else { theme.base });
     // The pinned row is selectable too (index `listed`); the table sees no selection then.
-    let mut state = TableState::default().with_selected(
-        selected
-            .filter(|s| window.contains(s))
-            .map(|s| s - window.start),
-    );
+    let mut state = window_state(selected, &window);
     app.areas.rules_rows = Rect {
         y: list.y.saturating_add(1),
         height: list.height.saturating_sub(1),

@@ -13,11 +13,11 @@ use std::net::IpAddr;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use super::format::fit;
 use super::theme::Theme;
-use super::{exposure_style, pane_block, title, visible_rows};
+use super::{exposure_style, pane_block, title, visible_rows, window_state};
 use crate::app::filter::ListId;
 use crate::app::sockets::SocketRow;
 use crate::app::{App, Focus};
@@ -157,11 +157,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         height: inner.height.saturating_sub(1),
         ..inner
     };
-    let mut state = TableState::default().with_selected(
-        selected
-            .filter(|s| window.contains(s))
-            .map(|s| s - window.start),
-    );
+    let mut state = window_state(selected, &window);
     frame.render_stateful_widget(table, inner, &mut state);
 }
 
