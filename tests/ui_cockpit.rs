@@ -363,3 +363,203 @@ fn a_sockets_filter_does_not_change_what_the_drops_say_listens() {
         row.attribution
     );
 }
+
+/// Every value a list, pane, form or footer shows, at Cockpit's sizes: whole, or cut with `…`.
+fn assert_nothing_cut(screen: &str, values: &[String], what: &str) {
+    for value in values {
+        let cuts = cut_silently(screen, value);
+        assert!(
+            cuts.is_empty(),
+            "{what}: {value:?} cut without …:\n{}\n\n{screen}",
+            cuts.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_services_and_networks_lists_cut_nothing_without_an_ellipsis() {
+    for (w, h) in [(113, 34), (86, 22), (61, 16)] {
+        let mut app = running_app();
+        press(&mut app, "2");
+        let screen = render(&mut app, w, h);
+        let mut values = Vec::new();
+        for row in app.visible_services() {
+            values.push(row.name.clone());
+            values.push(row.draft.ports.join(", "));
+            values.push(row.draft.allow.join(", "));
+        }
+        assert_nothing_cut(&screen, &values, &format!("services at {w}x{h}"));
+        assert_nothing_cut(
+            &screen,
+            &["ALLOW (→ out: TO)".to_string()],
+            &format!("services' header at {w}x{h}"),
+        );
+
+        press(&mut app, "3");
+        let screen = render(&mut app, w, h);
+        let mut values = Vec::new();
+        for row in app.visible_networks() {
+            values.push(row.name.clone());
+            values.push(row.head.join(", "));
+            values.push(row.users.join(", "));
+        }
+        assert_nothing_cut(&screen, &values, &format!("networks at {w}x{h}"));
+    }
+}
+
+#[test]
+fn a_long_rule_label_ends_in_an_ellipsis() {
+    let mut app = running_app();
+    let mut rules = rules_at(61);
+    rules.push(rule("service=a-rather-long-service-name allow=admin", 5));
+    let table = portcullis::app::observation::RulesState::Table {
+        objects: Vec::new().into(),
+        structure: portcullis::nft::counters::structure_of(&rules),
+        rules,
+    };
+    update(
+        &mut app,
+        Msg::Refreshed(Box::new(observation(61, table, Ok(sockets(true))))),
+    );
+    for (w, h) in [(113, 34), (86, 22), (61, 16)] {
+        press(&mut app, "1");
+        app.focus = portcullis::app::Focus::Rules;
+        let screen = render(&mut app, w, h);
+        assert_nothing_cut(
+            &screen,
+            &["a-rather-long-service-name".to_string()],
+            &format!("rules at {w}x{h}"),
+        );
+    }
+}
+
+fn form_hints(app: &App) -> Vec<String> {
+    let Modal::Form(form) = &app.modal else {
+        panic!("no form: {:?}", app.modal)
+    };
+    form.fields
+        .iter()
+        .map(|f| {
+            if f.multi_line {
+                let n = f.entries().len();
+                format!(
+                    "{n} {}; {}",
+                    if n == 1 { "entry" } else { "entries" },
+                    f.hint
+                )
+            } else {
+                f.hint.to_string()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_form_s_values_and_hints_are_whole_or_end_in_an_ellipsis() {
+    let allow = "admin, soc, agents, netdevices, 192.0.2.0/24, 198.51.100.0/24";
+    let mut app = running_app();
+    press(&mut app, "2a");
+    press(&mut app, &format!("wide\t\t8443/tcp\t{allow}\t"));
+    let screen = render(&mut app, 61, 16);
+    let mut values = form_hints(&app);
+    values.push(allow.to_string());
+    assert_nothing_cut(&screen, &values, "the service form at 61x16");
+
+    let mut app = running_app();
+    press(&mut app, "3e");
+    let screen = render(&mut app, 61, 16);
+    assert_nothing_cut(&screen, &form_hints(&app), "the network form at 61x16");
+
+    // A finding too long for its lines, or squeezed where the form does not fit the
+    // terminal, ends in … too.
+    for (w, h) in [(86, 22), (61, 16)] {
+        let mut app = running_app();
+        press(&mut app, "2a");
+        press(&mut app, &format!("x\t\t{}\t", "99999/tcp, ".repeat(12)));
+        let screen = render(&mut app, w, h);
+        // The form's message column, its lines joined as one text.
+        let text: String = screen
+            .lines()
+            .filter_map(|l| {
+                let inner = l.split('│').nth(1)?;
+                Some(
+                    inner
+                        .chars()
+                        .skip(13)
+                        .collect::<String>()
+                        .trim()
+                        .to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let Modal::Form(form) = &app.modal else {
+            panic!("no form")
+        };
+        for finding in form.fields.iter().filter_map(|f| f.error.as_ref()) {
+            let whole = format!("✗ {finding}");
+            let shown = (1..=whole.len())
+                .rev()
+                .filter(|&n| whole.is_char_boundary(n))
+                .find(|&n| text.contains(&whole[..n]))
+                .unwrap_or(0);
+            let rest = &text[text.find(&whole[..shown]).unwrap_or(0) + shown..];
+            assert!(
+                shown == whole.len() || rest.trim_start().starts_with('…'),
+                "{w}x{h}: the finding {whole:?} is cut without … after {:?}:\n{screen}",
+                &whole[..shown]
+            );
+        }
+    }
+}
+
+#[test]
+fn the_key_hints_drop_whole_keys_and_say_so() {
+    for (w, h) in [(86, 22), (61, 16)] {
+        let mut app = running_app();
+        let screen = render(&mut app, w, h);
+        let footer = screen.lines().last().unwrap_or_default().to_string();
+        assert_nothing_cut(
+            &footer,
+            &["a add service / let in".to_string()],
+            &format!("footer at {w}x{h}"),
+        );
+    }
+}
+
+#[test]
+fn a_list_s_title_with_a_filter_is_whole_or_ends_in_an_ellipsis() {
+    let mut app = running_app();
+    press(&mut app, "2/ssh admin\r");
+    let screen = render(&mut app, 61, 16);
+    assert!(
+        screen.contains("/ssh admin (Esc clears)"),
+        "the filter is lost from the title:\n{screen}"
+    );
+}
+
+#[test]
+fn the_networks_filter_matches_every_entry_not_the_first_three() {
+    let policy = r#"
+[networks]
+many = ["192.0.2.1", "192.0.2.2", "192.0.2.3", "198.51.100.77"]
+few = ["203.0.113.5"]
+
+[services.ssh]
+ports = ["22/tcp"]
+allow = ["many"]
+"#;
+    let mut app = portcullis::app::App::new(config(false), now());
+    let mut obs = observation(
+        0,
+        portcullis::app::observation::RulesState::NoTable,
+        Ok(sockets(true)),
+    );
+    obs.policy = Some(portcullis::app::observation::PolicyLoad::Loaded(Box::new(
+        portcullis::policy::parse(policy).expect("valid"),
+    )));
+    obs.policy_text = Some(portcullis::policy::file::Loaded::of_text(policy));
+    update(&mut app, Msg::Refreshed(Box::new(obs)));
+    press(&mut app, "3/198.51.100.77\r");
+    assert_eq!(app.list_names(Screen::Networks), ["many"]);
+}

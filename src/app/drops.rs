@@ -235,7 +235,7 @@ impl App {
                     .map(|e| e.names(super::editor::Section::Services));
                 let taken = |n: &str| names.as_ref().is_some_and(|all| all.contains(&n));
                 let base = self
-                    .sockets
+                    .all_sockets
                     .iter()
                     .find(|s| {
                         s.listener.port == *port

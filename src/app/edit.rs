@@ -52,22 +52,11 @@ impl App {
             .map(|e| e.services())
             .unwrap_or_default()
             .iter()
-            .filter(|r| {
-                let d = &r.draft;
-                let text = format!(
-                    "{} {} {} {} {}",
-                    r.name,
-                    d.ports.join(" "),
-                    d.allow.join(" "),
-                    d.interfaces.join(" "),
-                    d.description.as_deref().unwrap_or("")
-                );
-                super::filter::matches(filter, &text)
-            })
+            .filter(|r| super::filter::matches_lowercase(filter, &r.search))
             .collect()
     }
 
-    /// The networks screen's rows under its filter (name, the entries shown, users).
+    /// The networks screen's rows under its filter (name, every entry, users).
     pub fn visible_networks(&self) -> Vec<&super::editor::NetworkRow> {
         let filter = &self.filters.networks;
         self.editor
@@ -75,10 +64,7 @@ impl App {
             .map(|e| e.networks())
             .unwrap_or_default()
             .iter()
-            .filter(|r| {
-                let text = format!("{} {} {}", r.name, r.head.join(" "), r.users.join(" "));
-                super::filter::matches(filter, &text)
-            })
+            .filter(|r| super::filter::matches_lowercase(filter, &r.search))
             .collect()
     }
 

@@ -39,6 +39,8 @@ pub struct ServiceRow {
     pub draft: ServiceDraft,
     /// `+` added, `~` changed by the unsaved edits.
     pub marker: Option<char>,
+    /// What `/` looks in, in lower case: name, ports, allow, interfaces, description.
+    pub search: String,
 }
 
 /// A network as its screen lists it: how many entries, the first few, who allows it.
@@ -49,6 +51,8 @@ pub struct NetworkRow {
     pub head: Vec<String>,
     pub users: Vec<String>,
     pub marker: Option<char>,
+    /// What `/` looks in, in lower case: name, every entry (not only the head), users.
+    pub search: String,
 }
 
 /// How many entries of a network its row shows.
@@ -111,10 +115,19 @@ impl Editor {
             .map(|name| {
                 let draft = doc.service(&name).unwrap_or_default();
                 let marker = marker(before.and_then(|d| d.service(&name)), &draft);
+                let search = format!(
+                    "{name} {} {} {} {}",
+                    draft.ports.join(" "),
+                    draft.allow.join(" "),
+                    draft.interfaces.join(" "),
+                    draft.description.as_deref().unwrap_or("")
+                )
+                .to_lowercase();
                 ServiceRow {
                     name,
                     draft,
                     marker,
+                    search,
                 }
             })
             .collect();
@@ -124,10 +137,14 @@ impl Editor {
             .map(|name| {
                 let entries = doc.network(&name).unwrap_or_default();
                 let marker = marker(before.and_then(|d| d.network(&name)), &entries);
+                let users = doc.users_of(&name);
+                let search =
+                    format!("{name} {} {}", entries.join(" "), users.join(" ")).to_lowercase();
                 NetworkRow {
+                    search,
                     count: entries.len(),
                     head: entries.into_iter().take(HEAD).collect(),
-                    users: doc.users_of(&name),
+                    users,
                     marker,
                     name,
                 }

@@ -51,7 +51,11 @@ impl Filters {
 
 /// Whether `haystack` holds every word of `filter`, in any case (an empty filter: yes).
 pub fn matches(filter: &str, haystack: &str) -> bool {
-    let haystack = haystack.to_lowercase();
+    matches_lowercase(filter, &haystack.to_lowercase())
+}
+
+/// The same for a haystack already in lower case (made once, not per frame).
+pub fn matches_lowercase(filter: &str, haystack: &str) -> bool {
     filter
         .split_whitespace()
         .all(|word| haystack.contains(&word.to_lowercase()))

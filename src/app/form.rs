@@ -139,7 +139,7 @@ impl Form {
                 "Allow",
                 "allow",
                 &draft.allow.join(", "),
-                "network names, prefixes or any; Tab completes a name",
+                "networks, prefixes or any; Tab completes",
             ),
             Field::single(
                 "Interfaces",
@@ -162,7 +162,7 @@ impl Form {
             "Addresses",
             "entries",
             entries.to_vec(),
-            "one address or prefix per line; paste works",
+            "addresses or prefixes; paste works",
         );
         list.multi_line = true;
         let fields = vec![

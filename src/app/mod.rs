@@ -173,9 +173,9 @@ pub struct App {
     /// The policy file's text as last read, until the editor takes it over.
     policy_text: Option<Loaded>,
     /// The sockets shown: all of them, or those the `/` filter lets through.
-    pub sockets: Vec<SocketRow>,
+    pub sockets: Vec<std::sync::Arc<SocketRow>>,
     /// Every socket of the last refresh.
-    pub all_sockets: Vec<SocketRow>,
+    pub all_sockets: Vec<std::sync::Arc<SocketRow>>,
     pub sockets_error: Option<String>,
     /// Each list's `/` filter, and the list whose filter is being typed.
     pub filters: filter::Filters,
@@ -401,12 +401,18 @@ impl App {
         };
         match obs.sockets {
             Ok(listeners) => {
-                self.all_sockets = self.exposures.rows(
-                    listeners,
-                    self.policy.as_ref(),
-                    self.policy_generation,
-                    live,
-                );
+                // Shared with the filtered list: a refresh copies no row for the filter.
+                self.all_sockets = self
+                    .exposures
+                    .rows(
+                        listeners,
+                        self.policy.as_ref(),
+                        self.policy_generation,
+                        live,
+                    )
+                    .into_iter()
+                    .map(std::sync::Arc::new)
+                    .collect();
                 self.sockets_error = None;
             }
             Err(e) => self.sockets_error = Some(e),

@@ -27,6 +27,10 @@ use crate::app::editor::Section;
 use crate::app::form::{Field, Form};
 
 const LABEL: u16 = 13;
+/// The popup's width where the terminal has it.
+const WIDTH: u16 = 78;
+/// Lines a finding under its field may take; a longer one ends in `…`.
+const FINDING_LINES: usize = 3;
 /// Lines the list of addresses shows at once (it scrolls beyond).
 const LIST_LINES: u16 = 8;
 
@@ -40,16 +44,39 @@ pub fn draw(frame: &mut Frame, form: &mut Form, theme: &Theme, area: Rect) {
         Some(name) => format!("Edit {what} {name}"),
     };
     let completions: Vec<String> = form.completions().into_iter().map(String::from).collect();
-    let heights: Vec<u16> = form
+    // What a field's message gets: the popup's inner width less the label.
+    let text_width = usize::from(WIDTH.min(area.width).saturating_sub(2 + LABEL));
+    let mut messages: Vec<u16> = form
         .fields
         .iter()
-        .enumerate()
-        .map(|(i, f)| field_height(f) + u16::from(i == form.focus && !completions.is_empty()))
+        .map(|f| message_lines(f, text_width))
         .collect();
+    let heights = |messages: &[u16]| -> Vec<u16> {
+        form.fields
+            .iter()
+            .zip(messages)
+            .enumerate()
+            .map(|(i, (f, m))| {
+                input_lines(f) + m + u16::from(i == form.focus && !completions.is_empty())
+            })
+            .collect()
+    };
     let general = form.general.len() as u16;
     // The fields, findings elsewhere, the form's state line, and the borders.
-    let height = heights.iter().sum::<u16>() + general + 1 + 2;
-    let inner = popup(frame, area, 78, height, &title, theme);
+    let height = |messages: &[u16]| heights(messages).iter().sum::<u16>() + general + 1 + 2;
+    // Where the terminal is too short, the other fields' findings take one line each
+    // (from the bottom up, ending in `…`); the focused field's keeps all of its own.
+    for i in (0..messages.len()).rev() {
+        if height(&messages) <= area.height {
+            break;
+        }
+        if i != form.focus {
+            messages[i] = 1;
+        }
+    }
+    let heights = heights(&messages);
+    let height = height(&messages);
+    let inner = popup(frame, area, WIDTH, height, &title, theme);
 
     let mut constraints: Vec<Constraint> = heights.iter().map(|h| Constraint::Length(*h)).collect();
     constraints.push(Constraint::Length(general));
@@ -59,7 +86,12 @@ pub fn draw(frame: &mut Frame, form: &mut Form, theme: &Theme, area: Rect) {
     let focus = form.focus;
     for (i, field) in form.fields.iter_mut().enumerate() {
         let offer: &[String] = if i == focus { &completions } else { &[] };
-        draw_field(frame, field, i == focus, offer, theme, areas[i]);
+        let look = FieldLook {
+            focused: i == focus,
+            completions: offer,
+            message_lines: messages[i],
+        };
+        draw_field(frame, field, &look, theme, areas[i]);
     }
     let n = form.fields.len();
     let general: Vec<Line> = form
@@ -92,25 +124,33 @@ pub fn draw(frame: &mut Frame, form: &mut Form, theme: &Theme, area: Rect) {
     );
 }
 
-fn field_height(field: &Field) -> u16 {
-    let input = if field.multi_line { LIST_LINES } else { 1 };
-    let message = field.error.as_ref().map_or(1, |e| {
-        (e.chars().count() as u16)
-            .div_ceil(78 - LABEL - 2)
-            .clamp(1, 3)
-    });
-    input + message
+fn input_lines(field: &Field) -> u16 {
+    if field.multi_line { LIST_LINES } else { 1 }
 }
 
-fn draw_field(
-    frame: &mut Frame,
-    field: &mut Field,
+/// Lines the finding (or the hint) under a field wants.
+fn message_lines(field: &Field, text_width: usize) -> u16 {
+    field.error.as_ref().map_or(1, |e| {
+        finding_lines(e, text_width, FINDING_LINES).len().max(1) as u16
+    })
+}
+
+fn finding_lines(error: &str, text_width: usize, lines: usize) -> Vec<String> {
+    super::format::wrap(&format!("✗ {error}"), text_width, lines)
+}
+
+/// How a field is drawn this frame.
+struct FieldLook<'a> {
     focused: bool,
-    completions: &[String],
-    theme: &Theme,
-    area: Rect,
-) {
-    let input_height = if field.multi_line { LIST_LINES } else { 1 };
+    /// The names Tab completes to (the focused field's).
+    completions: &'a [String],
+    /// The lines its finding gets.
+    message_lines: u16,
+}
+
+fn draw_field(frame: &mut Frame, field: &mut Field, look: &FieldLook, theme: &Theme, area: Rect) {
+    let (focused, completions) = (look.focused, look.completions);
+    let input_height = input_lines(field);
     let offer = u16::from(!completions.is_empty());
     let [input_row, offer_row, message_row] = Layout::vertical([
         Constraint::Length(input_height),
@@ -156,26 +196,35 @@ fn draw_field(
         Style::default()
     });
     input.set_placeholder_text(if field.multi_line { "one per line" } else { "" });
-    frame.render_widget(&*input, input_area);
+    if focused || field.multi_line {
+        // The field being typed in scrolls to its cursor, as any input does.
+        frame.render_widget(&*input, input_area);
+    } else {
+        // Any other shows its start, and `…` where it goes on past the edge.
+        let text = super::format::fit(&field.text(), usize::from(input_area.width));
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.base)), input_area);
+    }
     let [_, message_area] =
         Layout::horizontal([Constraint::Length(LABEL), Constraint::Fill(1)]).areas(message_row);
-    let message = match &field.error {
-        Some(e) => Line::styled(format!("✗ {e}"), theme.status_error),
+    let width = usize::from(message_area.width);
+    let message: Vec<Line> = match &field.error {
+        Some(e) => finding_lines(e, width, usize::from(look.message_lines))
+            .into_iter()
+            .map(|l| Line::styled(l, theme.status_error))
+            .collect(),
         None if field.multi_line => {
             let n = field.entries().len();
-            Line::styled(
-                format!(
-                    "{n} {}; {}",
-                    if n == 1 { "entry" } else { "entries" },
-                    field.hint
-                ),
-                theme.muted,
-            )
+            let text = format!(
+                "{n} {}; {}",
+                if n == 1 { "entry" } else { "entries" },
+                field.hint
+            );
+            vec![Line::styled(super::format::fit(&text, width), theme.muted)]
         }
-        None => Line::styled(field.hint, theme.muted),
+        None => vec![Line::styled(
+            super::format::fit(field.hint, width),
+            theme.muted,
+        )],
     };
-    frame.render_widget(
-        Paragraph::new(message).wrap(Wrap { trim: false }),
-        message_area,
-    );
+    frame.render_widget(Paragraph::new(message), message_area);
 }

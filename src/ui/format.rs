@@ -84,6 +84,67 @@ pub fn fit(text: &str, width: usize) -> String {
     cut
 }
 
+/// `text` in at most `width` characters, its end kept: `…/portcullis/policy.toml`.
+pub fn fit_left(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(n + 1 - width).collect();
+    // From a directory boundary when there is one: `…/policy.toml`, not `…is/policy.toml`.
+    match tail.find('/') {
+        Some(i) if i > 0 => format!("…{}", &tail[i..]),
+        _ => format!("…{tail}"),
+    }
+}
+
+/// `text` word-wrapped to `width` in at most `lines` lines, the last ending in `…` when
+/// more would follow. A word longer than the width is broken.
+pub fn wrap(text: &str, width: usize, lines: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count();
+            let gap = usize::from(used > 0);
+            if used + gap + word.len() <= width {
+                if gap > 0 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                out.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word wider than a line: as much as fits, the rest on the next.
+            line.extend(word.iter().take(width));
+            word.drain(..width);
+            out.push(std::mem::take(&mut line));
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    if out.len() > lines {
+        out.truncate(lines.max(1));
+        if let Some(last) = out.last_mut() {
+            // Room for the ellipsis, and the mark that more was said.
+            *last = fit(&format!("{last} …"), width);
+            if !last.ends_with('…') {
+                last.push('…');
+            }
+        }
+    }
+    out
+}
+
 /// `text` with its first letter in capitals.
 pub fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
@@ -111,6 +172,15 @@ mod tests {
         assert_eq!(rate(Some(1500.0)), "1.5k");
         assert_eq!(age(14_900), "14s");
         assert_eq!(age(600_000), "10m");
+    }
+
+    #[test]
+    fn wrapping_marks_what_does_not_fit() {
+        assert_eq!(wrap("one two three", 7, 3), ["one two", "three"]);
+        assert_eq!(wrap("one two three four", 7, 2), ["one two", "three …"]);
+        assert_eq!(wrap("abcdefghij", 4, 3), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("abcdefghijklm", 4, 2), ["abcd", "efg…"]);
+        assert!(wrap("", 4, 2).is_empty());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
+use super::columns::{self, Column};
 use super::theme::Theme;
 use super::{format, pane_block, title, visible_rows};
 use crate::app::App;
@@ -43,21 +44,13 @@ pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
             ]
         })
         .collect();
-    let header = [
-        "",
-        "NAME",
-        "PORTS",
-        "ALLOW (→ out: TO)",
-        "INTERFACES",
-        "PKT/S",
-    ];
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(14),
-        Constraint::Fill(2),
-        Constraint::Fill(2),
-        Constraint::Length(10),
-        Constraint::Length(6),
+    let columns = [
+        column(&[""], 1, None, false),
+        column(&["NAME"], 8, None, false),
+        column(&["PORTS"], 7, None, true),
+        column(&["ALLOW (→ out: TO)", "ALLOW"], 7, None, true),
+        column(&["INTERFACES", "IFACES"], 6, Some(1), false),
+        column(&["PKT/S"], 5, Some(2), false),
     ];
     let detail = app.service_table.selected().and_then(|i| {
         let row = app.visible_services().get(i).copied()?;
@@ -75,8 +68,7 @@ pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
         area,
         Section::Services,
         ListView {
-            header: &header,
-            widths: &widths,
+            columns: &columns,
             rows,
             detail,
         },
@@ -105,13 +97,12 @@ pub fn draw_networks(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
             ]
         })
         .collect();
-    let header = ["", "NAME", "ENTRIES", "ADDRESSES", "USED BY"];
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(14),
-        Constraint::Length(7),
-        Constraint::Fill(3),
-        Constraint::Fill(2),
+    let columns = [
+        column(&[""], 1, None, false),
+        column(&["NAME"], 8, None, false),
+        column(&["ENTRIES"], 7, Some(1), false),
+        column(&["ADDRESSES"], 10, None, true),
+        column(&["USED BY"], 7, None, true),
     ];
     draw_list(
         frame,
@@ -120,17 +111,27 @@ pub fn draw_networks(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
         area,
         Section::Networks,
         ListView {
-            header: &header,
-            widths: &widths,
+            columns: &columns,
             rows,
             detail: None,
         },
     );
 }
 
+/// A column of a list: its headers (longest first), how narrow a cut may make it,
+/// when it gives way whole, whether it takes spare width.
+fn column<'a>(headers: &'a [&'a str], min: u16, drop_rank: Option<u8>, grows: bool) -> Column<'a> {
+    Column {
+        headers,
+        widest: 0,
+        min,
+        drop_rank,
+        grows,
+    }
+}
+
 struct ListView<'a> {
-    header: &'a [&'a str],
-    widths: &'a [Constraint],
+    columns: &'a [Column<'a>],
     rows: Vec<Vec<String>>,
     /// A line about the selected entry.
     detail: Option<String>,
@@ -154,11 +155,17 @@ fn draw_list(
         (_, true) => format!(" · /{filter}▏"),
         (false, false) => format!(" · /{filter} (Esc clears)"),
     };
-    let block = pane_block(
-        title(format!("{name} · {}{shown}", app.config.policy_path), theme),
-        true,
-        theme,
-    );
+    // The path gives way (from its left) before the filter; where not even `…/file`
+    // fits, the title goes without it.
+    let room = usize::from(area.width.saturating_sub(4));
+    let fixed = name.chars().count() + " · ".chars().count() + shown.chars().count();
+    let text = if room >= fixed + 8 {
+        let path = format::fit_left(&app.config.policy_path, room - fixed);
+        format!("{name} · {path}{shown}")
+    } else {
+        format::fit(&format!("{name}{shown}"), room)
+    };
+    let block = pane_block(title(text, theme), true, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
@@ -212,6 +219,22 @@ fn draw_list(
         view.rows.len(),
         usize::from(rows_area.height),
     );
+    // Widths from every row, not the visible ones: scrolling must not move the columns.
+    let columns: Vec<Column> = view
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(c, column)| Column {
+            widest: columns::widest(view.rows.iter().map(|r| r[c].as_str())),
+            ..column.clone()
+        })
+        .collect();
+    let widths = columns::fit(&columns, table_area.width, 1);
+    let shown: Vec<(usize, u16)> = widths
+        .iter()
+        .enumerate()
+        .filter_map(|(c, w)| w.map(|w| (c, w)))
+        .collect();
     let offset = visible.start;
     let rows: Vec<Row> = view.rows[visible]
         .iter()
@@ -222,8 +245,8 @@ fn draw_list(
             } else {
                 theme.base
             };
-            let cells = cells.iter().enumerate().map(|(c, text)| {
-                let cell = Cell::from(text.clone());
+            let cells = shown.iter().map(|&(c, w)| {
+                let cell = Cell::from(format::fit(&cells[c], usize::from(w)));
                 if c == 0 && Some(offset + i) != selected {
                     cell.style(theme.warning)
                 } else {
@@ -233,9 +256,10 @@ fn draw_list(
             Row::new(cells).style(style)
         })
         .collect();
-    let header = Row::new(view.header.iter().map(|h| Cell::from(*h))).style(theme.header);
+    let header =
+        Row::new(shown.iter().map(|&(c, w)| Cell::from(columns[c].header(w)))).style(theme.header);
     frame.render_widget(
-        Table::new(rows, view.widths.to_vec())
+        Table::new(rows, shown.iter().map(|&(_, w)| Constraint::Length(w)))
             .header(header)
             .column_spacing(1),
         table_area,

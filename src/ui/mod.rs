@@ -20,6 +20,7 @@
 //! ```
 
 mod ask;
+mod columns;
 mod countdown;
 mod diff;
 mod drops;

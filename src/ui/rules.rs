@@ -103,7 +103,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         .copied()
         .zip(window.clone())
         .map(|(r, i)| {
-            let row = rule_row(r, theme, history_width);
+            let row = rule_row(r, theme, label, history_width);
             if highlighted.contains(&i) {
                 row.style(theme.linked)
             } else {
@@ -134,7 +134,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
             )),
             rule,
         );
-        let mut row = rule_row(policy, theme, history_width).style(theme.policy_drop);
+        let mut row = rule_row(policy, theme, label, history_width).style(theme.policy_drop);
         if selected == Some(listed) && focused {
             row = row.style(theme.selected);
         } else if highlighted.contains(&listed) {
@@ -195,9 +195,10 @@ fn rules_title(app: &App, width: u16) -> String {
     format!("Rules · {label}{tail}")
 }
 
-fn rule_row<'a>(r: &'a RuleRow, theme: &Theme, history_width: usize) -> Row<'a> {
+/// One row; a label longer than its column ends in `…`.
+fn rule_row<'a>(r: &'a RuleRow, theme: &Theme, label: u16, history_width: usize) -> Row<'a> {
     Row::new([
-        Cell::from(r.label.as_str()),
+        Cell::from(format::fit(&r.label, usize::from(label))),
         Cell::from(Line::from(format::count(r.packets)).right_aligned()),
         Cell::from(Line::from(format::bytes(r.bytes)).right_aligned()),
         Cell::from(Line::from(format::rate(r.rate)).right_aligned()),

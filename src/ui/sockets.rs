@@ -75,7 +75,12 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
     let window = visible_rows(&mut app.socket_table, selected, app.sockets.len(), height);
     // Text columns as wide as their widest cell (within limits); the exposure gets the rest.
     let widest = |f: &dyn Fn(&SocketRow) -> usize, min: usize, max: usize| {
-        app.sockets.iter().map(f).max().unwrap_or(0).clamp(min, max) as u16
+        app.sockets
+            .iter()
+            .map(|s| f(s))
+            .max()
+            .unwrap_or(0)
+            .clamp(min, max) as u16
     };
     let address_width = widest(&|s| address_text(s).chars().count(), 7, 39);
     let process_width = widest(&|s| process_text(s).chars().count(), 7, 24);

@@ -52,7 +52,10 @@ pub fn lines(app: &App, theme: &Theme, width: u16) -> Vec<Line<'static>> {
     let room = usize::from(width).saturating_sub(used);
     if room >= 8 {
         first.push(sep.clone());
-        first.push(Span::styled(fit_left(&app.config.policy_path, room), bar));
+        first.push(Span::styled(
+            format::fit_left(&app.config.policy_path, room),
+            bar,
+        ));
     }
     first.push(sep.clone());
     first.push(Span::styled(age, bar));
@@ -179,22 +182,27 @@ pub fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
         } else {
             (theme.key, theme.muted)
         };
-        spans.push(Span::styled(format!(" {key}"), key_style));
-        spans.push(Span::styled(format!(" {label} "), label_style));
+        spans.push((
+            Span::styled(format!(" {key}"), key_style),
+            Span::styled(format!(" {label} "), label_style),
+        ));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-/// `text` in at most `width` characters, its end kept: `…/portcullis/policy.toml`.
-fn fit_left(text: &str, width: usize) -> String {
-    let n = text.chars().count();
-    if n <= width {
-        return text.to_string();
+    // Whole keys give way from the end, and ` …` says so (? lists them all).
+    let width = usize::from(area.width);
+    let len = |(k, l): &(Span, Span)| k.content.chars().count() + l.content.chars().count();
+    let mut used = 0;
+    let mut shown = Vec::new();
+    for (i, pair) in spans.iter().enumerate() {
+        let last = i + 1 == spans.len();
+        let room = if last { width } else { width.saturating_sub(2) };
+        // The trailing blank of the last key shown may go.
+        if used + len(pair) - 1 > room {
+            shown.push(Span::styled(" …", theme.muted));
+            break;
+        }
+        used += len(pair);
+        shown.push(pair.0.clone());
+        shown.push(pair.1.clone());
     }
-    let tail: String = text.chars().skip(n + 1 - width).collect();
-    // From a directory boundary when there is one: `…/policy.toml`, not `…is/policy.toml`.
-    match tail.find('/') {
-        Some(i) if i > 0 => format!("…{}", &tail[i..]),
-        _ => format!("…{tail}"),
-    }
+    frame.render_widget(Paragraph::new(Line::from(shown)), area);
 }
