@@ -563,3 +563,30 @@ allow = ["many"]
     press(&mut app, "3/198.51.100.77\r");
     assert_eq!(app.list_names(Screen::Networks), ["many"]);
 }
+
+#[test]
+fn a_sockets_filter_does_not_change_the_name_a_new_service_gets() {
+    // A drop to 8080, where java listens (http-alt in /etc/services) and no service allows:
+    // the new service is named after the socket even when the sockets are filtered to ssh.
+    let mut app = app_with_drops(None);
+    let mut obs = observation(
+        62,
+        portcullis::app::observation::RulesState::NoTable,
+        Ok(sockets(true)),
+    );
+    let mut feed = drop_feed();
+    if let portcullis::app::observation::DropFeed::Reading { entries, .. } = &mut feed {
+        entries[0].key.port = Some(8080);
+    }
+    obs.drops = feed;
+    update(&mut app, Msg::Refreshed(Box::new(obs)));
+    press(&mut app, "/ssh\r\t\t/8080\r");
+    key(&mut app, KeyCode::Down);
+    press(&mut app, "a");
+    assert!(matches!(app.modal, Modal::LetIn(_)), "{:?}", app.modal);
+    key(&mut app, KeyCode::Enter);
+    let Modal::Form(form) = &app.modal else {
+        panic!("no form: {:?}", app.modal)
+    };
+    assert_eq!(form.name(), "http-alt");
+}
