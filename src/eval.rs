@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use crate::policy::{Direction, Policy, Protocol, Service, Source, Verdict, interface_matches};
+use crate::policy::{Policy, Protocol, Service, Source, Verdict, interface_matches};
 
 /// The first packet of a new inbound connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub fn evaluate(policy: &Policy, packet: &Packet<'_>) -> Decision {
     // Services are sorted by name, as the compiler emits them; all of them accept, so the
     // first match is the one whose counter moves.
     for service in policy.services.values() {
-        if service.direction == Direction::In && service_matches(policy, service, packet) {
+        if service.direction.inbound() && service_matches(policy, service, packet) {
             return Decision {
                 verdict: Verdict::Accept,
                 rule: DecidingRule::Service(service.name.clone()),

@@ -1,6 +1,7 @@
-//! `interfaces` limits a service to the interfaces it names, and `direction = "out"`
+//! `interfaces` limits a service to the interfaces it names; `direction = "out"`
 //! services are what a host with `output_policy = "drop"` may send — while replies to
-//! allowed inbound connections and IPv6 neighbour discovery keep working.
+//! allowed inbound connections and IPv6 neighbour discovery keep working; and
+//! `direction = "both"` admits the same ports in from and out to its `allow`.
 
 mod common;
 
@@ -117,4 +118,98 @@ fn outbound_services_are_all_a_drop_output_policy_lets_out() {
         ("2001:db8:60::60", Proto::Tcp, 22),
     ];
     assert_eq!(lab.reachable(&probes), vec![true, true]);
+}
+
+/// What became of one UDP request: answered, refused by the sender's own output chain
+/// (the send fails), or met with silence.
+#[derive(Debug, PartialEq, Eq)]
+enum Exchange {
+    Answered,
+    Refused,
+    Silent,
+}
+
+/// `src:port` (in namespace `asker`) asks `dst:port`, where a responder in `answerer`
+/// echoes one datagram back. The responder is bound to `dst`, as an NTP server answers
+/// from the address it was asked on (a wildcard socket could answer from another).
+fn udp_exchange(asker: &str, answerer: &str, src: &str, dst: &str, port: u16) -> Exchange {
+    let src: IpAddr = src.parse().expect("source");
+    let dst: IpAddr = dst.parse().expect("destination");
+    let responder = in_ns(answerer, move || {
+        UdpSocket::bind(SocketAddr::new(dst, port)).expect("bind the responder")
+    });
+    let echo = std::thread::spawn(move || {
+        responder
+            .set_read_timeout(Some(Duration::from_millis(1500)))
+            .expect("timeout");
+        let mut buf = [0u8; 64];
+        if let Ok((n, peer)) = responder.recv_from(&mut buf) {
+            let _ = responder.send_to(&buf[..n], peer);
+        }
+    });
+    let outcome = in_ns(asker, move || {
+        let s = UdpSocket::bind(SocketAddr::new(src, port)).expect("bind the asker");
+        if s.send_to(b"time?", SocketAddr::new(dst, port)).is_err() {
+            return Exchange::Refused;
+        }
+        s.set_read_timeout(Some(Duration::from_millis(1500)))
+            .expect("timeout");
+        let mut buf = [0u8; 64];
+        match s.recv(&mut buf) {
+            Ok(_) => Exchange::Answered,
+            Err(_) => Exchange::Silent,
+        }
+    });
+    echo.join().expect("responder");
+    outcome
+}
+
+#[test]
+fn direction_both_lets_ntp_peers_ask_each_other_and_nothing_else_out() {
+    let Some(mut lab) = lab() else { return };
+    let policy = policy_file(
+        "[settings]\noutput_policy = \"drop\"\n\n\
+         [networks]\npeers = [\"192.0.2.123\", \"2001:db8:123::123\"]\n\n\
+         [services.ntp]\nports = [\"123/udp\"]\nallow = [\"peers\"]\ndirection = \"both\"\n\n\
+         [services.ssh]\nports = [\"22/tcp\"]\nallow = [\"any\"]\n",
+    );
+    let path = policy.path().to_str().expect("path");
+    lab.portcullis_ok(&["--policy", path, "apply", "--yes"]);
+    for a in [
+        "192.0.2.123",
+        "192.0.2.124",
+        "2001:db8:123::123",
+        "2001:db8:123::124",
+    ] {
+        lab.add_client_addr(a);
+    }
+    let (server, client) = (lab.server.clone(), lab.client.clone());
+    let s4 = common::SERVER4;
+    let s6 = common::SERVER6;
+    use Exchange::{Answered, Refused, Silent};
+    let cases = [
+        // The server asks its peers, and they answer (the answer is established traffic).
+        (&server, &client, s4, "192.0.2.123", 123, Answered),
+        (&server, &client, s6, "2001:db8:123::123", 123, Answered),
+        // The peers ask the server, and it answers.
+        (&client, &server, "192.0.2.123", s4, 123, Answered),
+        (&client, &server, "2001:db8:123::123", s6, 123, Answered),
+        // Not a peer: not asked, and not answered.
+        (&server, &client, s4, "192.0.2.124", 123, Refused),
+        (&client, &server, "192.0.2.124", s4, 123, Silent),
+        // Other UDP out, even to a peer: refused.
+        (&server, &client, s4, "192.0.2.123", 124, Refused),
+        (&server, &client, s6, "2001:db8:123::124", 123, Refused),
+    ];
+    for (asker, answerer, src, dst, port, want) in cases {
+        assert_eq!(
+            udp_exchange(asker, answerer, src, dst, port),
+            want,
+            "{src} asking {dst}:{port}"
+        );
+    }
+    // Inbound ssh keeps working beside it.
+    lab.add_client_addr("192.0.2.60");
+    lab.listen(Proto::Tcp, &[22]);
+    assert_eq!(lab.reachable(&[("192.0.2.60", Proto::Tcp, 22)]), vec![true]);
 }

@@ -455,7 +455,7 @@ proptest! {
         ports in prop::collection::vec(port_entry(), 0..4),
         allow in prop::collection::vec(allow_entry(), 0..4),
         interfaces in prop::collection::vec("[a-z0-9*;]{1,18}", 0..2),
-        direction in prop_oneof![Just(String::new()), Just("in".to_string()), Just("out".to_string()), "[a-z]{1,6}"],
+        direction in prop_oneof![Just(String::new()), Just("in".to_string()), Just("out".to_string()), Just("both".to_string()), "[a-z]{1,6}"],
         description in "[ -~]{0,12}",
     ) {
         use portcullis::app::form::Form;

@@ -151,7 +151,7 @@ impl Form {
                 "Direction",
                 "direction",
                 draft.direction.as_deref().unwrap_or(""),
-                "in (default) or out",
+                "in (default), out or both",
             ),
         ];
         Form::new(Section::Services, original, fields)

@@ -130,6 +130,8 @@ impl App {
                 .as_ref()
                 .map(|p| format!("{} on {}", p.name, l.address)),
             ports: vec![format!("{}/{}", l.port, l.protocol)],
+            direction: crate::sockets::suggest::talks_both_ways(l.port, l.protocol)
+                .then(|| "both".to_string()),
             ..ServiceDraft::default()
         };
         let mut form = Form::service(None, &name, &draft);

@@ -212,8 +212,10 @@ fn summary(s: &Service) -> String {
     if !s.interfaces.is_empty() {
         text.push_str(&format!(" on {}", s.interfaces.join(", ")));
     }
-    if s.direction == Direction::Out {
-        text.push_str(" (outbound)");
+    match s.direction {
+        Direction::In => {}
+        Direction::Out => text.push_str(" (outbound)"),
+        Direction::Both => text.push_str(" (in and out)"),
     }
     text
 }
@@ -229,8 +231,8 @@ fn details(a: &Service, b: &Service) -> Vec<String> {
         ),
         (
             "direction",
-            format!("{:?}", a.direction).to_lowercase(),
-            format!("{:?}", b.direction).to_lowercase(),
+            a.direction.as_str().to_string(),
+            b.direction.as_str().to_string(),
         ),
         (
             "description",

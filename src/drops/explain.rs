@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::tally::Entry;
 use crate::eval::{interfaces_match, source_matches};
-use crate::policy::{Direction, Policy, Service, Source};
+use crate::policy::{Policy, Service, Source};
 use crate::sockets::Listener;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,7 +42,7 @@ pub fn explain(policy: &Policy, listeners: Option<&[Listener]>, entry: &Entry) -
         return out;
     };
     for service in policy.services.values() {
-        if service.direction != Direction::In
+        if !service.direction.inbound()
             || !service
                 .ports
                 .iter()

@@ -8,7 +8,7 @@ use ipnet::IpNet;
 
 use super::packet::Proto;
 use super::tally::Entry;
-use crate::policy::{Direction, Policy, Source};
+use crate::policy::{Policy, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WayIn {
@@ -73,7 +73,7 @@ pub fn ways_in(policy: &Policy, entry: &Entry) -> Vec<WayIn> {
             .ports
             .iter()
             .any(|r| r.protocols.contains(&protocol) && (r.first..=r.last).contains(&port));
-        if service.direction != Direction::In || !on_port {
+        if !service.direction.inbound() || !on_port {
             continue;
         }
         for source in &service.allow {

@@ -90,10 +90,11 @@ pub fn compile(policy: &Policy) -> CompiledTable {
     let mut input = base_rules_in(policy);
     let mut output = base_rules_out();
     for service in policy.services.values() {
-        let rules = service_rules(policy, service, &mut sets);
-        match service.direction {
-            Direction::In => input.extend(rules),
-            Direction::Out => output.extend(rules),
+        if service.direction.inbound() {
+            input.extend(service_rules(policy, service, Direction::In, &mut sets));
+        }
+        if service.direction.outbound() {
+            output.extend(service_rules(policy, service, Direction::Out, &mut sets));
         }
     }
     let log = &policy.settings.drop_log;
@@ -224,12 +225,19 @@ fn catch_all(chain: &str, verdict: Verdict, log: &DropLog) -> RuleSpec {
     rule(stmts, Some(&comment))
 }
 
-/// One rule per address family the service's sources have (one rule for `any`).
-fn service_rules(policy: &Policy, service: &Service, sets: &mut SetBuilder) -> Vec<RuleSpec> {
+/// One rule per address family the service's sources have (one rule for `any`), for the
+/// chain of `way` (in or out; a service of both directions has rules in each).
+fn service_rules(
+    policy: &Policy,
+    service: &Service,
+    way: Direction,
+    sets: &mut SetBuilder,
+) -> Vec<RuleSpec> {
     let comment = service_comment(service);
-    let (iface_key, addr_field) = match service.direction {
-        Direction::In => (MetaKey::Iifname, "saddr"),
-        Direction::Out => (MetaKey::Oifname, "daddr"),
+    let (iface_key, addr_field) = if way == Direction::Out {
+        (MetaKey::Oifname, "daddr")
+    } else {
+        (MetaKey::Iifname, "saddr")
     };
     let mut prefix = Vec::new();
     if !service.interfaces.is_empty() {

@@ -500,11 +500,13 @@ impl<'b> Validator<'b> {
             match text {
                 "in" => direction = Direction::In,
                 "out" => direction = Direction::Out,
+                "both" => direction = Direction::Both,
                 other => self.error(
                     v.span(),
                     format!(
                         "services.{name}.direction is {other:?}; valid values are \"in\" \
-                         (traffic to this host, the default) and \"out\" (traffic from it)"
+                         (traffic to this host, the default), \"out\" (traffic from it) and \
+                         \"both\""
                     ),
                 ),
             }

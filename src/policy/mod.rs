@@ -135,6 +135,30 @@ pub enum Direction {
     In,
     /// Traffic from this host: `allow` names the destinations.
     Out,
+    /// Both: new connections in from `allow` and out to it, on the same ports (NTP
+    /// between servers). One rule in each chain.
+    Both,
+}
+
+impl Direction {
+    /// Whether it admits new connections to this host.
+    pub fn inbound(self) -> bool {
+        matches!(self, Direction::In | Direction::Both)
+    }
+
+    /// Whether it admits new connections from this host.
+    pub fn outbound(self) -> bool {
+        matches!(self, Direction::Out | Direction::Both)
+    }
+
+    /// As the policy file writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+            Direction::Both => "both",
+        }
+    }
 }
 
 /// Who may reach a service (or, outbound, where it may go).
@@ -151,7 +175,8 @@ pub struct Service {
     pub description: Option<String>,
     pub ports: Vec<PortRange>,
     pub allow: Vec<Source>,
-    /// Input interfaces (output interfaces for `direction = "out"`); empty means all.
+    /// Input interfaces (output interfaces for `direction = "out"`, both for `"both"`);
+    /// empty means all.
     pub interfaces: Vec<String>,
     pub direction: Direction,
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::Listener;
-use crate::policy::{Direction, Policy, Service, Source, interface_matches};
+use crate::policy::{Policy, Service, Source, interface_matches};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "networks", rename_all = "snake_case")]
@@ -40,7 +40,7 @@ pub fn covering<'p>(policy: &'p Policy, socket: &Listener) -> Vec<&'p Service> {
     policy
         .services
         .values()
-        .filter(|s| s.direction == Direction::In)
+        .filter(|s| s.direction.inbound())
         .filter(|s| {
             s.ports.iter().any(|r| {
                 r.protocols.contains(&socket.protocol) && (r.first..=r.last).contains(&socket.port)
@@ -101,7 +101,7 @@ pub fn stale_services<'p>(policy: &'p Policy, listeners: &[Listener]) -> Vec<&'p
     policy
         .services
         .values()
-        .filter(|s| s.direction == Direction::In)
+        .filter(|s| s.direction.inbound())
         .filter(|s| {
             !s.ports.iter().any(|r| {
                 listeners.iter().any(|l| {

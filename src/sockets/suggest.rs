@@ -23,6 +23,14 @@ pub struct Suggestion {
     pub protocol: Protocol,
     /// What the name came from, and who listens, for the comment.
     pub why: String,
+    /// A protocol whose servers also open connections to their peers on the same port
+    /// (NTP), proposed as `direction = "both"`.
+    pub both_ways: bool,
+}
+
+/// Ports whose servers talk to each other in both directions: NTP (123/udp).
+pub fn talks_both_ways(port: u16, protocol: Protocol) -> bool {
+    matches!((port, protocol), (123, Protocol::Udp))
 }
 
 /// Reads the ephemeral port range of the current network namespace.
@@ -86,6 +94,7 @@ pub fn suggest(
             port: socket.port,
             protocol: socket.protocol,
             why: format!("{who} listens on {}; named from {source}", socket.address),
+            both_ways: talks_both_ways(socket.port, socket.protocol),
         });
     }
     out
@@ -128,8 +137,13 @@ impl Suggestion {
     /// The service as a TOML table open to anyone, after a comment saying why it is
     /// proposed (and `note`, a further comment line, if not empty).
     pub fn to_toml(&self, note: &str) -> String {
+        let direction = if self.both_ways {
+            "# its servers also ask their peers: in and out\ndirection = \"both\"\n"
+        } else {
+            ""
+        };
         format!(
-            "\n# {}\n{note}[services.{}]\nports = [\"{}/{}\"]\nallow = [\"any\"]\n",
+            "\n# {}\n{note}[services.{}]\nports = [\"{}/{}\"]\nallow = [\"any\"]\n{direction}",
             self.why, self.name, self.port, self.protocol
         )
     }
@@ -184,10 +198,21 @@ mod tests {
             port: 514,
             protocol: Protocol::Udp,
             why: "x".into(),
+            both_ways: false,
         }];
         let text = to_toml(&s);
         let parsed = policy::parse(&text).expect("snippet is a valid policy");
         assert!(parsed.services.contains_key("syslog"));
+    }
+
+    #[test]
+    fn an_ntp_socket_is_proposed_in_and_out() {
+        let p = policy::Policy::default();
+        let sockets = [socket(Protocol::Udp, 123, Some("ntp"), "chronyd")];
+        let got = suggest(&p, &sockets, &ServiceNames::default(), &(32768..=60999));
+        assert!(got[0].both_ways, "{got:?}");
+        let parsed = policy::parse(&to_toml(&got)).expect("valid");
+        assert_eq!(parsed.services["ntp"].direction, policy::Direction::Both);
     }
 
     #[test]

@@ -31,8 +31,10 @@ pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
         .map(|row| {
             let s = &row.draft;
             let mut allow = s.allow.join(", ");
-            if s.direction.as_deref() == Some("out") {
-                allow = format!("→ {allow}");
+            match s.direction.as_deref() {
+                Some("out") => allow = format!("→ {allow}"),
+                Some("both") => allow = format!("↔ {allow}"),
+                _ => {}
             }
             vec![
                 row.marker.map(String::from).unwrap_or_default(),
@@ -48,7 +50,12 @@ pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
         column(&[""], 1, None, false),
         column(&["NAME"], 8, None, false),
         column(&["PORTS"], 7, None, true),
-        column(&["ALLOW (→ out: TO)", "ALLOW"], 7, None, true),
+        column(
+            &["ALLOW (→ out: TO, ↔ both)", "ALLOW (→ out: TO)", "ALLOW"],
+            7,
+            None,
+            true,
+        ),
         column(&["INTERFACES", "IFACES"], 6, Some(1), false),
         column(&["PKT/S"], 5, Some(2), false),
     ];
