@@ -21,6 +21,9 @@ pub struct Packet<'a> {
     /// unknown interface, so an unknown one errs towards "dropped" (the safe side for a
     /// lockout warning).
     pub interface: Option<&'a str>,
+    /// The host's own address it was sent to, if known. A service `on` some addresses never
+    /// matches an unknown one (the same safe side as the interface).
+    pub destination: Option<IpAddr>,
 }
 
 /// The rule that decides a packet.
@@ -69,7 +72,12 @@ fn service_matches(policy: &Policy, service: &Service, packet: &Packet<'_>) -> b
         range.protocols.contains(&packet.protocol)
             && (range.first..=range.last).contains(&packet.port)
     });
+    let on_ok = service.on.is_empty()
+        || packet
+            .destination
+            .is_some_and(|local| service.is_on(policy, local));
     port_ok
+        && on_ok
         && interfaces_match(&service.interfaces, packet.interface)
         && service
             .allow
@@ -90,14 +98,7 @@ pub fn interfaces_match(interfaces: &[String], interface: Option<&str>) -> bool 
 }
 
 pub fn source_matches(policy: &Policy, source: &Source, address: IpAddr) -> bool {
-    match source {
-        Source::Any => true,
-        Source::Literal(net) => net.contains(&address),
-        Source::Network(name) => policy
-            .networks
-            .get(name)
-            .is_some_and(|n| n.entries.iter().any(|net| net.contains(&address))),
-    }
+    policy.source_contains(source, address)
 }
 
 #[cfg(test)]
@@ -137,6 +138,7 @@ direction = "out"
                 protocol,
                 port,
                 interface: iif,
+                destination: None,
             },
         )
     }
@@ -199,9 +201,38 @@ direction = "out"
                 protocol: Protocol::Tcp,
                 port: 1,
                 interface: None,
+                destination: None,
             },
         );
         assert_eq!(d.verdict, Verdict::Accept);
         assert_eq!(d.rule, DecidingRule::ChainPolicy);
+    }
+
+    #[test]
+    fn a_service_on_some_addresses_admits_only_what_is_sent_to_them() {
+        let p = policy::parse(
+            "[networks]\nmgmt = [\"10.0.0.0/24\", \"2001:db8:5::/64\"]\n\
+             [services.console]\nports = [\"9090/tcp\"]\nallow = [\"any\"]\n\
+             on = [\"mgmt\", \"192.0.2.5\"]\n",
+        )
+        .expect("valid");
+        let to = |destination: Option<&str>| {
+            evaluate(
+                &p,
+                &Packet {
+                    source: "198.51.100.1".parse().expect("address"),
+                    protocol: Protocol::Tcp,
+                    port: 9090,
+                    interface: Some("eth0"),
+                    destination: destination.map(|d| d.parse().expect("address")),
+                },
+            )
+        };
+        assert_eq!(to(Some("10.0.0.5")), accepted_by("console"));
+        assert_eq!(to(Some("2001:db8:5::1")), accepted_by("console"));
+        assert_eq!(to(Some("192.0.2.5")), accepted_by("console"));
+        assert_eq!(to(Some("192.0.2.6")), DROPPED);
+        // Unknown: the safe side.
+        assert_eq!(to(None), DROPPED);
     }
 }

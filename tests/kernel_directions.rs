@@ -1,7 +1,8 @@
 //! `interfaces` limits a service to the interfaces it names; `direction = "out"`
 //! services are what a host with `output_policy = "drop"` may send — while replies to
 //! allowed inbound connections and IPv6 neighbour discovery keep working; and
-//! `direction = "both"` admits the same ports in from and out to its `allow`.
+//! `direction = "both"` admits the same ports in from and out to its `allow`; `on`
+//! limits a service to some of the host's own addresses.
 
 mod common;
 
@@ -212,4 +213,78 @@ fn direction_both_lets_ntp_peers_ask_each_other_and_nothing_else_out() {
     lab.add_client_addr("192.0.2.60");
     lab.listen(Proto::Tcp, &[22]);
     assert_eq!(lab.reachable(&[("192.0.2.60", Proto::Tcp, 22)]), vec![true]);
+}
+
+#[test]
+fn on_admits_traffic_to_the_addresses_it_names_and_not_to_the_others() {
+    let Some(mut lab) = lab() else { return };
+    // The server has two addresses of each family; the console is on the first of each
+    // (a network), the api on the second IPv4 one (beside one the server does not have)
+    // and the second IPv6 one; ssh is everywhere.
+    lab.add_server_addr("192.0.2.2");
+    lab.add_server_addr("2001:db8:ffff::2");
+    let policy = policy_file(&format!(
+        "[networks]\nmgmt = [\"{}\", \"{}\"]\n\n\
+         [services.console]\nports = [\"9090/tcp\", \"9090/udp\"]\nallow = [\"any\"]\non = [\"mgmt\"]\n\n\
+         [services.api]\nports = [\"8443/tcp\"]\nallow = [\"198.51.100.0/24\", \"2001:db8:77::/48\"]\n\
+         on = [\"192.0.2.2\", \"192.0.2.200\", \"2001:db8:ffff::2\"]\n\n\
+         [services.ssh]\nports = [\"22/tcp\"]\nallow = [\"any\"]\n",
+        common::SERVER4,
+        common::SERVER6
+    ));
+    let path = policy.path().to_str().expect("path");
+    lab.portcullis_ok(&["--policy", path, "apply", "--yes"]);
+    for a in ["198.51.100.5", "2001:db8:77::5"] {
+        lab.add_client_addr(a);
+    }
+    lab.listen(Proto::Tcp, &[9090, 8443, 22]);
+    lab.listen(Proto::Udp, &[9090]);
+    let first4: IpAddr = common::SERVER4.parse().expect("ip");
+    let first6: IpAddr = common::SERVER6.parse().expect("ip");
+    let second4: IpAddr = "192.0.2.2".parse().expect("ip");
+    let second6: IpAddr = "2001:db8:ffff::2".parse().expect("ip");
+    let (v4, v6) = ("198.51.100.5", "2001:db8:77::5");
+    let probes = [
+        (v4, Proto::Tcp, first4, 9090),
+        (v4, Proto::Tcp, second4, 9090),
+        (v6, Proto::Tcp, first6, 9090),
+        (v6, Proto::Tcp, second6, 9090),
+        (v4, Proto::Udp, first4, 9090),
+        (v4, Proto::Udp, second4, 9090),
+        (v6, Proto::Udp, first6, 9090),
+        (v6, Proto::Udp, second6, 9090),
+        (v4, Proto::Tcp, first4, 8443),
+        (v4, Proto::Tcp, second4, 8443),
+        (v6, Proto::Tcp, first6, 8443),
+        (v6, Proto::Tcp, second6, 8443),
+        (v4, Proto::Tcp, second4, 22),
+        (v6, Proto::Tcp, second6, 22),
+    ];
+    let want = [
+        true, false, true, false, // console over TCP: on the first addresses only
+        true, false, true, false, // and over UDP
+        false, true, false, true, // the api: on the second ones only
+        true, true, // ssh: everywhere
+    ];
+    assert_eq!(lab.reachable_at(&probes).as_slice(), want, "{probes:?}");
+
+    // The kernel's table says so in its own terms: one address as itself, more as a set.
+    let table = lab.nft(&["list", "table", "inet", "portcullis"]);
+    assert!(table.contains("ip daddr @net_mgmt_v4"), "{table}");
+    assert!(table.contains("ip daddr @on_api_v4"), "{table}");
+    assert!(table.contains("ip6 daddr 2001:db8:ffff::2 "), "{table}");
+    // And `sockets` shows where each is reached.
+    let out = lab.portcullis_ok(&["--policy", path, "sockets", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let console = doc["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .find(|s| s["port"] == 9090 && s["protocol"] == "tcp")
+        .expect("the console's socket");
+    assert_eq!(
+        console["reachable_on"],
+        serde_json::json!(["mgmt"]),
+        "{console}"
+    );
 }

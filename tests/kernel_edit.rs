@@ -307,7 +307,12 @@ fn a_pasted_list_of_hundreds_of_addresses_arrives_whole() {
     shows(&pty, "the count of pasted entries", "400 entries");
     keys(&mut pty, "\x13"); // ^S
     shows(&pty, "the network added", "network fleet added");
-    shows(&pty, "the network in the list", "fleet          400");
+    // Whole: the first three shown, and the rest counted.
+    shows(
+        &pty,
+        "the network in the list",
+        "10.20.0.0, 10.20.0.1, 10.20.0.2, +397 more",
+    );
     keys(&mut pty, "s");
     shows(&pty, "the save", "saved");
     let file = std::fs::read_to_string(setup.policy.path()).expect("policy");

@@ -1,4 +1,4 @@
-//! Model against kernel: random small policies and packets; the evaluator's verdict for
+//! Model against kernel: random small policies (with `direction` and `on`) and packets; the evaluator's verdict for
 //! each packet must equal what the kernel does with it. Each policy is compiled and loaded
 //! into a namespace, and each packet is a real TCP SYN from the client namespace across
 //! the veth pair: accepted, it meets the server's stack and comes back as a reset
@@ -40,19 +40,34 @@ const PORTS: std::ops::RangeInclusive<u16> = 1000..=1006;
 struct Case {
     input_accept: bool,
     networks: Vec<Vec<usize>>,
-    services: Vec<(u16, u16, u8, Vec<usize>, u8)>,
+    services: Vec<Service>,
     packets: Vec<(usize, u16)>,
 }
 
+/// (first port, span, protocols 0 tcp 1 udp 2 both, allow indexes, interfaces 0 none 1 ours
+/// 2 other, direction 0 in 1 both 2 out, on: see ON)
+type Service = (u16, u16, u8, Vec<usize>, u8, u8, u8);
+
+/// What `on` lists: nothing (absent), the server's address of one family or both, or an
+/// address the server does not have.
+const ON: &[&[&str]] = &[
+    &[],
+    &[SERVER4],
+    &[SERVER6],
+    &["192.0.2.99"],
+    &[SERVER4, SERVER6],
+];
+
 fn case() -> impl Strategy<Value = Case> {
     let networks = prop::collection::vec(prop::collection::vec(0..PREFIXES.len(), 1..3), 0..3);
-    // (first port, span, protocols 0 tcp 1 udp 2 both, allow indexes, interfaces 0 none 1 ours 2 other)
     let service = (
         PORTS,
         0u16..3,
         0u8..3,
         prop::collection::vec(0usize..12, 1..3),
         0u8..3,
+        prop_oneof![6 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
+        prop_oneof![4 => Just(0u8), 1 => 1u8..ON.len() as u8],
     );
     let services = prop::collection::vec(service, 1..4);
     let packets = prop::collection::vec((0..SOURCES.len(), PORTS), 4..7);
@@ -79,7 +94,7 @@ fn policy_text(case: &Case, our_interface: &str) -> String {
             .collect();
         text.push_str(&format!("n{i} = [{}]\n", list.join(", ")));
     }
-    for (i, (first, span, protos, allow, ifaces)) in case.services.iter().enumerate() {
+    for (i, (first, span, protos, allow, ifaces, way, on)) in case.services.iter().enumerate() {
         let proto = ["tcp", "udp", "tcp+udp"][*protos as usize];
         let ports = if *span == 0 {
             format!("{first}/{proto}")
@@ -105,18 +120,35 @@ fn policy_text(case: &Case, our_interface: &str) -> String {
             2 => text.push_str("interfaces = [\"nomatch*\"]\n"),
             _ => {}
         }
+        match way {
+            1 => text.push_str("direction = \"both\"\n"),
+            2 => text.push_str("direction = \"out\"\n"),
+            _ => {}
+        }
+        let on: Vec<String> = ON[*on as usize]
+            .iter()
+            .map(|a| format!("\"{a}\""))
+            .collect();
+        if !on.is_empty() {
+            text.push_str(&format!("on = [{}]\n", on.join(", ")));
+        }
     }
     text
+}
+
+/// The server's address of `src`'s family: where every probe goes.
+fn server_of(src: IpAddr) -> IpAddr {
+    if src.is_ipv4() {
+        SERVER4.parse().expect("ip")
+    } else {
+        SERVER6.parse().expect("ip")
+    }
 }
 
 /// Whether a SYN from `src` to the server's `port` was let in: a reset (refused) or an
 /// accept came back, rather than silence.
 fn kernel_accepts(client: &str, src: IpAddr, port: u16) -> bool {
-    let server: IpAddr = if src.is_ipv4() {
-        SERVER4.parse().expect("ip")
-    } else {
-        SERVER6.parse().expect("ip")
-    };
+    let server = server_of(src);
     let client = client.to_string();
     in_ns(&client, move || {
         let domain = if src.is_ipv4() {
@@ -190,6 +222,7 @@ fn the_evaluator_agrees_with_the_kernel() {
                     protocol: Protocol::Tcp,
                     port,
                     interface: Some(&server_if),
+                    destination: Some(server_of(SOURCES[s].parse().expect("ip"))),
                 },
             );
             prop_assert_eq!(

@@ -21,6 +21,7 @@ fn toml_fragment() -> impl Strategy<Value = String> {
         Just("allow".to_string()),
         Just("interfaces".to_string()),
         Just("direction".to_string()),
+        Just("on".to_string()),
         Just("input_policy".to_string()),
         Just("confirm_timeout".to_string()),
         Just("allow_ping".to_string()),
@@ -457,6 +458,7 @@ proptest! {
         interfaces in prop::collection::vec("[a-z0-9*;]{1,18}", 0..2),
         direction in prop_oneof![Just(String::new()), Just("in".to_string()), Just("out".to_string()), Just("both".to_string()), "[a-z]{1,6}"],
         description in "[ -~]{0,12}",
+        on in prop::collection::vec(allow_entry(), 0..3),
     ) {
         use portcullis::app::form::Form;
         use portcullis::policy::document::{PolicyDocument, ServiceDraft};
@@ -468,6 +470,7 @@ proptest! {
             allow,
             interfaces,
             direction: Some(direction),
+            on,
         };
         let mut form = Form::service(None, &name, &draft);
         // As after an attempt to submit: every finding is shown (a form nobody has typed in

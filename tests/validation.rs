@@ -126,9 +126,34 @@ fn each_mistake_is_found_where_it_is() {
         ("[networks]\na = \"10.0.0.0/8\"\n", "2:5", "list of strings"),
         ("[networks]\na = [10]\n", "2:6", "must be a string"),
         (
-            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\ndirection = \"both\"\n",
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\ndirection = \"sideways\"\n",
             "4:13",
-            "\"in\"",
+            "\"in\" (traffic to this host, the default), \"out\" (traffic from it) and \"both\"",
+        ),
+        (
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\non = []\n",
+            "4:6",
+            "services.s.on is empty; list this host's addresses",
+        ),
+        (
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\non = [\"any\"]\n",
+            "4:7",
+            "\"any\" is what leaving `on` out means",
+        ),
+        (
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\non = [\"10.0.0.5\", \"mgnt\"]\n",
+            "4:19",
+            "services.s.on: unknown network \"mgnt\"",
+        ),
+        (
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\non = [\"10.0.0.300\"]\n",
+            "4:7",
+            "services.s.on:",
+        ),
+        (
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\non = \"10.0.0.5\"\n",
+            "4:6",
+            "services.s.on must be a list of strings",
         ),
         ("networks = 5\n", "1:12", "must be a table"),
         ("[networks\n", "1:10", "TOML syntax error"),
@@ -192,4 +217,22 @@ fn the_drop_log_settings_are_read() {
     );
     let d = policy::parse("").unwrap().settings.drop_log;
     assert_eq!((d.enabled, d.group, d.rate, d.burst), (true, 47, 50, 100));
+}
+
+#[test]
+fn the_readme_documents_every_key_of_the_policy_file() {
+    let readme = include_str!("../README.md");
+    let section = readme
+        .split("## The policy")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has a section on the policy");
+    for key in policy::keys::SETTINGS.iter().chain(policy::keys::SERVICE) {
+        assert!(
+            section.contains(&format!("\n{} ", key.name))
+                || section.contains(&format!("\n{} =", key.name)),
+            "README's policy section does not show `{}`",
+            key.name
+        );
+    }
 }

@@ -153,6 +153,12 @@ impl Form {
                 draft.direction.as_deref().unwrap_or(""),
                 "in (default), out or both",
             ),
+            Field::single(
+                "On",
+                "on",
+                &draft.on.join(", "),
+                "optional: this host's addresses or networks",
+            ),
         ];
         Form::new(Section::Services, original, fields)
     }
@@ -216,6 +222,7 @@ impl Form {
             allow: entries("allow"),
             interfaces: entries("interfaces"),
             direction: text("direction"),
+            on: entries("on"),
         }
     }
 
@@ -328,7 +335,7 @@ impl Form {
     /// The network names the word at the cursor of the allow field could become.
     pub fn completions(&self) -> Vec<&str> {
         let field = &self.fields[self.focus];
-        if field.key != "allow" {
+        if field.key != "allow" && field.key != "on" {
             return Vec::new();
         }
         let word = field.word_before_cursor();

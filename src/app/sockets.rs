@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use crate::nft::live::LiveObject;
 use crate::policy::{Policy, Protocol};
 use crate::sockets::Listener;
-use crate::sockets::exposure::{Exposure, covering, exposure};
+use crate::sockets::exposure::{Exposure, covering, exposure, reachable_on};
 use crate::sockets::live_exposure::live_exposure;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +21,9 @@ pub struct SocketRow {
     pub live: Option<Exposure>,
     /// The policy services whose ports cover the socket.
     pub services: Vec<String>,
+    /// The host's addresses (the services' `on`) where a socket bound to all of them is
+    /// reached; empty for all of them.
+    pub on: Vec<String>,
 }
 
 /// What `/` matches a socket row against: port, protocol, address, process, services.
@@ -76,6 +79,7 @@ struct Answer {
     policy: Option<Exposure>,
     live: Option<Exposure>,
     services: Vec<String>,
+    on: Vec<String>,
 }
 
 /// The live table as the sockets pane needs it: its objects, and its structure (which
@@ -119,6 +123,7 @@ impl ExposureCache {
                         services: policy
                             .map(|p| covering(p, &l).iter().map(|s| s.name.clone()).collect())
                             .unwrap_or_default(),
+                        on: policy.map(|p| reachable_on(p, &l)).unwrap_or_default(),
                     })
                     .clone();
                 SocketRow {
@@ -126,6 +131,7 @@ impl ExposureCache {
                     policy: answer.policy,
                     live: answer.live,
                     services: answer.services,
+                    on: answer.on,
                 }
             })
             .collect();

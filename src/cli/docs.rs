@@ -67,6 +67,28 @@ fn render_page(command: &clap::Command, out: &mut Vec<u8>) -> std::io::Result<()
             )?;
         }
     }
+    // Every key of the policy file, from the validator's own list.
+    writeln!(out, ".SH POLICY FILE")?;
+    writeln!(
+        out,
+        "TOML, by default /etc/portcullis/policy.toml; \\fBportcullis check\\fR validates it. \
+         [networks] maps names to lists of addresses and prefixes (\\fBany\\fR is built in)."
+    )?;
+    for (table, keys) in [
+        ("[settings]", crate::policy::keys::SETTINGS),
+        ("[services.NAME]", crate::policy::keys::SERVICE),
+    ] {
+        writeln!(out, ".SS {}", roff_escape(table))?;
+        for k in keys {
+            writeln!(
+                out,
+                ".TP\n\\fB{}\\fR = {}\n{}",
+                roff_escape(k.name),
+                roff_escape(k.value),
+                roff_escape(k.doc)
+            )?;
+        }
+    }
     // Where administrators look for what portcullis keeps.
     const FILES: &[(&str, &str)] = &[
         (

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::eprint;
 use crate::nft::backend::Nft;
 use crate::policy::file::load as load_policy;
-use crate::sockets::exposure::{Exposure, exposure, stale_services};
+use crate::sockets::exposure::{Exposure, exposure, reachable_on, stale_services};
 use crate::sockets::live_exposure::live_exposure;
 use crate::sockets::suggest::{ephemeral_range, suggest, to_toml};
 use crate::sockets::{self, Process, ServiceNames};
@@ -37,6 +37,10 @@ struct Row<'a> {
     uid: u32,
     exposure: Option<Exposure>,
     live_exposure: Option<Exposure>,
+    /// For a socket bound to every address: the host's addresses where the policy's
+    /// services reach it (their `on`); left out when it is every address.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reachable_on: Vec<String>,
 }
 
 pub struct Options {
@@ -113,6 +117,10 @@ pub fn run(path: &Path, nft: &dyn Nft, opts: &Options) -> u8 {
                     uid: l.uid,
                     exposure: policy.as_ref().map(|p| exposure(p, l)),
                     live_exposure: live_exposure(&live, l),
+                    reachable_on: policy
+                        .as_ref()
+                        .map(|p| reachable_on(p, l))
+                        .unwrap_or_default(),
                 })
                 .collect(),
             stale_services: policy
@@ -161,9 +169,18 @@ pub fn run(path: &Path, nft: &dyn Nft, opts: &Options) -> u8 {
             {
                 let proposed = policy.as_ref().map(|p| exposure(p, l));
                 let now = live_exposure(&live, l);
+                let on = policy
+                    .as_ref()
+                    .map(|p| reachable_on(p, l))
+                    .unwrap_or_default();
+                let on = if on.is_empty() {
+                    String::new()
+                } else {
+                    format!(" on {}", on.join(", "))
+                };
                 match (proposed, now) {
-                    (Some(p), Some(n)) if p != n => format!("{p} (live: {n})"),
-                    (Some(p), _) => p.to_string(),
+                    (Some(p), Some(n)) if p != n => format!("{p}{on} (live: {n})"),
+                    (Some(p), _) => format!("{p}{on}"),
                     (None, Some(n)) => format!("live: {n}"),
                     (None, None) => "?".to_string(),
                 }

@@ -51,6 +51,7 @@ pub fn check(
             protocol: Protocol::Tcp,
             port: connection.server_port,
             interface,
+            destination: Some(connection.server),
         },
     );
     (decision.verdict == Verdict::Drop).then(|| Lockout {

@@ -210,7 +210,10 @@ fn drop_log(log: &crate::policy::DropLog) -> String {
 fn summary(s: &Service) -> String {
     let mut text = format!("{} from {}", ports(s), allow(s));
     if !s.interfaces.is_empty() {
-        text.push_str(&format!(" on {}", s.interfaces.join(", ")));
+        text.push_str(&format!(" via {}", s.interfaces.join(", ")));
+    }
+    if !s.on.is_empty() {
+        text.push_str(&format!(" on {}", labels(&s.on)));
     }
     match s.direction {
         Direction::In => {}
@@ -234,6 +237,7 @@ fn details(a: &Service, b: &Service) -> Vec<String> {
             a.direction.as_str().to_string(),
             b.direction.as_str().to_string(),
         ),
+        ("on", labels(&a.on), labels(&b.on)),
         (
             "description",
             a.description.clone().unwrap_or_default(),
@@ -256,13 +260,14 @@ fn ports(s: &Service) -> String {
 }
 
 fn allow(s: &Service) -> String {
-    s.allow
+    labels(&s.allow)
+}
+
+/// Sources as the policy writes them, comma-separated.
+fn labels(sources: &[Source]) -> String {
+    sources
         .iter()
-        .map(|a| match a {
-            Source::Any => "any".to_string(),
-            Source::Network(n) => n.clone(),
-            Source::Literal(net) => net.to_string(),
-        })
+        .map(Source::label)
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -19,7 +19,6 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
-use ipnet::IpNet;
 use nftables::expr::{
     CT, Expression, Meta, MetaKey, NamedExpression, Payload, PayloadField, Prefix, Range, SetItem,
 };
@@ -234,10 +233,11 @@ fn service_rules(
     sets: &mut SetBuilder,
 ) -> Vec<RuleSpec> {
     let comment = service_comment(service);
-    let (iface_key, addr_field) = if way == Direction::Out {
-        (MetaKey::Oifname, "daddr")
+    // Inbound, the peer is the source and the host's own address (`on`) the destination.
+    let (iface_key, addr_field, local_field) = if way == Direction::Out {
+        (MetaKey::Oifname, "daddr", "saddr")
     } else {
-        (MetaKey::Iifname, "saddr")
+        (MetaKey::Iifname, "saddr", "daddr")
     };
     let mut prefix = Vec::new();
     if !service.interfaces.is_empty() {
@@ -252,24 +252,48 @@ fn service_rules(
         rule(stmts, Some(&comment))
     };
 
-    if service.allows_any() {
+    if service.allows_any() && service.on.is_empty() {
         return vec![finish(prefix)];
     }
     let mut rules = Vec::new();
     for (family, proto) in [(Family::V4, "ip"), (Family::V6, "ip6")] {
-        if let Some(set) = sets.source_set(policy, service, family) {
-            let mut stmts = prefix.clone();
+        // Reachable on none of the host's addresses of this family: no rule for it.
+        let on = match sets.local_match(policy, service, family) {
+            LocalMatch::All => None,
+            LocalMatch::Nowhere => continue,
+            LocalMatch::Only(right) => Some(eq(payload(proto, local_field), right)),
+        };
+        let mut stmts = prefix.clone();
+        if !service.allows_any() {
+            let Some(set) = sets.source_set(policy, service, family) else {
+                continue;
+            };
             stmts.push(eq(payload(proto, addr_field), string(&format!("@{set}"))));
-            rules.push(finish(stmts));
         }
+        stmts.extend(on);
+        rules.push(finish(stmts));
     }
     rules
 }
 
-/// `service=NAME allow=a,b`, cut to what nft stores.
+/// Which of the host's addresses of one family a service is on.
+enum LocalMatch {
+    /// All of them (no `on`).
+    All,
+    /// None: `on` lists only the other family's.
+    Nowhere,
+    /// These: one address, or a set.
+    Only(Expression<'static>),
+}
+
+/// `service=NAME allow=a,b` (and ` on=x,y`), cut to what nft stores.
 fn service_comment(service: &Service) -> String {
     let sources: Vec<String> = service.allow.iter().map(Source::label).collect();
     let mut comment = format!("{SERVICE_TAG}{} allow={}", service.name, sources.join(","));
+    if !service.on.is_empty() {
+        let on: Vec<String> = service.on.iter().map(Source::label).collect();
+        comment.push_str(&format!(" on={}", on.join(",")));
+    }
     if comment.len() > MAX_COMMENT {
         // Everything is ASCII (names and addresses are validated), so byte cuts are safe.
         comment.truncate(MAX_COMMENT - 3);
@@ -342,6 +366,13 @@ fn port_exprs(list: &[Interval]) -> Vec<Expression<'static>> {
         .collect()
 }
 
+fn suffix(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "v4",
+        Family::V6 => "v6",
+    }
+}
+
 /// Collects the named interval sets the rules refer to.
 #[derive(Default)]
 struct SetBuilder {
@@ -352,39 +383,60 @@ struct SetBuilder {
 impl SetBuilder {
     /// The set holding the service's sources of one family, or None if it has none.
     fn source_set(&mut self, policy: &Policy, service: &Service, family: Family) -> Option<String> {
-        let suffix = match family {
-            Family::V4 => "v4",
-            Family::V6 => "v6",
-        };
         // A service allowed from exactly one network shares that network's set.
         let name = match service.allow.as_slice() {
-            [Source::Network(n)] => format!("net_{n}_{suffix}"),
-            _ => format!("svc_{}_{suffix}", service.name),
+            [Source::Network(n)] => format!("net_{n}_{}", suffix(family)),
+            _ => format!("svc_{}_{}", service.name, suffix(family)),
         };
-        if let Some((_, list)) = self.sets.get(&name) {
-            return (!list.is_empty()).then_some(name);
+        self.set_of(policy, name, &service.allow, family)
+            .map(|(name, _)| name)
+    }
+
+    /// The match for the host's own addresses of one family the service is on: a single
+    /// address as itself, more as a set (a network's own when `on` names just one).
+    fn local_match(&mut self, policy: &Policy, service: &Service, family: Family) -> LocalMatch {
+        if service.on.is_empty() {
+            return LocalMatch::All;
         }
-        let mut nets: Vec<&IpNet> = Vec::new();
-        for source in &service.allow {
-            match source {
-                Source::Any => {}
-                Source::Literal(net) => nets.push(net),
-                Source::Network(n) => {
-                    if let Some(network) = policy.networks.get(n) {
-                        nets.extend(network.entries.iter());
-                    }
-                }
+        let name = match service.on.as_slice() {
+            [Source::Network(n)] => format!("net_{n}_{}", suffix(family)),
+            _ => format!("on_{}_{}", service.name, suffix(family)),
+        };
+        let Some((name, list)) = self.set_of(policy, name.clone(), &service.on, family) else {
+            return LocalMatch::Nowhere;
+        };
+        match list.as_slice() {
+            [(lo, hi)] if lo == hi && !name.starts_with("net_") => {
+                // One address: written as itself, with no set for it.
+                self.sets.remove(&name);
+                LocalMatch::Only(addr_expr(intervals::addr_element(family, (*lo, *hi))))
             }
+            _ => LocalMatch::Only(string(&format!("@{name}"))),
+        }
+    }
+
+    /// The named set `name` of `sources`' addresses of one family, made once; None (and
+    /// no set) when they have none of that family.
+    fn set_of(
+        &mut self,
+        policy: &Policy,
+        name: String,
+        sources: &[Source],
+        family: Family,
+    ) -> Option<(String, Vec<Interval>)> {
+        if let Some((_, list)) = self.sets.get(&name) {
+            return (!list.is_empty()).then(|| (name, list.clone()));
         }
         let list = intervals::merge(
-            nets.into_iter()
+            policy
+                .entries_of(sources)
+                .into_iter()
                 .filter(|n| Family::of(n) == family)
                 .map(intervals::net_interval)
                 .collect(),
         );
-        let used = !list.is_empty();
-        self.sets.insert(name.clone(), (family, list));
-        used.then_some(name)
+        self.sets.insert(name.clone(), (family, list.clone()));
+        (!list.is_empty()).then_some((name, list))
     }
 
     fn digests(&self) -> BTreeMap<String, String> {

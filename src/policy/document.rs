@@ -18,9 +18,15 @@ pub struct ServiceDraft {
     pub ports: Vec<String>,
     pub allow: Vec<String>,
     pub interfaces: Vec<String>,
-    /// `in` (the default, left out of the file) or `out`.
+    /// `in` (the default, left out of the file), `out` or `both`.
     pub direction: Option<String>,
+    /// The host's addresses it is reachable on; empty for all.
+    pub on: Vec<String>,
 }
+
+/// The keys of a service that name networks: a network's rename follows into them, and
+/// one named there is in use.
+const NETWORK_LISTS: &[&str] = &["allow", "on"];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EditError {
@@ -80,6 +86,7 @@ impl PolicyDocument {
             allow: strings("allow"),
             interfaces: strings("interfaces"),
             direction: text("direction"),
+            on: strings("on"),
         })
     }
 
@@ -142,6 +149,7 @@ impl PolicyDocument {
         set_list(&mut table, "interfaces", &draft.interfaces, false);
         let direction = draft.direction.as_deref().filter(|d| *d != "in");
         set_text(&mut table, "direction", direction);
+        set_list(&mut table, "on", &draft.on, false);
         services.insert(name, Item::Table(table));
         Ok(())
     }
@@ -193,7 +201,7 @@ impl PolicyDocument {
             };
             networks.sort_values_by(|a, _, b, _| place(a.get()).cmp(&place(b.get())));
             if old != name {
-                self.rename_in_allow_lists(old, name);
+                self.rename_in_network_lists(old, name);
             }
         }
         Ok(())
@@ -226,7 +234,7 @@ impl PolicyDocument {
             })
     }
 
-    /// The services whose allow list names `network`, in file order.
+    /// The services whose allow (or on) list names `network`, in file order.
     pub fn users_of(&self, network: &str) -> Vec<String> {
         let Some(services) = self.doc.get("services").and_then(Item::as_table_like) else {
             return Vec::new();
@@ -234,15 +242,17 @@ impl PolicyDocument {
         services
             .iter()
             .filter(|(_, s)| {
-                s.get("allow")
-                    .and_then(Item::as_array)
-                    .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(network)))
+                NETWORK_LISTS.iter().any(|key| {
+                    s.get(key)
+                        .and_then(Item::as_array)
+                        .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(network)))
+                })
             })
             .map(|(name, _)| name.to_string())
             .collect()
     }
 
-    fn rename_in_allow_lists(&mut self, old: &str, new: &str) {
+    fn rename_in_network_lists(&mut self, old: &str, new: &str) {
         let Some(services) = self
             .doc
             .get_mut("services")
@@ -251,14 +261,16 @@ impl PolicyDocument {
             return;
         };
         for (_, service) in services.iter_mut() {
-            let Some(allow) = service.get_mut("allow").and_then(Item::as_array_mut) else {
-                continue;
-            };
-            for value in allow.iter_mut() {
-                if value.as_str() == Some(old) {
-                    let decor = value.decor().clone();
-                    *value = Value::from(new);
-                    *value.decor_mut() = decor;
+            for key in NETWORK_LISTS {
+                let Some(list) = service.get_mut(key).and_then(Item::as_array_mut) else {
+                    continue;
+                };
+                for value in list.iter_mut() {
+                    if value.as_str() == Some(old) {
+                        let decor = value.decor().clone();
+                        *value = Value::from(new);
+                        *value.decor_mut() = decor;
+                    }
                 }
             }
         }

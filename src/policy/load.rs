@@ -13,6 +13,7 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::bulk::{BULK_MIN, Bulk, take_out};
+use super::keys;
 use super::{
     ANY, ConfirmMode, Diagnostic, Diagnostics, Direction, Network, Policy, Service, Settings,
     Source, Verdict, parse_net, parse_port_spec, validate_interface_name, validate_object_name,
@@ -22,19 +23,6 @@ use super::{
 type Value<'i> = Spanned<DeValue<'i>>;
 
 const ROOT_KEYS: &[&str] = &["settings", "networks", "services"];
-const SETTINGS_KEYS: &[&str] = &[
-    "table",
-    "input_policy",
-    "output_policy",
-    "allow_ping",
-    "confirm_timeout",
-    "confirm",
-    "drop_log",
-    "drop_log_group",
-    "drop_log_rate",
-    "drop_log_burst",
-];
-const SERVICE_KEYS: &[&str] = &["description", "ports", "allow", "interfaces", "direction"];
 const MAX_DESCRIPTION: usize = 200;
 const MIN_CONFIRM: Duration = Duration::from_secs(5);
 const MAX_CONFIRM: Duration = Duration::from_secs(24 * 3600);
@@ -205,7 +193,7 @@ impl<'b> Validator<'b> {
         let Some(table) = self.table(value, "[settings]") else {
             return settings;
         };
-        self.check_keys(table, SETTINGS_KEYS, "[settings]");
+        self.check_keys(table, &keys::names(keys::SETTINGS), "[settings]");
         if let Some(v) = table.get("table")
             && let Some(name) = self.string(v, "settings.table")
         {
@@ -413,7 +401,7 @@ impl<'b> Validator<'b> {
     ) -> Option<Service> {
         let ctx = format!("[services.{name}]");
         let table = self.table(value, &ctx)?;
-        self.check_keys(table, SERVICE_KEYS, &ctx);
+        self.check_keys(table, &keys::names(keys::SERVICE), &ctx);
 
         let description = table.get("description").and_then(|v| {
             let text = self.string(v, &format!("services.{name}.description"))?;
@@ -512,6 +500,37 @@ impl<'b> Validator<'b> {
             }
         }
 
+        let mut on = Vec::new();
+        if let Some(v) = table.get("on") {
+            let what = format!("services.{name}.on");
+            if self.is_empty_list(v) {
+                self.error(
+                    v.span(),
+                    format!(
+                        "{what} is empty; list this host's addresses (or networks of them) \
+                         the service is reachable on, or remove it for all of them"
+                    ),
+                );
+            }
+            for (text, span) in self.strings(v, &what) {
+                match self.source(text, networks) {
+                    Ok(Source::Any) => self.error(
+                        span,
+                        format!(
+                            "{what}: \"any\" is what leaving `on` out means; list this \
+                             host's addresses, or remove `on`"
+                        ),
+                    ),
+                    Ok(s) => {
+                        if !on.contains(&s) {
+                            on.push(s);
+                        }
+                    }
+                    Err(e) => self.error(span, format!("{what}: {e}")),
+                }
+            }
+        }
+
         Some(Service {
             name: name.to_string(),
             description,
@@ -519,6 +538,7 @@ impl<'b> Validator<'b> {
             allow,
             interfaces: interfaces.into_iter().collect(),
             direction,
+            on,
         })
     }
 

@@ -6,6 +6,7 @@ mod bulk;
 mod diag;
 pub mod document;
 pub mod file;
+pub mod keys;
 mod load;
 mod names;
 mod ports;
@@ -179,6 +180,10 @@ pub struct Service {
     /// empty means all.
     pub interfaces: Vec<String>,
     pub direction: Direction,
+    /// The host's own addresses it is reachable on (its entry points), as network names
+    /// or literals, never `any`; empty means all of them. Inbound, the packet's
+    /// destination; outbound, its source.
+    pub on: Vec<Source>,
 }
 
 impl Source {
@@ -195,5 +200,42 @@ impl Source {
 impl Service {
     pub fn allows_any(&self) -> bool {
         self.allow.iter().any(|s| matches!(s, Source::Any))
+    }
+
+    /// Whether the service is reachable on the host's address `local` (always, without
+    /// `on`).
+    pub fn is_on(&self, policy: &Policy, local: std::net::IpAddr) -> bool {
+        self.on.is_empty() || self.on.iter().any(|s| policy.source_contains(s, local))
+    }
+}
+
+impl Policy {
+    /// Whether `source` (any, a network, a literal) holds `address`.
+    pub fn source_contains(&self, source: &Source, address: std::net::IpAddr) -> bool {
+        match source {
+            Source::Any => true,
+            Source::Literal(net) => net.contains(&address),
+            Source::Network(name) => self
+                .networks
+                .get(name)
+                .is_some_and(|n| n.entries.iter().any(|net| net.contains(&address))),
+        }
+    }
+
+    /// The addresses `sources` stand for (networks resolved; `any` stands for none).
+    pub fn entries_of<'a>(&'a self, sources: &'a [Source]) -> Vec<&'a IpNet> {
+        let mut nets = Vec::new();
+        for source in sources {
+            match source {
+                Source::Any => {}
+                Source::Literal(net) => nets.push(net),
+                Source::Network(n) => {
+                    if let Some(network) = self.networks.get(n) {
+                        nets.extend(network.entries.iter());
+                    }
+                }
+            }
+        }
+        nets
     }
 }

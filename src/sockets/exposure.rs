@@ -35,8 +35,50 @@ impl fmt::Display for Exposure {
     }
 }
 
-/// The inbound services whose ports (and interfaces) include the socket's.
+/// The inbound services whose ports (and interfaces, and `on` addresses) include the
+/// socket's.
 pub fn covering<'p>(policy: &'p Policy, socket: &Listener) -> Vec<&'p Service> {
+    on_port(policy, socket)
+        .into_iter()
+        // A socket bound to one address is reached only there; one bound to all, on the
+        // addresses of its families.
+        .filter(|s| match socket.bound_address() {
+            Some(a) => s.is_on(policy, a),
+            None => {
+                let (v4, v6) = socket.families();
+                s.on.is_empty()
+                    || policy
+                        .entries_of(&s.on)
+                        .iter()
+                        .any(|n| (n.addr().is_ipv4() && v4) || (n.addr().is_ipv6() && v6))
+            }
+        })
+        .collect()
+}
+
+/// The host's addresses where a socket bound to all of them can be reached: empty when
+/// every address (some covering service has no `on`), else the `on` entries of the
+/// services that cover it, as the policy writes them.
+pub fn reachable_on(policy: &Policy, socket: &Listener) -> Vec<String> {
+    if socket.bound_address().is_some() || socket.loopback_only() {
+        return Vec::new();
+    }
+    let services = covering(policy, socket);
+    if services.iter().any(|s| s.on.is_empty()) {
+        return Vec::new();
+    }
+    let mut on: Vec<String> = Vec::new();
+    for label in services.iter().flat_map(|s| s.on.iter().map(Source::label)) {
+        if !on.contains(&label) {
+            on.push(label);
+        }
+    }
+    on
+}
+
+/// The inbound services whose ports and interfaces include the socket's, wherever they
+/// are `on`.
+fn on_port<'p>(policy: &'p Policy, socket: &Listener) -> Vec<&'p Service> {
     policy
         .services
         .values()
@@ -62,7 +104,12 @@ pub fn exposure(policy: &Policy, socket: &Listener) -> Exposure {
     }
     let services = covering(policy, socket);
     if services.is_empty() {
-        return Exposure::Uncovered;
+        // Services for the port, but on none of the addresses it is bound to.
+        return if on_port(policy, socket).is_empty() {
+            Exposure::Uncovered
+        } else {
+            Exposure::Blocked
+        };
     }
     let (v4, v6) = socket.families();
     let mut names: Vec<String> = Vec::new();
@@ -168,6 +215,55 @@ allow = ["admin"]
         for (socket, want) in cases {
             assert_eq!(exposure(&p, &socket), want, "{socket:?}");
         }
+    }
+
+    #[test]
+    fn a_service_on_some_addresses_reaches_the_sockets_bound_there() {
+        let p = policy::parse(
+            r#"
+[networks]
+admin = ["192.0.2.0/24"]
+[services.console]
+ports = ["9090/tcp"]
+allow = ["admin"]
+on = ["10.0.0.5"]
+[services.api]
+ports = ["8443/tcp"]
+allow = ["any"]
+on = ["2001:db8:5::1"]
+"#,
+        )
+        .expect("valid");
+        let tcp = Protocol::Tcp;
+        let wildcard = listener(tcp, "0.0.0.0", 9090, false);
+        assert_eq!(
+            exposure(&p, &wildcard),
+            Exposure::Networks(vec!["admin".into()])
+        );
+        assert_eq!(reachable_on(&p, &wildcard), ["10.0.0.5/32"]);
+        let there = listener(tcp, "10.0.0.5", 9090, false);
+        assert_eq!(
+            exposure(&p, &there),
+            Exposure::Networks(vec!["admin".into()])
+        );
+        assert!(
+            reachable_on(&p, &there).is_empty(),
+            "bound there: nothing to add"
+        );
+        // Bound to an address no `on` covers: not reachable.
+        assert_eq!(
+            exposure(&p, &listener(tcp, "10.0.0.6", 9090, false)),
+            Exposure::Blocked
+        );
+        // On an IPv6 address only: an IPv4 socket is not reached, a dual-stack one is.
+        assert_eq!(
+            exposure(&p, &listener(tcp, "0.0.0.0", 8443, false)),
+            Exposure::Blocked
+        );
+        assert_eq!(
+            exposure(&p, &listener(tcp, "::", 8443, true)),
+            Exposure::Anyone
+        );
     }
 
     #[test]

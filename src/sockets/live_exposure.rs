@@ -25,7 +25,8 @@ enum Fit {
     Any,
     /// Matches from these sources only.
     From(Vec<String>),
-    /// Would match, but only sources of a family the socket does not accept.
+    /// Would match the port, but never this socket: only sources of a family it does not
+    /// accept, or only host addresses (`on`) it is not bound to.
     OtherFamily,
     /// Has a condition portcullis cannot read.
     Unknown,
@@ -151,6 +152,21 @@ fn fit(rule: &Rule<'_>, socket: &Listener) -> Fit {
                         }
                         from = Some(labels(rule, &m.right));
                     }
+                    ("ip", "daddr") | ("ip6", "daddr") => {
+                        // The host's own address (`on`): a socket bound to all of them is
+                        // reached on these; one bound to a single address, only if it is
+                        // among them.
+                        let family_ok = if f.protocol == "ip" { v4 } else { v6 };
+                        if !family_ok {
+                            other_family = true;
+                        } else if let Some(bound) = socket.bound_address() {
+                            match local_addresses(rule, &m.right) {
+                                Some(nets) if nets.iter().any(|n| n.contains(&bound)) => {}
+                                Some(_) => other_family = true,
+                                None => return Fit::Unknown,
+                            }
+                        }
+                    }
                     _ => return Fit::Unknown,
                 }
             }
@@ -202,6 +218,37 @@ fn labels(rule: &Rule<'_>, right: &Expression<'_>) -> Vec<String> {
         }
         other => vec![crate::nft::render::expr(other, false)],
     }
+}
+
+/// The addresses a destination match admits: the literal (an address or prefix, or a set
+/// of them), else the `on=` list of our comment when it holds only addresses. None when
+/// they cannot be told from the rule (a set of a network, whose elements a terse listing
+/// leaves out).
+fn local_addresses(rule: &Rule<'_>, right: &Expression<'_>) -> Option<Vec<ipnet::IpNet>> {
+    let literal = |e: &Expression<'_>| match e {
+        Expression::String(s) if !s.starts_with('@') => crate::policy::parse_net(s).ok(),
+        Expression::Named(NamedExpression::Prefix(p)) => match &*p.addr {
+            Expression::String(a) => crate::policy::parse_net(&format!("{a}/{}", p.len)).ok(),
+            _ => None,
+        },
+        _ => None,
+    };
+    let from_rule: Option<Vec<ipnet::IpNet>> = elements(right).into_iter().map(literal).collect();
+    if from_rule.is_some() {
+        return from_rule;
+    }
+    let on = rule
+        .comment
+        .as_deref()?
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("on="))?;
+    // A cut comment ends in "...": its list is not whole.
+    if on.ends_with("...") {
+        return None;
+    }
+    on.split(',')
+        .map(|e| crate::policy::parse_net(e).ok())
+        .collect()
 }
 
 fn elements<'a>(right: &'a Expression<'a>) -> Vec<&'a Expression<'a>> {
@@ -283,6 +330,14 @@ allow = ["any"]
 ports = ["53/tcp+udp"]
 allow = ["v6net"]
 interfaces = ["eth1"]
+[services.console]
+ports = ["9090/tcp"]
+allow = ["admin"]
+on = ["10.0.0.5"]
+[services.api]
+ports = ["8443/tcp"]
+allow = ["any"]
+on = ["10.0.0.5", "10.0.1.0/24", "2001:db8:5::1"]
 "#,
         )
         .expect("valid");
@@ -304,6 +359,14 @@ interfaces = ["eth1"]
             listener(udp, "0.0.0.0", 53, false, None),
             listener(tcp, "127.0.0.1", 22, false, None),
             listener(tcp, "0.0.0.0", 3306, false, None),
+            listener(tcp, "0.0.0.0", 9090, false, None),
+            listener(tcp, "10.0.0.5", 9090, false, None),
+            listener(tcp, "10.0.0.6", 9090, false, None),
+            listener(tcp, "::", 9090, false, None),
+            listener(tcp, "10.0.1.7", 8443, false, None),
+            listener(tcp, "10.0.2.7", 8443, false, None),
+            listener(tcp, "2001:db8:5::1", 8443, false, None),
+            listener(tcp, "::", 8443, true, None),
         ] {
             assert_eq!(
                 live_exposure(&live, &socket),

@@ -54,6 +54,12 @@ impl Listener {
         self.address.is_loopback()
     }
 
+    /// The one local address it takes connections on, or None when bound to every
+    /// address (0.0.0.0 or ::).
+    pub fn bound_address(&self) -> Option<IpAddr> {
+        (!self.address.is_unspecified()).then_some(self.address)
+    }
+
     /// Whether it accepts IPv4 and IPv6 connections.
     pub fn families(&self) -> (bool, bool) {
         match self.address {

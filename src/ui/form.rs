@@ -74,6 +74,15 @@ pub fn draw(frame: &mut Frame, form: &mut Form, theme: &Theme, area: Rect) {
             messages[i] = 1;
         }
     }
+    // Still too tall: the other fields' hints go (a finding stays, on its one line).
+    for i in (0..messages.len()).rev() {
+        if height(&messages) <= area.height {
+            break;
+        }
+        if i != form.focus && form.fields[i].error.is_none() {
+            messages[i] = 0;
+        }
+    }
     let heights = heights(&messages);
     let height = height(&messages);
     let inner = popup(frame, area, WIDTH, height, &title, theme);
@@ -155,7 +164,7 @@ fn draw_field(frame: &mut Frame, field: &mut Field, look: &FieldLook, theme: &Th
     let [input_row, offer_row, message_row] = Layout::vertical([
         Constraint::Length(input_height),
         Constraint::Length(offer),
-        Constraint::Min(1),
+        Constraint::Length(look.message_lines),
     ])
     .areas(area);
     if offer > 0 {

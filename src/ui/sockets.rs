@@ -89,11 +89,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
         7,
         14,
     );
-    let open_width = widest(
-        &|s| open_to(s.shown(), default_verdict).chars().count() + 2,
-        7,
-        30,
-    );
+    let open_width = widest(&|s| open_to(s, default_verdict).chars().count() + 2, 7, 30);
     // Whole columns give way before any value is cut: CONN first, then SERVICE, then PROTO.
     let mut columns = Columns::ALL;
     let need = |c: &Columns| {
@@ -221,7 +217,7 @@ fn socket_row<'a>(
     widths: &Widths,
 ) -> Row<'a> {
     let l = &s.listener;
-    let mut exposure = open_to(s.shown(), default_verdict);
+    let mut exposure = open_to(s, default_verdict);
     if s.differs() {
         // The policy file says otherwise: the help explains the mark.
         exposure.push_str(" *");
@@ -251,11 +247,17 @@ struct Widths {
 
 /// The exposure in a few words under the OPEN TO header: `anyone`, the network names,
 /// `loopback only`, `nobody (blocked)`, `no rule (drop)`.
-fn open_to(exposure: Option<&Exposure>, default_verdict: Option<&str>) -> String {
-    match exposure {
+fn open_to(s: &SocketRow, default_verdict: Option<&str>) -> String {
+    // Reached only on some of the host's addresses (the services' `on`).
+    let on = if s.on.is_empty() {
+        String::new()
+    } else {
+        format!(" on {}", s.on.join(", "))
+    };
+    match s.shown() {
         None => "?".into(),
-        Some(Exposure::Anyone) => "anyone".into(),
-        Some(Exposure::Networks(names)) => names.join(", "),
+        Some(Exposure::Anyone) => format!("anyone{on}"),
+        Some(Exposure::Networks(names)) => format!("{}{on}", names.join(", ")),
         Some(Exposure::LoopbackOnly) => "loopback only".into(),
         Some(Exposure::Blocked) => "nobody (blocked)".into(),
         Some(Exposure::Uncovered) => match default_verdict {

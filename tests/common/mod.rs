@@ -128,26 +128,14 @@ impl Lab {
         Ok(lab)
     }
 
+    /// Gives the server another address (on its veth, beside SERVER4 and SERVER6).
+    pub fn add_server_addr(&self, addr: &str) {
+        add_addr(&self.server, &self.server_if, addr);
+    }
+
     /// Gives the client another source address.
     pub fn add_client_addr(&self, addr: &str) {
-        let a: IpAddr = addr.parse().expect("test address");
-        let (prefix, extra): (&str, &[&str]) = if a.is_ipv4() {
-            ("32", &[])
-        } else {
-            ("128", &["nodad"])
-        };
-        let cidr = format!("{addr}/{prefix}");
-        let mut args = vec![
-            "-n",
-            &self.client,
-            "addr",
-            "add",
-            &cidr,
-            "dev",
-            &self.client_if,
-        ];
-        args.extend_from_slice(extra);
-        ip(&args).unwrap_or_else(|e| panic!("{e}"));
+        add_addr(&self.client, &self.client_if, addr);
     }
 
     /// The real portcullis binary inside the server namespace, with this lab's state
@@ -290,9 +278,21 @@ impl Lab {
     /// the server? TCP: the handshake completed or was refused by the server's stack.
     /// UDP: the datagram arrived at the listener. Probes run in parallel.
     pub fn reachable(&self, probes: &[(&str, Proto, u16)]) -> Vec<bool> {
+        let to: Vec<(&str, Proto, IpAddr, u16)> = probes
+            .iter()
+            .map(|&(src, proto, port)| {
+                let a: IpAddr = src.parse().expect("source address");
+                (src, proto, server_addr(a), port)
+            })
+            .collect();
+        self.reachable_at(&to)
+    }
+
+    /// The same, each probe to a server address of its own (one the server has).
+    pub fn reachable_at(&self, probes: &[(&str, Proto, IpAddr, u16)]) -> Vec<bool> {
         let mut results = vec![false; probes.len()];
         let mut tcp_threads = Vec::new();
-        for (i, &(src, proto, port)) in probes.iter().enumerate() {
+        for (i, &(src, proto, dst, port)) in probes.iter().enumerate() {
             if proto != Proto::Tcp {
                 continue;
             }
@@ -300,25 +300,22 @@ impl Lab {
             let src: IpAddr = src.parse().expect("source address");
             tcp_threads.push((
                 i,
-                std::thread::spawn(move || in_ns(&client, move || tcp_probe(src, port))),
+                std::thread::spawn(move || in_ns(&client, move || tcp_probe(src, dst, port))),
             ));
         }
         // UDP: send one datagram per probe, tagged with its index, then collect arrivals.
-        let udp: Vec<(usize, IpAddr, u16)> = probes
+        let udp: Vec<(usize, IpAddr, IpAddr, u16)> = probes
             .iter()
             .enumerate()
             .filter(|(_, p)| p.1 == Proto::Udp)
-            .map(|(i, p)| (i, p.0.parse().expect("source address"), p.2))
+            .map(|(i, p)| (i, p.0.parse().expect("source address"), p.2, p.3))
             .collect();
         if !udp.is_empty() {
             let sends = udp.clone();
             in_ns(&self.client, move || {
-                for (i, src, port) in sends {
+                for (i, src, dst, port) in sends {
                     let s = UdpSocket::bind(SocketAddr::new(src, 0)).expect("bind udp source");
-                    let _ = s.send_to(
-                        format!("probe-{i}").as_bytes(),
-                        SocketAddr::new(server_addr(src), port),
-                    );
+                    let _ = s.send_to(format!("probe-{i}").as_bytes(), SocketAddr::new(dst, port));
                 }
             });
             let deadline = Instant::now() + PROBE_TIMEOUT;
@@ -339,11 +336,11 @@ impl Lab {
                                 .ok()
                                 .and_then(|t| t.strip_prefix("probe-"))
                                 .and_then(|i| i.parse::<usize>().ok())
-                                && probes.get(i).is_some_and(|p| p.2 == *port)
+                                && probes.get(i).is_some_and(|p| p.3 == *port)
                             {
                                 results[i] = true;
                             }
-                            if udp.iter().filter(|u| u.2 == *port).all(|u| results[u.0]) {
+                            if udp.iter().filter(|u| u.3 == *port).all(|u| results[u.0]) {
                                 break;
                             }
                         }
@@ -365,6 +362,21 @@ impl Lab {
     }
 }
 
+/// One more host address on `dev` in `ns` (IPv6 without duplicate detection, so it is
+/// usable at once).
+fn add_addr(ns: &str, dev: &str, addr: &str) {
+    let a: IpAddr = addr.parse().expect("test address");
+    let (prefix, extra): (&str, &[&str]) = if a.is_ipv4() {
+        ("32", &[])
+    } else {
+        ("128", &["nodad"])
+    };
+    let cidr = format!("{addr}/{prefix}");
+    let mut args = vec!["-n", ns, "addr", "add", &cidr, "dev", dev];
+    args.extend_from_slice(extra);
+    ip(&args).unwrap_or_else(|e| panic!("{e}"));
+}
+
 fn server_addr(src: IpAddr) -> IpAddr {
     if src.is_ipv4() {
         SERVER4.parse().expect("server address")
@@ -373,7 +385,7 @@ fn server_addr(src: IpAddr) -> IpAddr {
     }
 }
 
-fn tcp_probe(src: IpAddr, port: u16) -> bool {
+fn tcp_probe(src: IpAddr, dst: IpAddr, port: u16) -> bool {
     let domain = if src.is_ipv4() {
         Domain::IPV4
     } else {
@@ -382,14 +394,11 @@ fn tcp_probe(src: IpAddr, port: u16) -> bool {
     let s = Socket::new(domain, Type::STREAM, Some(SockProto::TCP)).expect("socket");
     s.bind(&SockAddr::from(SocketAddr::new(src, 0)))
         .expect("bind source address");
-    match s.connect_timeout(
-        &SockAddr::from(SocketAddr::new(server_addr(src), port)),
-        PROBE_TIMEOUT,
-    ) {
+    match s.connect_timeout(&SockAddr::from(SocketAddr::new(dst, port)), PROBE_TIMEOUT) {
         Ok(()) => true,
         Err(e) if e.kind() == ErrorKind::ConnectionRefused => true,
         Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => false,
-        Err(e) => panic!("tcp probe from {src} to port {port}: {e}"),
+        Err(e) => panic!("tcp probe from {src} to {dst} port {port}: {e}"),
     }
 }
 

@@ -1,0 +1,102 @@
+//! Every key the policy file knows, with what it means: the validator's list of valid keys
+//! (so a misspelt key is named with its neighbours) and the manual page's POLICY FILE
+//! section come from here, so the two cannot disagree. Pure data.
+
+/// One key of a table of the policy file.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    pub name: &'static str,
+    /// What it takes, in a few words (for the manual).
+    pub value: &'static str,
+    /// What it means, one sentence or two.
+    pub doc: &'static str,
+}
+
+const fn key(name: &'static str, value: &'static str, doc: &'static str) -> Key {
+    Key { name, value, doc }
+}
+
+/// `[settings]`.
+pub const SETTINGS: &[Key] = &[
+    key(
+        "table",
+        "name",
+        "The inet table portcullis owns (default portcullis).",
+    ),
+    key(
+        "input_policy",
+        "\"drop\" | \"accept\"",
+        "What the input chain does with what no rule accepts (default drop).",
+    ),
+    key(
+        "output_policy",
+        "\"drop\" | \"accept\"",
+        "The same for the output chain (default accept).",
+    ),
+    key(
+        "allow_ping",
+        "bool",
+        "ICMP and ICMPv6 echo requests in (default true); IPv6 neighbour discovery is always allowed.",
+    ),
+    key(
+        "confirm_timeout",
+        "duration",
+        "How long a commit waits to be confirmed before it rolls back, 5s to 24h (default 30s).",
+    ),
+    key(
+        "confirm",
+        "\"any-session\" | \"new-session\"",
+        "Who may confirm: any session, or only one that started after the commit (default any-session).",
+    ),
+    key(
+        "drop_log",
+        "bool",
+        "The default drops log over NFLOG, rate-limited in the kernel (default true).",
+    ),
+    key("drop_log_group", "0-65535", "The NFLOG group (default 47)."),
+    key(
+        "drop_log_rate",
+        "1-10000",
+        "Log lines per second, at most, per dropping rule (default 50).",
+    ),
+    key(
+        "drop_log_burst",
+        "1-100000",
+        "Lines allowed at once above the rate (default 100).",
+    ),
+];
+
+/// `[services.NAME]`.
+pub const SERVICE: &[Key] = &[
+    key("description", "text", "One line, at most 200 bytes."),
+    key(
+        "ports",
+        "[\"22/tcp\", \"9000-9001/tcp\", \"53/tcp+udp\"]",
+        "The ports, with their protocols (required).",
+    ),
+    key(
+        "allow",
+        "[network names, addresses, prefixes or \"any\"]",
+        "Who may reach it; for direction \"out\", where it may go (required).",
+    ),
+    key(
+        "interfaces",
+        "[\"eth1\", \"veth*\"]",
+        "Only on these interfaces (in: input, out: output); all when absent.",
+    ),
+    key(
+        "direction",
+        "\"in\" | \"out\" | \"both\"",
+        "New connections to this host (default), from it, or both ways on the same ports.",
+    ),
+    key(
+        "on",
+        "[network names, addresses or prefixes]",
+        "The host's own addresses it is reachable on (its entry points); all when absent.",
+    ),
+];
+
+/// The names of `keys`, for the validator's messages.
+pub fn names(keys: &[Key]) -> Vec<&'static str> {
+    keys.iter().map(|k| k.name).collect()
+}
