@@ -3,8 +3,8 @@
 //! for a proposed policy before anything is applied.
 //!
 //! It models the input chain portcullis compiles, in its order: loopback accepted,
-//! established/related accepted, invalid dropped, then one rule per service (any match
-//! accepts), then the chain's policy. Only the first packet of a new connection is modelled;
+//! established/related accepted, invalid dropped, the blocks (any match refuses), then one
+//! rule per service (any match accepts), then the chain's policy. Only the first packet of a new connection is modelled;
 //! other tables on the same hook are not (a drop there wins in nftables).
 
 use std::net::IpAddr;
@@ -31,6 +31,8 @@ pub struct Packet<'a> {
 pub enum DecidingRule {
     /// `iifname "lo" accept`.
     Loopback,
+    /// A block's rule: refused before any service.
+    Block(String),
     /// The service's rule for the packet's family.
     Service(String),
     /// No rule matched: the input chain's policy.
@@ -50,6 +52,21 @@ pub fn evaluate(policy: &Policy, packet: &Packet<'_>) -> Decision {
             verdict: Verdict::Accept,
             rule: DecidingRule::Loopback,
         };
+    }
+    // Blocks come before every service, sorted by name as the compiler emits them.
+    for block in policy.blocks.values() {
+        if block.direction.inbound()
+            && block.covers_port(packet.protocol, packet.port)
+            && block
+                .from
+                .iter()
+                .any(|s| policy.source_contains(s, packet.source))
+        {
+            return Decision {
+                verdict: Verdict::Drop,
+                rule: DecidingRule::Block(block.name.clone()),
+            };
+        }
     }
     // Services are sorted by name, as the compiler emits them; all of them accept, so the
     // first match is the one whose counter moves.
@@ -206,6 +223,37 @@ direction = "out"
         );
         assert_eq!(d.verdict, Verdict::Accept);
         assert_eq!(d.rule, DecidingRule::ChainPolicy);
+    }
+
+    #[test]
+    fn a_block_refuses_before_any_service_on_its_ports_only() {
+        let p = policy::parse(
+            "[networks]\nadmin = [\"192.0.2.0/24\"]\n\
+             [blocks.rogue]\nfrom = [\"192.0.2.66\"]\nports = [\"22/tcp\"]\naction = \"reject\"\n\
+             [services.ssh]\nports = [\"22/tcp\", \"2222/tcp\"]\nallow = [\"admin\"]\n",
+        )
+        .expect("valid");
+        let from = |src: &str, port: u16| {
+            evaluate(
+                &p,
+                &Packet {
+                    source: src.parse().expect("address"),
+                    protocol: Protocol::Tcp,
+                    port,
+                    interface: Some("eth0"),
+                    destination: None,
+                },
+            )
+        };
+        assert_eq!(
+            from("192.0.2.66", 22),
+            Decision {
+                verdict: Verdict::Drop,
+                rule: DecidingRule::Block("rogue".into()),
+            }
+        );
+        assert_eq!(from("192.0.2.66", 2222), accepted_by("ssh"));
+        assert_eq!(from("192.0.2.65", 22), accepted_by("ssh"));
     }
 
     #[test]

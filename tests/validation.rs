@@ -155,6 +155,47 @@ fn each_mistake_is_found_where_it_is() {
             "4:6",
             "services.s.on must be a list of strings",
         ),
+        (
+            "[blocks.b]\naction = \"drop\"\n",
+            "1:1",
+            "[blocks.b] has no from list",
+        ),
+        (
+            "[blocks.b]\nfrom = [\"any\"]\n",
+            "2:9",
+            "\"any\" would refuse everyone",
+        ),
+        ("[blocks.b]\nfrom = []\n", "2:8", "blocks.b.from is empty"),
+        (
+            "[blocks.b]\nfrom = [\"10.0.0.0/8\"]\naction = \"deny\"\n",
+            "3:10",
+            "blocks.b.action is \"deny\"; valid values are \"drop\"",
+        ),
+        (
+            "[blocks.b]\nfrom = [\"10.0.0.0/8\"]\nports = [\"22/sctp\"]\n",
+            "3:10",
+            "blocks.b.ports:",
+        ),
+        (
+            "[blocks.b]\nfrom = [\"scaners\"]\n[networks]\nscanners = [\"10.0.0.0/8\"]\n",
+            "2:9",
+            "did you mean \"scanners\"",
+        ),
+        (
+            "[blocks.b]\nfrom = [\"10.0.0.0/8\"]\ndirection = \"up\"\n",
+            "3:13",
+            "blocks.b.direction is \"up\"",
+        ),
+        (
+            "[blocks.b]\nfrom = [\"10.0.0.0/8\"]\nreason = \"x\"\n",
+            "3:1",
+            "unknown key \"reason\" in [blocks.b]",
+        ),
+        (
+            "[blocks.\"a b\"]\nfrom = [\"10.0.0.0/8\"]\n",
+            "1:9",
+            "block name",
+        ),
         ("networks = 5\n", "1:12", "must be a table"),
         ("[networks\n", "1:10", "TOML syntax error"),
     ];
@@ -227,7 +268,11 @@ fn the_readme_documents_every_key_of_the_policy_file() {
         .nth(1)
         .and_then(|s| s.split("\n## ").next())
         .expect("README has a section on the policy");
-    for key in policy::keys::SETTINGS.iter().chain(policy::keys::SERVICE) {
+    for key in policy::keys::SETTINGS
+        .iter()
+        .chain(policy::keys::SERVICE)
+        .chain(policy::keys::BLOCK)
+    {
         assert!(
             section.contains(&format!("\n{} ", key.name))
                 || section.contains(&format!("\n{} =", key.name)),

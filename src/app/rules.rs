@@ -19,6 +19,8 @@ pub enum RowKind {
     /// The counter at the end of the input chain: what the chain policy decides, with its
     /// verdict (`drop` or `accept`).
     InputPolicy(String),
+    /// A policy block's rules (from the `block=NAME` comment): what it refused.
+    Block(String),
     /// Another counted rule, by its comment (e.g. `ping`).
     Other(String),
 }
@@ -280,6 +282,13 @@ fn kind_of(rule: &LiveRule) -> Option<RowKind> {
         {
             None
         }
+        Some(c) if c.starts_with(crate::nft::compile::BLOCK_TAG) => {
+            let name = c[crate::nft::compile::BLOCK_TAG.len()..]
+                .split(' ')
+                .next()
+                .unwrap_or_default();
+            Some(RowKind::Block(name.to_string()))
+        }
         Some(c) => Some(RowKind::Other(c.to_string())),
         None => Some(RowKind::Other(rule.rule.clone())),
     }
@@ -290,6 +299,7 @@ fn label_of(key: &RowKey) -> String {
         RowKind::Service(s) => s.clone(),
         // What no rule matched meets: the chain's policy.
         RowKind::InputPolicy(verdict) => format!("default {verdict}"),
+        RowKind::Block(b) => format!("block {b}"),
         RowKind::Other(c) => c.clone(),
     };
     if key.chain == "input" {

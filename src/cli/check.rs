@@ -19,6 +19,10 @@ pub fn run(path: &Path) -> u8 {
                 compiled.rule_count(),
                 compiled.set_element_count()
             );
+            // Valid, but probably not what was meant: on stderr, and still exit 0.
+            for warning in crate::lint::warnings(&policy) {
+                eprintln!("{}: warning: {warning}", path.display());
+            }
             0
         }
         Err(e) => {

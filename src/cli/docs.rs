@@ -77,6 +77,7 @@ fn render_page(command: &clap::Command, out: &mut Vec<u8>) -> std::io::Result<()
     for (table, keys) in [
         ("[settings]", crate::policy::keys::SETTINGS),
         ("[services.NAME]", crate::policy::keys::SERVICE),
+        ("[blocks.NAME]", crate::policy::keys::BLOCK),
     ] {
         writeln!(out, ".SS {}", roff_escape(table))?;
         for k in keys {

@@ -10,7 +10,7 @@ use nftables::schema::NfListObject;
 use super::rule_changes;
 use crate::nft::live::LiveObject;
 use crate::nft::{CompiledTable, compile};
-use crate::policy::{Direction, Policy, Service, Source};
+use crate::policy::{Block, Direction, Policy, Service, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -23,6 +23,18 @@ pub enum Change {
     },
     /// Each detail reads `ports: 22/tcp → 22/tcp, 2222/tcp`.
     ServiceChanged {
+        name: String,
+        details: Vec<String>,
+    },
+    BlockAdded {
+        name: String,
+        summary: String,
+    },
+    BlockRemoved {
+        name: String,
+    },
+    /// Each detail reads `action: drop → reject`.
+    BlockChanged {
         name: String,
         details: Vec<String>,
     },
@@ -64,6 +76,11 @@ impl Change {
             Change::ServiceRemoved { name } => format!("- service {name}"),
             Change::ServiceChanged { name, details } => {
                 format!("~ service {name}: {}", details.join("; "))
+            }
+            Change::BlockAdded { name, summary } => format!("+ block {name}: {summary}"),
+            Change::BlockRemoved { name } => format!("- block {name}"),
+            Change::BlockChanged { name, details } => {
+                format!("~ block {name}: {}", details.join("; "))
             }
             Change::NetworkAdded { name, entries } => {
                 format!(
@@ -147,6 +164,22 @@ pub fn policy_changes(old: &Policy, new: &Policy) -> Vec<Change> {
         .filter(|n| !new.services.contains_key(*n))
     {
         changes.push(Change::ServiceRemoved { name: name.clone() });
+    }
+    for (name, block) in &new.blocks {
+        match old.blocks.get(name) {
+            None => changes.push(Change::BlockAdded {
+                name: name.clone(),
+                summary: block_summary(block),
+            }),
+            Some(before) if before != block => changes.push(Change::BlockChanged {
+                name: name.clone(),
+                details: block_details(before, block),
+            }),
+            Some(_) => {}
+        }
+    }
+    for name in old.blocks.keys().filter(|n| !new.blocks.contains_key(*n)) {
+        changes.push(Change::BlockRemoved { name: name.clone() });
     }
     let (before, after) = (compile(old), compile(new));
     let as_live: Vec<LiveObject> = before
@@ -244,19 +277,74 @@ fn details(a: &Service, b: &Service) -> Vec<String> {
             b.description.clone().unwrap_or_default(),
         ),
     ];
+    changed_fields(fields)
+}
+
+fn ports(s: &Service) -> String {
+    range_list(&s.ports)
+}
+
+fn range_list(ports: &[crate::policy::PortRange]) -> String {
+    ports
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `reject 198.51.100.0/24 on every port (outbound)`.
+fn block_summary(b: &Block) -> String {
+    let mut text = format!(
+        "{} {} on {}",
+        b.action.as_str(),
+        labels(&b.from),
+        block_ports(b)
+    );
+    match b.direction {
+        Direction::In => {}
+        Direction::Out => text.push_str(" (outbound)"),
+        Direction::Both => text.push_str(" (in and out)"),
+    }
+    text
+}
+
+fn block_ports(b: &Block) -> String {
+    if b.ports.is_empty() {
+        return "every port".to_string();
+    }
+    range_list(&b.ports)
+}
+
+fn block_details(a: &Block, b: &Block) -> Vec<String> {
+    let fields = [
+        ("from", labels(&a.from), labels(&b.from)),
+        ("ports", block_ports(a), block_ports(b)),
+        (
+            "action",
+            a.action.as_str().to_string(),
+            b.action.as_str().to_string(),
+        ),
+        (
+            "direction",
+            a.direction.as_str().to_string(),
+            b.direction.as_str().to_string(),
+        ),
+        (
+            "description",
+            a.description.clone().unwrap_or_default(),
+            b.description.clone().unwrap_or_default(),
+        ),
+    ];
+    changed_fields(fields)
+}
+
+/// `name: before → after` for each field that differs.
+fn changed_fields<const N: usize>(fields: [(&str, String, String); N]) -> Vec<String> {
     fields
         .into_iter()
         .filter(|(_, x, y)| x != y)
         .map(|(name, x, y)| format!("{name}: {} → {}", or_none(&x), or_none(&y)))
         .collect()
-}
-
-fn ports(s: &Service) -> String {
-    s.ports
-        .iter()
-        .map(|p| p.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn allow(s: &Service) -> String {
@@ -369,6 +457,28 @@ mod tests {
         }
         assert!(lines.iter().any(|l| l.starts_with("~ rules: ")), "{text}");
         assert!(lines.iter().any(|l| l.starts_with("~ set ")), "{text}");
+    }
+
+    #[test]
+    fn blocks_are_named_in_policy_terms() {
+        let base = "[blocks.quiet]\nfrom = [\"192.0.2.0/24\"]\n";
+        let a = parse(base).unwrap();
+        let b = parse(
+            "[blocks.quiet]\nfrom = [\"192.0.2.0/24\"]\naction = \"reject\"\n\
+             [blocks.scanners]\nfrom = [\"198.51.100.0/24\"]\nports = [\"22/tcp\"]\n",
+        )
+        .unwrap();
+        let lines: Vec<String> = policy_changes(&a, &b).iter().map(Change::line).collect();
+        assert!(
+            lines.contains(&"~ block quiet: action: drop → reject".to_string()),
+            "{lines:#?}"
+        );
+        assert!(
+            lines.contains(&"+ block scanners: drop 198.51.100.0/24 on 22/tcp".to_string()),
+            "{lines:#?}"
+        );
+        let back: Vec<String> = policy_changes(&b, &a).iter().map(Change::line).collect();
+        assert!(back.contains(&"- block scanners".to_string()), "{back:#?}");
     }
 
     #[test]

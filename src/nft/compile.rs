@@ -7,12 +7,15 @@
 //! table inet portcullis
 //!   set net_<network>_v4 / _v6     one interval set per network used alone by a service
 //!   set svc_<service>_v4 / _v6     the union, when a service allows several sources
+//!   set on_<service>_v4 / _v6      the host addresses of its `on`, when more than one
+//!   set blk_<block>_v4 / _v6       a block's sources, when more than one network
 //!   chain input  (hook input,  policy from settings)
 //!     iif lo accept; ct established,related accept; [ct invalid logged]; ct invalid drop;
-//!     ICMPv6 essentials; [ping]; one counted rule per inbound service and family;
+//!     ICMPv6 essentials; one counted rule per block and family (drop, or reject: a TCP
+//!     reset rule, then ICMP unreachable); [ping]; one counted rule per inbound service and family;
 //!     counted catch-all, logged when the policy drops (see `droplog`)
 //!   chain output (hook output, policy from settings)
-//!     oif lo accept; ct established,related accept; ICMPv6 essentials;
+//!     oif lo accept; ct established,related accept; ICMPv6 essentials; outbound blocks;
 //!     one counted rule per outbound service and family; counted catch-all (logged too)
 //! ```
 
@@ -23,12 +26,17 @@ use nftables::expr::{
     CT, Expression, Meta, MetaKey, NamedExpression, Payload, PayloadField, Prefix, Range, SetItem,
 };
 use nftables::schema::{Chain, NfListObject, Rule, Set, SetFlag, SetType, SetTypeValue, Table};
-use nftables::stmt::{Accept, AnonymousCounter, Counter, Drop, Match, Operator, Statement};
+use nftables::stmt::{
+    Accept, AnonymousCounter, Counter, Drop, Match, Operator, Reject, RejectType, Statement,
+};
+use nftables::types::RejectCode;
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
 use super::droplog::{self, LoggedBy, Reason};
 use super::intervals::{self, AddrElement, Family, Interval};
-use crate::policy::{Direction, DropLog, Policy, PortRange, Protocol, Service, Source, Verdict};
+use crate::policy::{
+    Block, BlockAction, Direction, DropLog, Policy, PortRange, Protocol, Service, Source, Verdict,
+};
 
 /// ICMPv6 types IPv6 cannot work without (RFC 4890): errors, neighbour and router
 /// discovery, multicast listener discovery. In the numeric order nft lists them.
@@ -51,6 +59,8 @@ pub const ICMPV6_ESSENTIAL: &[&str] = &[
 pub const MAX_COMMENT: usize = 128;
 /// Rule comments of service rules start with this, so live rules map back to the policy.
 pub const SERVICE_TAG: &str = "service=";
+/// And those of block rules with this.
+pub const BLOCK_TAG: &str = "block=";
 
 /// The compiled table: its name and its objects in script order
 /// (table, sets, chains, then each chain's rules).
@@ -88,6 +98,16 @@ pub fn compile(policy: &Policy) -> CompiledTable {
     let mut sets = SetBuilder::default();
     let mut input = base_rules_in(policy);
     let mut output = base_rules_out();
+    // Blocks before every service (and before ping): a refused source gets nothing.
+    for block in policy.blocks.values() {
+        if block.direction.inbound() {
+            input.extend(block_rules(policy, block, Direction::In, &mut sets));
+        }
+        if block.direction.outbound() {
+            output.extend(block_rules(policy, block, Direction::Out, &mut sets));
+        }
+    }
+    input.extend(ping_rules(policy));
     for service in policy.services.values() {
         if service.direction.inbound() {
             input.extend(service_rules(policy, service, Direction::In, &mut sets));
@@ -186,19 +206,108 @@ fn base_rules_in(policy: &Policy) -> Vec<RuleSpec> {
         ),
         rule(vec![icmpv6_essentials(), accept()], None),
     ]);
-    if policy.settings.allow_ping {
-        for proto in ["icmp", "icmpv6"] {
-            rules.push(rule(
+    rules
+}
+
+fn ping_rules(policy: &Policy) -> Vec<RuleSpec> {
+    if !policy.settings.allow_ping {
+        return Vec::new();
+    }
+    ["icmp", "icmpv6"]
+        .into_iter()
+        .map(|proto| {
+            rule(
                 vec![
                     eq(payload(proto, "type"), string("echo-request")),
                     counter(),
                     accept(),
                 ],
                 Some("ping"),
-            ));
+            )
+        })
+        .collect()
+}
+
+/// A block's rules in the chain of `way`, one per family its sources have: counted, then
+/// dropped, or rejected (a TCP reset in a rule of its own, then ICMP port unreachable for
+/// the rest, since one rule cannot answer both ways).
+fn block_rules(
+    policy: &Policy,
+    block: &Block,
+    way: Direction,
+    sets: &mut SetBuilder,
+) -> Vec<RuleSpec> {
+    let comment = block_comment(block);
+    let peer = if way == Direction::Out {
+        "daddr"
+    } else {
+        "saddr"
+    };
+    let mut rules = Vec::new();
+    for (family, proto) in [(Family::V4, "ip"), (Family::V6, "ip6")] {
+        let name = match block.from.as_slice() {
+            [Source::Network(n)] => format!("net_{n}_{}", suffix(family)),
+            _ => format!("blk_{}_{}", block.name, suffix(family)),
+        };
+        let Some((set, _)) = sets.set_of(policy, name, &block.from, family) else {
+            continue;
+        };
+        let from = eq(payload(proto, peer), string(&format!("@{set}")));
+        let finish = |mut stmts: Vec<Statement<'static>>, verdict: Statement<'static>| {
+            stmts.push(counter());
+            stmts.push(verdict);
+            rule(stmts, Some(&comment))
+        };
+        match block.action {
+            BlockAction::Drop => {
+                let mut stmts = vec![from];
+                stmts.extend(port_match(&block.ports));
+                rules.push(finish(stmts, Statement::Drop(None::<Drop>)));
+            }
+            BlockAction::Reject => {
+                let tcp_ports: Vec<PortRange> = block
+                    .ports
+                    .iter()
+                    .filter(|p| p.protocols.contains(&Protocol::Tcp))
+                    .map(|p| PortRange {
+                        protocols: vec![Protocol::Tcp],
+                        ..p.clone()
+                    })
+                    .collect();
+                if block.ports.is_empty() || !tcp_ports.is_empty() {
+                    let mut stmts = vec![from.clone()];
+                    if tcp_ports.is_empty() {
+                        stmts.push(eq(meta(MetaKey::L4proto), string("tcp")));
+                    } else {
+                        stmts.extend(port_match(&tcp_ports));
+                    }
+                    rules.push(finish(stmts, reject(RejectType::TCPReset, None)));
+                }
+                let mut stmts = vec![from];
+                stmts.extend(port_match(&block.ports));
+                rules.push(finish(
+                    stmts,
+                    reject(RejectType::ICMPX, Some(RejectCode::PortUnreach)),
+                ));
+            }
         }
     }
     rules
+}
+
+/// `block=NAME from=a,b`, cut to what nft stores.
+fn block_comment(block: &Block) -> String {
+    let from: Vec<String> = block.from.iter().map(Source::label).collect();
+    let mut comment = format!("{BLOCK_TAG}{} from={}", block.name, from.join(","));
+    if comment.len() > MAX_COMMENT {
+        comment.truncate(MAX_COMMENT - 3);
+        comment.push_str("...");
+    }
+    comment
+}
+
+fn reject(kind: RejectType, code: Option<RejectCode>) -> Statement<'static> {
+    Statement::Reject(Some(Reject::new(Some(kind), code)))
 }
 
 fn base_rules_out() -> Vec<RuleSpec> {
@@ -427,14 +536,7 @@ impl SetBuilder {
         if let Some((_, list)) = self.sets.get(&name) {
             return (!list.is_empty()).then(|| (name, list.clone()));
         }
-        let list = intervals::merge(
-            policy
-                .entries_of(sources)
-                .into_iter()
-                .filter(|n| Family::of(n) == family)
-                .map(intervals::net_interval)
-                .collect(),
-        );
+        let list = intervals::of_sources(policy, sources, family);
         self.sets.insert(name.clone(), (family, list.clone()));
         (!list.is_empty()).then_some((name, list))
     }

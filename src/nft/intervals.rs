@@ -24,6 +24,22 @@ pub fn merge(mut intervals: Vec<Interval>) -> Vec<Interval> {
     out
 }
 
+/// The addresses of one family that `sources` stand for (networks resolved), merged.
+pub fn of_sources(
+    policy: &crate::policy::Policy,
+    sources: &[crate::policy::Source],
+    family: Family,
+) -> Vec<Interval> {
+    merge(
+        policy
+            .entries_of(sources)
+            .into_iter()
+            .filter(|n| Family::of(n) == family)
+            .map(net_interval)
+            .collect(),
+    )
+}
+
 /// A digest of a merged interval list: equal digests, equal elements.
 pub fn digest(list: &[Interval]) -> String {
     use sha2::{Digest, Sha256};

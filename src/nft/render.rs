@@ -168,6 +168,7 @@ pub fn statement(stmt: &Statement<'_>, opts: RenderOptions) -> String {
         Statement::Counter(Counter::Named(name)) => format!("counter name {name}"),
         Statement::Accept(_) => "accept".to_string(),
         Statement::Drop(_) => "drop".to_string(),
+        Statement::Reject(r) => reject(r.as_ref()),
         Statement::Return(_) => "return".to_string(),
         Statement::Continue(_) => "continue".to_string(),
         Statement::Jump(t) => format!("jump {}", t.target),
@@ -202,6 +203,32 @@ pub fn statement(stmt: &Statement<'_>, opts: RenderOptions) -> String {
             text
         }
         other => unknown(other),
+    }
+}
+
+/// `reject`, `reject with tcp reset`, `reject with icmpx port-unreachable`.
+fn reject(r: Option<&nftables::stmt::Reject>) -> String {
+    use nftables::stmt::RejectType;
+    let Some(r) = r else {
+        return "reject".to_string();
+    };
+    let kind = match r._type {
+        None => return "reject".to_string(),
+        Some(RejectType::TCPReset) => "tcp reset",
+        Some(RejectType::ICMPX) => "icmpx",
+        Some(RejectType::ICMP) => "icmp",
+        Some(RejectType::ICMPv6) => "icmpv6",
+    };
+    match &r.expr {
+        // The code as nft's JSON names it (serde's rename), e.g. port-unreachable.
+        Some(code) => format!(
+            "reject with {kind} {}",
+            serde_json::to_value(code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ),
+        None => format!("reject with {kind}"),
     }
 }
 

@@ -96,6 +96,31 @@ pub const SERVICE: &[Key] = &[
     ),
 ];
 
+/// `[blocks.NAME]`.
+pub const BLOCK: &[Key] = &[
+    key("description", "text", "One line, at most 200 bytes."),
+    key(
+        "from",
+        "[network names, addresses or prefixes]",
+        "Who is refused; for direction \"out\", where nothing may go (required).",
+    ),
+    key(
+        "ports",
+        "[\"22/tcp\", ...]",
+        "Only these ports; every port and protocol when absent.",
+    ),
+    key(
+        "action",
+        "\"drop\" | \"reject\"",
+        "Drop silently (default), or reject: a TCP reset, an ICMP port unreachable for the rest.",
+    ),
+    key(
+        "direction",
+        "\"in\" | \"out\" | \"both\"",
+        "Traffic to this host (default), from it, or both. Blocks come before every service.",
+    ),
+];
+
 /// The names of `keys`, for the validator's messages.
 pub fn names(keys: &[Key]) -> Vec<&'static str> {
     keys.iter().map(|k| k.name).collect()

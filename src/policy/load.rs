@@ -15,14 +15,14 @@ use toml::de::{DeArray, DeTable, DeValue};
 use super::bulk::{BULK_MIN, Bulk, take_out};
 use super::keys;
 use super::{
-    ANY, ConfirmMode, Diagnostic, Diagnostics, Direction, Network, Policy, Service, Settings,
-    Source, Verdict, parse_net, parse_port_spec, validate_interface_name, validate_object_name,
-    validate_table_name,
+    ANY, Block, BlockAction, ConfirmMode, Diagnostic, Diagnostics, Direction, Network, Policy,
+    Service, Settings, Source, Verdict, parse_net, parse_port_spec, validate_interface_name,
+    validate_object_name, validate_table_name,
 };
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-const ROOT_KEYS: &[&str] = &["settings", "networks", "services"];
+const ROOT_KEYS: &[&str] = &["settings", "networks", "services", "blocks"];
 const MAX_DESCRIPTION: usize = 200;
 const MIN_CONFIRM: Duration = Duration::from_secs(5);
 const MAX_CONFIRM: Duration = Duration::from_secs(24 * 3600);
@@ -70,10 +70,16 @@ pub fn parse_with(source: &str, bulk_min: usize) -> Result<Policy, Diagnostics> 
         .map(|value| v.services(value, &networks))
         .unwrap_or_default();
 
+    let blocks = root
+        .get("blocks")
+        .map(|value| v.blocks(value, &networks))
+        .unwrap_or_default();
+
     let policy = Policy {
         settings,
         networks,
         services,
+        blocks,
     };
     if v.diagnostics.is_empty() {
         Ok(policy)
@@ -376,21 +382,34 @@ impl<'b> Validator<'b> {
         value: &Value<'_>,
         networks: &BTreeMap<String, Network>,
     ) -> BTreeMap<String, Service> {
-        let mut services = BTreeMap::new();
-        let Some(table) = self.table(value, "[services]") else {
-            return services;
+        self.named_tables(value, "services", "service", |v, name, value| {
+            v.service(name, value, networks)
+        })
+    }
+
+    /// `[SECTION.NAME]` tables: each name validated, each table read by `read`.
+    fn named_tables<T>(
+        &mut self,
+        value: &Value<'_>,
+        section: &str,
+        kind: &str,
+        mut read: impl FnMut(&mut Self, &str, &Value<'_>) -> Option<T>,
+    ) -> BTreeMap<String, T> {
+        let mut out = BTreeMap::new();
+        let Some(table) = self.table(value, &format!("[{section}]")) else {
+            return out;
         };
         for (key, value) in table.iter() {
             let name = key.get_ref().as_ref();
-            if let Err(e) = validate_object_name("service", name) {
+            if let Err(e) = validate_object_name(kind, name) {
                 self.error(key.span(), e);
                 continue;
             }
-            if let Some(service) = self.service(name, value, networks) {
-                services.insert(name.to_string(), service);
+            if let Some(item) = read(self, name, value) {
+                out.insert(name.to_string(), item);
             }
         }
-        services
+        out
     }
 
     fn service(
@@ -403,19 +422,7 @@ impl<'b> Validator<'b> {
         let table = self.table(value, &ctx)?;
         self.check_keys(table, &keys::names(keys::SERVICE), &ctx);
 
-        let description = table.get("description").and_then(|v| {
-            let text = self.string(v, &format!("services.{name}.description"))?;
-            if text.len() > MAX_DESCRIPTION || text.chars().any(char::is_control) {
-                self.error(
-                    v.span(),
-                    format!(
-                        "services.{name}.description must be one line of at most \
-                         {MAX_DESCRIPTION} bytes"
-                    ),
-                );
-            }
-            Some(text.to_string())
-        });
+        let description = self.description(table, &format!("services.{name}.description"));
 
         let mut ports = Vec::new();
         match table.get("ports") {
@@ -481,55 +488,22 @@ impl<'b> Validator<'b> {
             }
         }
 
-        let mut direction = Direction::In;
-        if let Some(v) = table.get("direction")
-            && let Some(text) = self.string(v, &format!("services.{name}.direction"))
-        {
-            match text {
-                "in" => direction = Direction::In,
-                "out" => direction = Direction::Out,
-                "both" => direction = Direction::Both,
-                other => self.error(
-                    v.span(),
-                    format!(
-                        "services.{name}.direction is {other:?}; valid values are \"in\" \
-                         (traffic to this host, the default), \"out\" (traffic from it) and \
-                         \"both\""
-                    ),
-                ),
-            }
-        }
+        let direction = self.direction(table, &format!("services.{name}.direction"));
 
-        let mut on = Vec::new();
-        if let Some(v) = table.get("on") {
-            let what = format!("services.{name}.on");
-            if self.is_empty_list(v) {
-                self.error(
-                    v.span(),
-                    format!(
-                        "{what} is empty; list this host's addresses (or networks of them) \
-                         the service is reachable on, or remove it for all of them"
-                    ),
-                );
-            }
-            for (text, span) in self.strings(v, &what) {
-                match self.source(text, networks) {
-                    Ok(Source::Any) => self.error(
-                        span,
-                        format!(
-                            "{what}: \"any\" is what leaving `on` out means; list this \
-                             host's addresses, or remove `on`"
-                        ),
-                    ),
-                    Ok(s) => {
-                        if !on.contains(&s) {
-                            on.push(s);
-                        }
-                    }
-                    Err(e) => self.error(span, format!("{what}: {e}")),
-                }
-            }
-        }
+        let on = match table.get("on") {
+            None => Vec::new(),
+            Some(v) => self.sources_but_any(
+                v,
+                &format!("services.{name}.on"),
+                networks,
+                SourceWords {
+                    empty: "list this host's addresses (or networks of them) the service is \
+                            reachable on, or remove it for all of them",
+                    any: "\"any\" is what leaving `on` out means; list this host's \
+                          addresses, or remove `on`",
+                },
+            ),
+        };
 
         Some(Service {
             name: name.to_string(),
@@ -540,6 +514,159 @@ impl<'b> Validator<'b> {
             direction,
             on,
         })
+    }
+
+    fn blocks(
+        &mut self,
+        value: &Value<'_>,
+        networks: &BTreeMap<String, Network>,
+    ) -> BTreeMap<String, Block> {
+        self.named_tables(value, "blocks", "block", |v, name, value| {
+            v.block(name, value, networks)
+        })
+    }
+
+    fn block(
+        &mut self,
+        name: &str,
+        value: &Value<'_>,
+        networks: &BTreeMap<String, Network>,
+    ) -> Option<Block> {
+        let ctx = format!("[blocks.{name}]");
+        let table = self.table(value, &ctx)?;
+        self.check_keys(table, &keys::names(keys::BLOCK), &ctx);
+        let description = self.description(table, &format!("blocks.{name}.description"));
+
+        let from = match table.get("from") {
+            None => {
+                self.error(
+                    value.span(),
+                    format!(
+                        "{ctx} has no from list; add e.g. from = [\"scanners\"] (a network \
+                         name, an address or a prefix)"
+                    ),
+                );
+                Vec::new()
+            }
+            Some(v) => self.sources_but_any(
+                v,
+                &format!("blocks.{name}.from"),
+                networks,
+                SourceWords {
+                    empty: "name a network, an address or a prefix",
+                    any: "\"any\" would refuse everyone, this session too; name the networks \
+                          to refuse (or set input_policy = \"drop\")",
+                },
+            ),
+        };
+
+        let mut ports = Vec::new();
+        if let Some(v) = table.get("ports") {
+            let what = format!("blocks.{name}.ports");
+            if self.is_empty_list(v) {
+                self.error(
+                    v.span(),
+                    format!("{what} is empty; list ports, or remove it to block every port"),
+                );
+            }
+            for (text, span) in self.strings(v, &what) {
+                match parse_port_spec(text) {
+                    Ok(p) => ports.push(p),
+                    Err(e) => self.error(span, format!("{what}: {e}")),
+                }
+            }
+        }
+
+        let mut action = BlockAction::Drop;
+        if let Some(v) = table.get("action")
+            && let Some(text) = self.string(v, &format!("blocks.{name}.action"))
+        {
+            match text {
+                "drop" => action = BlockAction::Drop,
+                "reject" => action = BlockAction::Reject,
+                other => self.error(
+                    v.span(),
+                    format!(
+                        "blocks.{name}.action is {other:?}; valid values are \"drop\" (silently, \
+                         the default) and \"reject\" (a TCP reset, an ICMP unreachable)"
+                    ),
+                ),
+            }
+        }
+        let direction = self.direction(table, &format!("blocks.{name}.direction"));
+        Some(Block {
+            name: name.to_string(),
+            description,
+            from,
+            ports,
+            action,
+            direction,
+        })
+    }
+
+    /// A `description`: one line of at most MAX_DESCRIPTION bytes.
+    fn description(&mut self, table: &DeTable<'_>, what: &str) -> Option<String> {
+        let v = table.get("description")?;
+        let text = self.string(v, what)?;
+        if text.len() > MAX_DESCRIPTION || text.chars().any(char::is_control) {
+            self.error(
+                v.span(),
+                format!("{what} must be one line of at most {MAX_DESCRIPTION} bytes"),
+            );
+        }
+        Some(text.to_string())
+    }
+
+    /// A `direction`: in (the default), out or both.
+    fn direction(&mut self, table: &DeTable<'_>, what: &str) -> Direction {
+        let Some(v) = table.get("direction") else {
+            return Direction::In;
+        };
+        let Some(text) = self.string(v, what) else {
+            return Direction::In;
+        };
+        match text {
+            "in" => Direction::In,
+            "out" => Direction::Out,
+            "both" => Direction::Both,
+            other => {
+                self.error(
+                    v.span(),
+                    format!(
+                        "{what} is {other:?}; valid values are \"in\" (traffic to this host, \
+                         the default), \"out\" (traffic from it) and \"both\""
+                    ),
+                );
+                Direction::In
+            }
+        }
+    }
+
+    /// A list of network names and literals where `any` makes no sense (`on`, `from`):
+    /// each once, in the order written.
+    fn sources_but_any(
+        &mut self,
+        v: &Value<'_>,
+        what: &str,
+        networks: &BTreeMap<String, Network>,
+        words: SourceWords,
+    ) -> Vec<Source> {
+        if self.is_empty_list(v) {
+            self.error(v.span(), format!("{what} is empty; {}", words.empty));
+        }
+        let mut out = Vec::new();
+        for (text, span) in self.strings(v, what) {
+            match self.source(text, networks) {
+                Ok(Source::Any) => self.error(span, format!("{what}: {}", words.any)),
+                Ok(s) => {
+                    if !out.contains(&s) {
+                        out.push(s);
+                    }
+                }
+                Err(e) => self.error(span, format!("{what}: {e}")),
+            }
+        }
+        out
     }
 
     fn source(&self, text: &str, networks: &BTreeMap<String, Network>) -> Result<Source, String> {
@@ -568,6 +695,12 @@ impl<'b> Validator<'b> {
              prefix, or \"any\" ({list})"
         ))
     }
+}
+
+/// What to say about a list of sources that is empty, or names `any`.
+struct SourceWords {
+    empty: &'static str,
+    any: &'static str,
 }
 
 fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {

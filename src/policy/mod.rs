@@ -34,6 +34,51 @@ pub struct Policy {
     pub settings: Settings,
     pub networks: BTreeMap<String, Network>,
     pub services: BTreeMap<String, Service>,
+    /// Sources refused before any service is considered.
+    pub blocks: BTreeMap<String, Block>,
+}
+
+/// `[blocks.NAME]`: traffic from (or, outbound, to) these sources is refused before any
+/// service is considered, on the ports given or on all of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub name: String,
+    pub description: Option<String>,
+    /// Network names or literals; never `any` (that would refuse everyone).
+    pub from: Vec<Source>,
+    /// Empty: every port and protocol (ICMP too).
+    pub ports: Vec<PortRange>,
+    pub action: BlockAction,
+    pub direction: Direction,
+}
+
+/// What a block does with what it refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockAction {
+    /// Silently: the sender waits for a timeout.
+    Drop,
+    /// Politely: a TCP reset, an ICMP (ICMPv6) port unreachable for the rest.
+    Reject,
+}
+
+impl BlockAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockAction::Drop => "drop",
+            BlockAction::Reject => "reject",
+        }
+    }
+}
+
+impl Block {
+    /// Whether it refuses `port`/`protocol` (all ports when it names none).
+    pub fn covers_port(&self, protocol: Protocol, port: u16) -> bool {
+        self.ports.is_empty()
+            || self
+                .ports
+                .iter()
+                .any(|r| r.protocols.contains(&protocol) && (r.first..=r.last).contains(&port))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
