@@ -48,8 +48,8 @@ struct Case {
 }
 
 /// (first port, span, protocols 0 tcp 1 udp 2 both, allow indexes, interfaces 0 none 1 ours
-/// 2 other, direction 0 in 1 both 2 out, on: see ON)
-type Service = (u16, u16, u8, Vec<usize>, u8, u8, u8);
+/// 2 other, direction 0 in 1 both 2 out, on: see ON, a limit no probe reaches)
+type Service = (u16, u16, u8, Vec<usize>, u8, u8, u8, bool);
 
 /// What `on` lists: nothing (absent), the server's address of one family or both, or an
 /// address the server does not have.
@@ -71,6 +71,7 @@ fn case() -> impl Strategy<Value = Case> {
         0u8..3,
         prop_oneof![6 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
         prop_oneof![4 => Just(0u8), 1 => 1u8..ON.len() as u8],
+        prop::bool::weighted(0.2),
     );
     let services = prop::collection::vec(service, 1..4);
     let block = (
@@ -109,7 +110,9 @@ fn policy_text(case: &Case, our_interface: &str) -> String {
             .collect();
         text.push_str(&format!("n{i} = [{}]\n", list.join(", ")));
     }
-    for (i, (first, span, protos, allow, ifaces, way, on)) in case.services.iter().enumerate() {
+    for (i, (first, span, protos, allow, ifaces, way, on, limited)) in
+        case.services.iter().enumerate()
+    {
         let proto = ["tcp", "udp", "tcp+udp"][*protos as usize];
         let ports = if *span == 0 {
             format!("{first}/{proto}")
@@ -137,6 +140,11 @@ fn policy_text(case: &Case, our_interface: &str) -> String {
             .collect();
         if !on.is_empty() {
             text.push_str(&format!("on = [{}]\n", on.join(", ")));
+        }
+        // Far above what a case sends: its rules must match as the evaluator says (the
+        // evaluator models a first packet, which no limit refuses).
+        if *limited && *way != 2 {
+            text.push_str("limit = \"1000/second\"\nburst = 1000\n");
         }
     }
     for (i, (from, port, reject)) in case.blocks.iter().enumerate() {

@@ -22,6 +22,8 @@ fn toml_fragment() -> impl Strategy<Value = String> {
         Just("interfaces".to_string()),
         Just("direction".to_string()),
         Just("on".to_string()),
+        Just("limit".to_string()),
+        Just("burst".to_string()),
         Just("input_policy".to_string()),
         Just("confirm_timeout".to_string()),
         Just("allow_ping".to_string()),
@@ -459,6 +461,7 @@ proptest! {
         direction in prop_oneof![Just(String::new()), Just("in".to_string()), Just("out".to_string()), Just("both".to_string()), "[a-z]{1,6}"],
         description in "[ -~]{0,12}",
         on in prop::collection::vec(allow_entry(), 0..3),
+        limit in prop_oneof![Just(String::new()), Just("10/minute".to_string()), "[0-9a-z/]{1,8}"],
     ) {
         use portcullis::app::form::Form;
         use portcullis::policy::document::{PolicyDocument, ServiceDraft};
@@ -471,6 +474,7 @@ proptest! {
             interfaces,
             direction: Some(direction),
             on,
+            limit: (!limit.is_empty()).then_some(limit),
         };
         let mut form = Form::service(None, &name, &draft);
         // As after an attempt to submit: every finding is shown (a form nobody has typed in

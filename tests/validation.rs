@@ -196,6 +196,36 @@ fn each_mistake_is_found_where_it_is() {
             "1:9",
             "block name",
         ),
+        (
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\nlimit = \"10\"\n",
+            "4:9",
+            "services.s.limit: \"10\" is not a rate",
+        ),
+        (
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\nlimit = \"10/fortnight\"\n",
+            "4:9",
+            "unknown unit \"fortnight\"",
+        ),
+        (
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\nlimit = \"0/minute\"\n",
+            "4:9",
+            "from 1 to 1000000",
+        ),
+        (
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\nburst = 5\n",
+            "4:9",
+            "services.s.burst needs a limit",
+        ),
+        (
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\nlimit = \"9/minute\"\nburst = 0\n",
+            "5:9",
+            "services.s.burst is 0; use a whole number from 1 to 10000",
+        ),
+        (
+            "[services.s]\nports = [\"22/tcp\"]\nallow = [\"any\"]\ndirection = \"out\"\nlimit = \"9/minute\"\n",
+            "5:9",
+            "a limit counts new connections per source, coming in",
+        ),
         ("networks = 5\n", "1:12", "must be a table"),
         ("[networks\n", "1:10", "TOML syntax error"),
     ];

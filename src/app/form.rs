@@ -159,6 +159,12 @@ impl Form {
                 &draft.on.join(", "),
                 "optional: this host's addresses or networks",
             ),
+            Field::single(
+                "Limit",
+                "limit",
+                draft.limit.as_deref().unwrap_or(""),
+                "optional: new connections per source, e.g. 10/minute",
+            ),
         ];
         Form::new(Section::Services, original, fields)
     }
@@ -223,6 +229,7 @@ impl Form {
             interfaces: entries("interfaces"),
             direction: text("direction"),
             on: entries("on"),
+            limit: text("limit"),
         }
     }
 

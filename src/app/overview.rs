@@ -303,6 +303,7 @@ fn decides(row: &rules::RuleRow, socket: &SocketRow) -> bool {
     match &row.key.kind {
         RowKind::Service(name) => row.key.chain == "input" && socket.services.contains(name),
         RowKind::InputPolicy(_) => socket.uncovered(),
+        RowKind::Limit(name) => row.key.chain == "input" && socket.services.contains(name),
         RowKind::Block(_) | RowKind::Other(_) => false,
     }
 }

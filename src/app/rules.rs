@@ -21,6 +21,8 @@ pub enum RowKind {
     InputPolicy(String),
     /// A policy block's rules (from the `block=NAME` comment): what it refused.
     Block(String),
+    /// What a service's `limit` dropped (from the `limit=NAME` comment), shown beside it.
+    Limit(String),
     /// Another counted rule, by its comment (e.g. `ping`).
     Other(String),
 }
@@ -283,15 +285,23 @@ fn kind_of(rule: &LiveRule) -> Option<RowKind> {
             None
         }
         Some(c) if c.starts_with(crate::nft::compile::BLOCK_TAG) => {
-            let name = c[crate::nft::compile::BLOCK_TAG.len()..]
-                .split(' ')
-                .next()
-                .unwrap_or_default();
-            Some(RowKind::Block(name.to_string()))
+            Some(RowKind::Block(tagged(c, crate::nft::compile::BLOCK_TAG)))
+        }
+        Some(c) if c.starts_with(crate::nft::compile::LIMIT_TAG) => {
+            Some(RowKind::Limit(tagged(c, crate::nft::compile::LIMIT_TAG)))
         }
         Some(c) => Some(RowKind::Other(c.to_string())),
         None => Some(RowKind::Other(rule.rule.clone())),
     }
+}
+
+/// The name after `tag` in a comment (`block=NAME from=…` → NAME).
+fn tagged(comment: &str, tag: &str) -> String {
+    comment[tag.len()..]
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn label_of(key: &RowKey) -> String {
@@ -300,6 +310,7 @@ fn label_of(key: &RowKey) -> String {
         // What no rule matched meets: the chain's policy.
         RowKind::InputPolicy(verdict) => format!("default {verdict}"),
         RowKind::Block(b) => format!("block {b}"),
+        RowKind::Limit(s) => format!("{s}: over limit"),
         RowKind::Other(c) => c.clone(),
     };
     if key.chain == "input" {

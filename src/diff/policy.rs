@@ -248,6 +248,9 @@ fn summary(s: &Service) -> String {
     if !s.on.is_empty() {
         text.push_str(&format!(" on {}", labels(&s.on)));
     }
+    if let Some(l) = &s.limit {
+        text.push_str(&format!(", at most {} per source", l.label()));
+    }
     match s.direction {
         Direction::In => {}
         Direction::Out => text.push_str(" (outbound)"),
@@ -271,6 +274,7 @@ fn details(a: &Service, b: &Service) -> Vec<String> {
             b.direction.as_str().to_string(),
         ),
         ("on", labels(&a.on), labels(&b.on)),
+        ("limit", limit(a), limit(b)),
         (
             "description",
             a.description.clone().unwrap_or_default(),
@@ -278,6 +282,10 @@ fn details(a: &Service, b: &Service) -> Vec<String> {
         ),
     ];
     changed_fields(fields)
+}
+
+fn limit(s: &Service) -> String {
+    s.limit.map(|l| l.label()).unwrap_or_default()
 }
 
 fn ports(s: &Service) -> String {

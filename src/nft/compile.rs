@@ -23,11 +23,13 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use nftables::expr::{
-    CT, Expression, Meta, MetaKey, NamedExpression, Payload, PayloadField, Prefix, Range, SetItem,
+    CT, Elem, Expression, Meta, MetaKey, NamedExpression, Payload, PayloadField, Prefix, Range,
+    SetItem,
 };
 use nftables::schema::{Chain, NfListObject, Rule, Set, SetFlag, SetType, SetTypeValue, Table};
 use nftables::stmt::{
-    Accept, AnonymousCounter, Counter, Drop, Match, Operator, Reject, RejectType, Statement,
+    Accept, AnonymousCounter, Counter, Drop, Limit, Match, Meter, Operator, Reject, RejectType,
+    Statement,
 };
 use nftables::types::RejectCode;
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
@@ -35,7 +37,8 @@ use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 use super::droplog::{self, LoggedBy, Reason};
 use super::intervals::{self, AddrElement, Family, Interval};
 use crate::policy::{
-    Block, BlockAction, Direction, DropLog, Policy, PortRange, Protocol, Service, Source, Verdict,
+    Block, BlockAction, Direction, DropLog, Policy, PortRange, Protocol, RateLimit, Service,
+    Source, Verdict,
 };
 
 /// ICMPv6 types IPv6 cannot work without (RFC 4890): errors, neighbour and router
@@ -61,6 +64,8 @@ pub const MAX_COMMENT: usize = 128;
 pub const SERVICE_TAG: &str = "service=";
 /// And those of block rules with this.
 pub const BLOCK_TAG: &str = "block=";
+/// And those of the rules that drop what is over a service's limit with this.
+pub const LIMIT_TAG: &str = "limit=";
 
 /// The compiled table: its name and its objects in script order
 /// (table, sets, chains, then each chain's rules).
@@ -361,10 +366,16 @@ fn service_rules(
         rule(stmts, Some(&comment))
     };
 
-    if service.allows_any() && service.on.is_empty() {
-        return vec![finish(prefix)];
-    }
     let mut rules = Vec::new();
+    if way == Direction::In
+        && let Some(limit) = &service.limit
+    {
+        rules.extend(limit_rules(policy, service, limit, &prefix, sets));
+    }
+    if service.allows_any() && service.on.is_empty() {
+        rules.push(finish(prefix));
+        return rules;
+    }
     for (family, proto) in [(Family::V4, "ip"), (Family::V6, "ip6")] {
         // Reachable on none of the host's addresses of this family: no rule for it.
         let on = match sets.local_match(policy, service, family) {
@@ -381,6 +392,62 @@ fn service_rules(
         }
         stmts.extend(on);
         rules.push(finish(stmts));
+    }
+    rules
+}
+
+/// The rules that drop a source's new connections beyond the service's limit, one per
+/// family, before its accept rules: the same matches, then a meter keyed by the source
+/// address (bounded at nft's 65,535 entries; each forgotten a unit of time after its last
+/// connection), counted and dropped. Commented `limit=NAME`, so the rules pane shows them
+/// beside the service.
+fn limit_rules(
+    policy: &Policy,
+    service: &Service,
+    limit: &RateLimit,
+    prefix: &[Statement<'static>],
+    sets: &mut SetBuilder,
+) -> Vec<RuleSpec> {
+    let comment = format!("{LIMIT_TAG}{}", service.name);
+    let mut rules = Vec::new();
+    for (family, proto) in [(Family::V4, "ip"), (Family::V6, "ip6")] {
+        let on = match sets.local_match(policy, service, family) {
+            LocalMatch::All => None,
+            LocalMatch::Nowhere => continue,
+            LocalMatch::Only(right) => Some(eq(payload(proto, "daddr"), right)),
+        };
+        let mut stmts = prefix.to_vec();
+        // With no address match, the meter's key (`ip saddr`, `ip6 saddr`) makes the rule
+        // one family's: nft adds the `meta nfproto` check for it (and lists it without).
+        if !service.allows_any() {
+            let Some(set) = sets.source_set(policy, service, family) else {
+                continue;
+            };
+            stmts.push(eq(payload(proto, "saddr"), string(&format!("@{set}"))));
+        }
+        stmts.extend(on);
+        stmts.extend(port_match(&service.ports));
+        stmts.push(Statement::Meter(Meter {
+            name: format!("lim_{}_{}", service.name, suffix(family)).into(),
+            key: Expression::Named(NamedExpression::Elem(Elem {
+                val: Box::new(payload(proto, "saddr")),
+                timeout: Some(limit.per.seconds().max(60)),
+                expires: None,
+                comment: None,
+                counter: None,
+            })),
+            stmt: Box::new(Statement::Limit(Limit {
+                rate: limit.rate,
+                rate_unit: None,
+                per: Some(limit.per.as_str().into()),
+                burst: Some(limit.burst),
+                burst_unit: None,
+                inv: Some(true),
+            })),
+        }));
+        stmts.push(counter());
+        stmts.push(Statement::Drop(None::<Drop>));
+        rules.push(rule(stmts, Some(&comment)));
     }
     rules
 }

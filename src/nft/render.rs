@@ -169,15 +169,21 @@ pub fn statement(stmt: &Statement<'_>, opts: RenderOptions) -> String {
         Statement::Accept(_) => "accept".to_string(),
         Statement::Drop(_) => "drop".to_string(),
         Statement::Reject(r) => reject(r.as_ref()),
+        // A per-key limit (a service's `limit`): nft keeps a set of keys by this name.
+        Statement::Meter(m) => format!(
+            "meter {} {{ {} {} }}",
+            m.name,
+            expr(&m.key, false),
+            statement(&m.stmt, opts)
+        ),
         Statement::Return(_) => "return".to_string(),
         Statement::Continue(_) => "continue".to_string(),
         Statement::Jump(t) => format!("jump {}", t.target),
         Statement::Goto(t) => format!("goto {}", t.target),
-        Statement::Limit(l)
-            if l.rate_unit.is_none() && l.burst_unit.is_none() && l.inv.is_none() =>
-        {
+        Statement::Limit(l) if l.rate_unit.is_none() && l.burst_unit.is_none() => {
+            let over = if l.inv == Some(true) { "over " } else { "" };
             let mut text = format!(
-                "limit rate {}/{}",
+                "limit rate {over}{}/{}",
                 l.rate,
                 l.per.as_deref().unwrap_or("second")
             );
@@ -264,6 +270,13 @@ pub fn expr(e: &Expression<'_>, quote: bool) -> String {
                 .collect::<Vec<_>>()
                 .join(" . "),
             NamedExpression::Prefix(p) => format!("{}/{}", expr(&p.addr, false), p.len),
+            NamedExpression::Elem(e) if e.expires.is_none() && e.comment.is_none() => {
+                let mut text = expr(&e.val, quote);
+                if let Some(t) = e.timeout {
+                    text.push_str(&format!(" timeout {t}s"));
+                }
+                text
+            }
             NamedExpression::Payload(Payload::PayloadField(f)) => {
                 format!("{} {}", f.protocol, f.field)
             }

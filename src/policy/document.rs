@@ -22,6 +22,8 @@ pub struct ServiceDraft {
     pub direction: Option<String>,
     /// The host's addresses it is reachable on; empty for all.
     pub on: Vec<String>,
+    /// New connections per source, like `10/minute`; None for no limit.
+    pub limit: Option<String>,
 }
 
 /// The keys of a service that name networks: a network's rename follows into them, and
@@ -87,6 +89,7 @@ impl PolicyDocument {
             interfaces: strings("interfaces"),
             direction: text("direction"),
             on: strings("on"),
+            limit: text("limit"),
         })
     }
 
@@ -150,6 +153,11 @@ impl PolicyDocument {
         let direction = draft.direction.as_deref().filter(|d| *d != "in");
         set_text(&mut table, "direction", direction);
         set_list(&mut table, "on", &draft.on, false);
+        set_text(&mut table, "limit", draft.limit.as_deref());
+        if draft.limit.is_none() {
+            // A burst means nothing without its limit (and `check` refuses one alone).
+            table.remove("burst");
+        }
         services.insert(name, Item::Table(table));
         Ok(())
     }

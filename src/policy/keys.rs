@@ -94,6 +94,16 @@ pub const SERVICE: &[Key] = &[
         "[network names, addresses or prefixes]",
         "The host's own addresses it is reachable on (its entry points); all when absent.",
     ),
+    key(
+        "limit",
+        "\"10/minute\" (per second, minute, hour or day)",
+        "New connections per source address; beyond it they are dropped and counted. Inbound only.",
+    ),
+    key(
+        "burst",
+        "1-10000",
+        "Connections allowed at once above the limit (default 5); needs limit.",
+    ),
 ];
 
 /// `[blocks.NAME]`.

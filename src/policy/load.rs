@@ -16,8 +16,8 @@ use super::bulk::{BULK_MIN, Bulk, take_out};
 use super::keys;
 use super::{
     ANY, Block, BlockAction, ConfirmMode, Diagnostic, Diagnostics, Direction, Network, Policy,
-    Service, Settings, Source, Verdict, parse_net, parse_port_spec, validate_interface_name,
-    validate_object_name, validate_table_name,
+    RateLimit, Service, Settings, Source, Verdict, parse_net, parse_port_spec,
+    validate_interface_name, validate_object_name, validate_table_name,
 };
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -505,6 +505,8 @@ impl<'b> Validator<'b> {
             ),
         };
 
+        let limit = self.rate_limit(table, name, direction);
+
         Some(Service {
             name: name.to_string(),
             description,
@@ -513,7 +515,72 @@ impl<'b> Validator<'b> {
             interfaces: interfaces.into_iter().collect(),
             direction,
             on,
+            limit,
         })
+    }
+
+    /// `limit` and `burst` of a service.
+    fn rate_limit(
+        &mut self,
+        table: &DeTable<'_>,
+        name: &str,
+        direction: Direction,
+    ) -> Option<RateLimit> {
+        let what = format!("services.{name}.limit");
+        let burst = table.get("burst");
+        let Some(v) = table.get("limit") else {
+            if let Some(b) = burst {
+                self.error(
+                    b.span(),
+                    format!("services.{name}.burst needs a limit; add e.g. limit = \"10/minute\""),
+                );
+            }
+            return None;
+        };
+        let text = self.string(v, &what)?;
+        let (rate, per) = match RateLimit::parse(text) {
+            Ok(r) => r,
+            Err(e) => {
+                self.error(v.span(), format!("{what}: {e}"));
+                return None;
+            }
+        };
+        if direction == Direction::Out {
+            self.error(
+                v.span(),
+                format!(
+                    "{what}: a limit counts new connections per source, coming in; this \
+                     service is direction = \"out\""
+                ),
+            );
+        }
+        let mut limit = RateLimit {
+            rate,
+            per,
+            burst: RateLimit::DEFAULT_BURST,
+        };
+        if let Some(b) = burst {
+            match b.get_ref() {
+                DeValue::Integer(i) => match i.as_str().parse::<u32>() {
+                    Ok(n) if (1..=10_000).contains(&n) => limit.burst = n,
+                    _ => self.error(
+                        b.span(),
+                        format!(
+                            "services.{name}.burst is {}; use a whole number from 1 to 10000",
+                            i.as_str()
+                        ),
+                    ),
+                },
+                other => self.error(
+                    b.span(),
+                    format!(
+                        "services.{name}.burst must be a whole number from 1 to 10000, not {}",
+                        type_name(other)
+                    ),
+                ),
+            }
+        }
+        Some(limit)
     }
 
     fn blocks(

@@ -229,6 +229,84 @@ pub struct Service {
     /// or literals, never `any`; empty means all of them. Inbound, the packet's
     /// destination; outbound, its source.
     pub on: Vec<Source>,
+    /// New connections per source address beyond this are dropped (and counted).
+    pub limit: Option<RateLimit>,
+}
+
+/// `limit = "10/minute"` (and `burst`): new connections per source, counted in the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub rate: u32,
+    pub per: RateUnit,
+    /// Connections allowed at once above the rate (nft's default is 5).
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateUnit {
+    Second,
+    Minute,
+    Hour,
+    Day,
+}
+
+impl RateUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateUnit::Second => "second",
+            RateUnit::Minute => "minute",
+            RateUnit::Hour => "hour",
+            RateUnit::Day => "day",
+        }
+    }
+
+    pub fn seconds(self) -> u32 {
+        match self {
+            RateUnit::Second => 1,
+            RateUnit::Minute => 60,
+            RateUnit::Hour => 3600,
+            RateUnit::Day => 86400,
+        }
+    }
+}
+
+impl RateLimit {
+    /// nft's burst when none is written.
+    pub const DEFAULT_BURST: u32 = 5;
+
+    /// `10/minute`, or `10/minute burst 20` when the burst is not the default.
+    pub fn label(&self) -> String {
+        let mut text = format!("{}/{}", self.rate, self.per.as_str());
+        if self.burst != Self::DEFAULT_BURST {
+            text.push_str(&format!(" burst {}", self.burst));
+        }
+        text
+    }
+
+    /// Parses `10/minute` (also `10/min`, `10/s`, `3/hour`, `100/day`).
+    pub fn parse(text: &str) -> Result<(u32, RateUnit), String> {
+        let hint = "write connections per unit, like \"10/minute\" (units: second, minute, \
+                    hour, day)";
+        let (n, unit) = text
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?} is not a rate; {hint}"))?;
+        let rate: u32 = n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|r| (1..=1_000_000).contains(r))
+            .ok_or_else(|| {
+                format!("{text:?}: the count must be a whole number from 1 to 1000000; {hint}")
+            })?;
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => RateUnit::Second,
+            "m" | "min" | "minute" => RateUnit::Minute,
+            "h" | "hour" => RateUnit::Hour,
+            "d" | "day" => RateUnit::Day,
+            other => return Err(format!("{text:?}: unknown unit {other:?}; {hint}")),
+        };
+        Ok((rate, per))
+    }
 }
 
 impl Source {
