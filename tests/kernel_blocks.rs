@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::ErrorKind;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::{Proto, in_ns, lab, policy_file};
@@ -34,25 +34,13 @@ allow = ["partners"]
 /// A TCP connect from `src` to the server's `port`: how it ended, and how long it took.
 fn connect(client: &str, src: &str, port: u16) -> (std::io::Result<()>, Duration) {
     let src: IpAddr = src.parse().expect("address");
-    let dst: IpAddr = if src.is_ipv4() {
-        common::SERVER4.parse().expect("ip")
-    } else {
-        common::SERVER6.parse().expect("ip")
-    };
     in_ns(client, move || {
-        let domain = if src.is_ipv4() {
-            socket2::Domain::IPV4
-        } else {
-            socket2::Domain::IPV6
-        };
-        let s = socket2::Socket::new(domain, socket2::Type::STREAM, None).expect("socket");
-        s.bind(&SocketAddr::new(src, 0).into()).expect("bind");
-        let start = Instant::now();
-        let result = s.connect_timeout(
-            &SocketAddr::new(dst, port).into(),
+        common::tcp_connect(
+            src,
+            common::server_of(src),
+            port,
             Duration::from_millis(1500),
-        );
-        (result, start.elapsed())
+        )
     })
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use common::{Proto, in_ns, lab, policy_file};
@@ -12,23 +12,12 @@ use common::{Proto, in_ns, lab, policy_file};
 /// `n` new connections in a row from `src` to the server's ssh port: which got through.
 fn connections(client: &str, src: &str, n: usize) -> Vec<bool> {
     let src: IpAddr = src.parse().expect("address");
-    let dst: IpAddr = if src.is_ipv4() {
-        common::SERVER4.parse().expect("ip")
-    } else {
-        common::SERVER6.parse().expect("ip")
-    };
     in_ns(client, move || {
         (0..n)
+            // Shorter than TCP's first retransmission (1 s): one SYN per attempt.
             .map(|_| {
-                let domain = if src.is_ipv4() {
-                    socket2::Domain::IPV4
-                } else {
-                    socket2::Domain::IPV6
-                };
-                let s = socket2::Socket::new(domain, socket2::Type::STREAM, None).expect("socket");
-                s.bind(&SocketAddr::new(src, 0).into()).expect("bind");
-                // Shorter than TCP's first retransmission (1 s): one SYN per attempt.
-                s.connect_timeout(&SocketAddr::new(dst, 22).into(), Duration::from_millis(400))
+                common::tcp_connect(src, common::server_of(src), 22, Duration::from_millis(400))
+                    .0
                     .is_ok()
             })
             .collect()

@@ -386,6 +386,22 @@ fn server_addr(src: IpAddr) -> IpAddr {
 }
 
 fn tcp_probe(src: IpAddr, dst: IpAddr, port: u16) -> bool {
+    match tcp_connect(src, dst, port, PROBE_TIMEOUT).0 {
+        Ok(()) => true,
+        Err(e) if e.kind() == ErrorKind::ConnectionRefused => true,
+        Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => false,
+        Err(e) => panic!("tcp probe from {src} to {dst} port {port}: {e}"),
+    }
+}
+
+/// One TCP connect from `src` to `dst:port` in the calling thread's namespace: how it
+/// ended, and how long it took.
+pub fn tcp_connect(
+    src: IpAddr,
+    dst: IpAddr,
+    port: u16,
+    timeout: Duration,
+) -> (std::io::Result<()>, Duration) {
     let domain = if src.is_ipv4() {
         Domain::IPV4
     } else {
@@ -394,12 +410,14 @@ fn tcp_probe(src: IpAddr, dst: IpAddr, port: u16) -> bool {
     let s = Socket::new(domain, Type::STREAM, Some(SockProto::TCP)).expect("socket");
     s.bind(&SockAddr::from(SocketAddr::new(src, 0)))
         .expect("bind source address");
-    match s.connect_timeout(&SockAddr::from(SocketAddr::new(dst, port)), PROBE_TIMEOUT) {
-        Ok(()) => true,
-        Err(e) if e.kind() == ErrorKind::ConnectionRefused => true,
-        Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => false,
-        Err(e) => panic!("tcp probe from {src} to {dst} port {port}: {e}"),
-    }
+    let start = Instant::now();
+    let result = s.connect_timeout(&SockAddr::from(SocketAddr::new(dst, port)), timeout);
+    (result, start.elapsed())
+}
+
+/// The server's address of `src`'s family.
+pub fn server_of(src: IpAddr) -> IpAddr {
+    server_addr(src)
 }
 
 /// Runs `f` on a thread that has joined the named network namespace.
