@@ -115,6 +115,21 @@ fn a_block_wins_over_an_allowed_network_and_reject_answers_at_once() {
         "{rules}"
     );
 
+    // `sockets` says which blocks refuse some sources first.
+    let out = lab.portcullis_ok(&["--policy", path, "sockets", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let ssh = doc["sockets"]
+        .as_array()
+        .expect("sockets")
+        .iter()
+        .find(|s| s["port"] == 22)
+        .expect("the ssh socket");
+    assert_eq!(
+        ssh["blocked_by"],
+        serde_json::json!(["quiet", "rogue"]),
+        "{ssh}"
+    );
+
     // `check` warns that the blocks refuse part of what ssh allows, naming both.
     let out = lab.portcullis(&["--policy", path, "check"]);
     assert!(out.status.success(), "a warning is not an error");

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use crate::nft::live::LiveObject;
 use crate::policy::{Policy, Protocol};
 use crate::sockets::Listener;
-use crate::sockets::exposure::{Exposure, covering, exposure, reachable_on};
+use crate::sockets::exposure::{Exposure, blocked_by, covering, exposure, reachable_on};
 use crate::sockets::live_exposure::live_exposure;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +24,8 @@ pub struct SocketRow {
     /// The host's addresses (the services' `on`) where a socket bound to all of them is
     /// reached; empty for all of them.
     pub on: Vec<String>,
+    /// The blocks that refuse some sources on its port first.
+    pub blocked_by: Vec<String>,
 }
 
 /// What `/` matches a socket row against: port, protocol, address, process, services.
@@ -80,6 +82,7 @@ struct Answer {
     live: Option<Exposure>,
     services: Vec<String>,
     on: Vec<String>,
+    blocked_by: Vec<String>,
 }
 
 /// The live table as the sockets pane needs it: its objects, and its structure (which
@@ -124,6 +127,7 @@ impl ExposureCache {
                             .map(|p| covering(p, &l).iter().map(|s| s.name.clone()).collect())
                             .unwrap_or_default(),
                         on: policy.map(|p| reachable_on(p, &l)).unwrap_or_default(),
+                        blocked_by: policy.map(|p| blocked_by(p, &l)).unwrap_or_default(),
                     })
                     .clone();
                 SocketRow {
@@ -132,6 +136,7 @@ impl ExposureCache {
                     live: answer.live,
                     services: answer.services,
                     on: answer.on,
+                    blocked_by: answer.blocked_by,
                 }
             })
             .collect();

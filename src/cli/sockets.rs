@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::eprint;
 use crate::nft::backend::Nft;
 use crate::policy::file::load as load_policy;
-use crate::sockets::exposure::{Exposure, exposure, reachable_on, stale_services};
+use crate::sockets::exposure::{Exposure, blocked_by, exposure, reachable_on, stale_services};
 use crate::sockets::live_exposure::live_exposure;
 use crate::sockets::suggest::{ephemeral_range, suggest, to_toml};
 use crate::sockets::{self, Process, ServiceNames};
@@ -41,6 +41,9 @@ struct Row<'a> {
     /// services reach it (their `on`); left out when it is every address.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     reachable_on: Vec<String>,
+    /// The policy's blocks that refuse some sources on its port before any service.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    blocked_by: Vec<String>,
 }
 
 pub struct Options {
@@ -121,6 +124,10 @@ pub fn run(path: &Path, nft: &dyn Nft, opts: &Options) -> u8 {
                         .as_ref()
                         .map(|p| reachable_on(p, l))
                         .unwrap_or_default(),
+                    blocked_by: policy
+                        .as_ref()
+                        .map(|p| blocked_by(p, l))
+                        .unwrap_or_default(),
                 })
                 .collect(),
             stale_services: policy
@@ -173,11 +180,18 @@ pub fn run(path: &Path, nft: &dyn Nft, opts: &Options) -> u8 {
                     .as_ref()
                     .map(|p| reachable_on(p, l))
                     .unwrap_or_default();
-                let on = if on.is_empty() {
+                let mut on = if on.is_empty() {
                     String::new()
                 } else {
                     format!(" on {}", on.join(", "))
                 };
+                let blocks = policy
+                    .as_ref()
+                    .map(|p| blocked_by(p, l))
+                    .unwrap_or_default();
+                if !blocks.is_empty() {
+                    on.push_str(&format!(" (but blocks {} first)", blocks.join(", ")));
+                }
                 match (proposed, now) {
                     (Some(p), Some(n)) if p != n => format!("{p}{on} (live: {n})"),
                     (Some(p), _) => format!("{p}{on}"),

@@ -76,6 +76,27 @@ pub fn reachable_on(policy: &Policy, socket: &Listener) -> Vec<String> {
     on
 }
 
+/// The inbound blocks that refuse some sources on the socket's port before any service is
+/// considered (their sources of a family the socket accepts), by name.
+pub fn blocked_by(policy: &Policy, socket: &Listener) -> Vec<String> {
+    if socket.loopback_only() {
+        return Vec::new();
+    }
+    let (v4, v6) = socket.families();
+    policy
+        .blocks
+        .values()
+        .filter(|b| b.direction.inbound() && b.covers_port(socket.protocol, socket.port))
+        .filter(|b| {
+            policy
+                .entries_of(&b.from)
+                .iter()
+                .any(|n| (n.addr().is_ipv4() && v4) || (n.addr().is_ipv6() && v6))
+        })
+        .map(|b| b.name.clone())
+        .collect()
+}
+
 /// The inbound services whose ports and interfaces include the socket's, wherever they
 /// are `on`.
 fn on_port<'p>(policy: &'p Policy, socket: &Listener) -> Vec<&'p Service> {
@@ -264,6 +285,31 @@ on = ["2001:db8:5::1"]
             exposure(&p, &listener(tcp, "::", 8443, true)),
             Exposure::Anyone
         );
+    }
+
+    #[test]
+    fn the_blocks_on_a_socket_s_port_and_families_are_named() {
+        let p = policy::parse(
+            r#"
+[blocks.v4]
+from = ["198.51.100.0/24"]
+ports = ["22/tcp"]
+[blocks.v6]
+from = ["2001:db8:66::/48"]
+[blocks.elsewhere]
+from = ["203.0.113.0/24"]
+ports = ["80/tcp"]
+"#,
+        )
+        .expect("valid");
+        let tcp = Protocol::Tcp;
+        assert_eq!(blocked_by(&p, &listener(tcp, "::", 22, true)), ["v4", "v6"]);
+        assert_eq!(blocked_by(&p, &listener(tcp, "0.0.0.0", 22, false)), ["v4"]);
+        assert_eq!(
+            blocked_by(&p, &listener(tcp, "0.0.0.0", 443, false)),
+            Vec::<String>::new()
+        );
+        assert!(blocked_by(&p, &listener(tcp, "127.0.0.1", 22, false)).is_empty());
     }
 
     #[test]

@@ -249,11 +249,15 @@ struct Widths {
 /// `loopback only`, `nobody (blocked)`, `no rule (drop)`.
 fn open_to(s: &SocketRow, default_verdict: Option<&str>) -> String {
     // Reached only on some of the host's addresses (the services' `on`).
-    let on = if s.on.is_empty() {
+    let mut on = if s.on.is_empty() {
         String::new()
     } else {
         format!(" on {}", s.on.join(", "))
     };
+    // Blocks refuse some of those sources first.
+    if !s.blocked_by.is_empty() {
+        on.push_str(&format!(" −{}", s.blocked_by.join(" −")));
+    }
     match s.shown() {
         None => "?".into(),
         Some(Exposure::Anyone) => format!("anyone{on}"),
