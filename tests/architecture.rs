@@ -45,6 +45,7 @@ const PURE: &[&str] = &[
     "nft/script.rs",
     "nft/live.rs",
     "nft/intervals.rs",
+    "nft/grants.rs",
     "nft/counters.rs",
     "nft/skim.rs",
     "nft/tables.rs",

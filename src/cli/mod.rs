@@ -18,6 +18,7 @@ mod diff;
 mod docs;
 mod drops;
 mod export;
+mod grant;
 mod init;
 mod peer_drops;
 mod prompt;
@@ -287,6 +288,26 @@ pub enum Command {
         #[arg(long = "for", value_name = "DURATION", value_parser = parse_listen)]
         duration: Option<std::time::Duration>,
     },
+    /// Let SOURCE reach SERVICE's ports for a while, at once: an address or prefix added to
+    /// the live table as a timed set element, which the kernel removes when it expires (no
+    /// process stays behind). It only adds access, so there is no confirm window; each grant
+    /// is written to the audit log. Commits keep active grants; a reboot ends them all.
+    ///
+    /// Exit status: 0 granted, 1 invalid (no such service, a bad source or duration),
+    /// 2 failed (no table of ours yet, nft refused, the lock is held).
+    Grant {
+        /// A service of the policy (inbound).
+        service: String,
+        /// An address (one host) or a prefix.
+        source: String,
+        /// How long, from 1s to 168h. E.g. 30m, 2h, 90s.
+        #[arg(long = "for", value_name = "DURATION", value_parser = parse_grant)]
+        duration: std::time::Duration,
+    },
+    /// Take back a grant before it expires.
+    ///
+    /// Exit status: 0 revoked, 1 there is no such grant (or it expired), 2 failed.
+    Revoke { service: String, source: String },
     /// List the live rules of the table with packet and byte counters.
     ///
     /// Exit status: 0, or 2 if nft could not be read.
@@ -397,6 +418,12 @@ pub fn run(cli: Cli) -> ExitCode {
             },
         ),
         Some(Command::Confirm) => confirm::run(&cli),
+        Some(Command::Grant {
+            service,
+            source,
+            duration,
+        }) => grant::grant(&cli, service, source, *duration),
+        Some(Command::Revoke { service, source }) => grant::revoke(&cli, service, source),
         Some(Command::Rollback {
             commit,
             at_deadline,
@@ -446,6 +473,18 @@ fn parse_refresh(text: &str) -> Result<std::time::Duration, String> {
         return Err(format!("{text:?} is out of range; use 100ms to 1h"));
     }
     Ok(d)
+}
+
+/// A grant's duration: whole seconds, 1s to 168h.
+fn parse_grant(text: &str) -> Result<std::time::Duration, String> {
+    let d =
+        humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}; e.g. 30m, 2h, 90s"))?;
+    if d < std::time::Duration::from_secs(1) || d > grant::MAX_GRANT {
+        return Err(format!(
+            "{text:?} is out of range; use 1s to 168h (a longer access belongs in the policy)"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(d.as_secs()))
 }
 
 fn parse_listen(text: &str) -> Result<std::time::Duration, String> {

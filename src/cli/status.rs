@@ -64,7 +64,8 @@ pub fn run(cli: &Cli, as_json: bool) -> u8 {
             return 2;
         }
     };
-    let doc = document(&journal, &health, &now);
+    let mut doc = document(&journal, &health, &now);
+    doc["grants"] = grants(cli);
     if as_json {
         outln!(
             "{}",
@@ -72,8 +73,51 @@ pub fn run(cli: &Cli, as_json: bool) -> u8 {
         );
     } else {
         out!("{}", text(&doc));
+        for g in doc["grants"].as_array().into_iter().flatten() {
+            outln!(
+                "grant: {} may reach {} ({}/{}) until {} ({}s left)",
+                g["source"].as_str().unwrap_or("?"),
+                g["service"].as_str().unwrap_or("?"),
+                g["ports"].as_str().unwrap_or("?"),
+                g["protocol"].as_str().unwrap_or("?"),
+                g["until"].as_str().unwrap_or("?"),
+                g["seconds_left"]
+            );
+        }
     }
     0
+}
+
+/// The active grants of our table, as the kernel holds them (empty when it cannot be
+/// read: status must not fail for it).
+fn grants(cli: &Cli) -> Value {
+    use crate::nft::backend::{Nft, NftProcess};
+    let table = crate::policy::file::load(&cli.policy)
+        .map(|p| p.settings.table)
+        .unwrap_or_else(|_| "portcullis".to_string());
+    let Ok(listing) = NftProcess::new(&cli.nft).list_table_json(&table) else {
+        return json!([]);
+    };
+    let live = crate::nft::live::table_objects(&listing, &table).unwrap_or_default();
+    let list: Vec<Value> = crate::nft::grants::active(&live)
+        .into_iter()
+        .map(|g| {
+            let ports = if g.ports.0 == g.ports.1 {
+                g.ports.0.to_string()
+            } else {
+                format!("{}-{}", g.ports.0, g.ports.1)
+            };
+            json!({
+                "service": g.service,
+                "source": g.source.to_string(),
+                "protocol": g.protocol,
+                "ports": ports,
+                "until": g.until,
+                "seconds_left": g.expires_s,
+            })
+        })
+        .collect();
+    Value::Array(list)
 }
 
 /// The status as JSON: the stable shape scripts read. While a commit is applying it has

@@ -16,6 +16,10 @@ pub enum Event {
     Restored,
     /// The journal was found damaged and made anew.
     JournalRepaired,
+    /// Temporary access added (`reason`: service, source, until when).
+    Granted,
+    /// Temporary access taken back before its time.
+    Revoked,
 }
 
 /// Who acted: the operator (through the CLI or TUI), the guard process, the systemd timer,

@@ -120,6 +120,9 @@ impl Plan {
         policy_name: &str,
         with_diff: bool,
     ) -> Plan {
+        // Temporary access granted since: kept by the commit, as the kernel has it.
+        let mut compiled = compiled;
+        crate::nft::grants::carry(&mut compiled, &live.objects);
         let script = script::text(&compiled);
         let change = Change::of(&compiled, &live.objects);
         let mut diff = if with_diff {
@@ -193,10 +196,32 @@ pub fn read_live(
             && generation.is_some()
             && Some(record.generation) == generation
     });
+    // Grants' elements (timed, commented) come from one full listing, when there are any.
+    let grant_sets: Vec<LiveObject> = if crate::nft::grants::present(&objects) {
+        let listing = nft.list_table_json(table).map_err(|e| e.to_string())?;
+        live::table_objects(&listing, table)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|o| {
+                matches!(o, LiveObject::Known(NfListObject::Set(s))
+                    if crate::nft::grants::is_grant_set(&s.name))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     for object in objects.iter_mut() {
         let LiveObject::Known(NfListObject::Set(set)) = object else {
             continue;
         };
+        if crate::nft::grants::is_grant_set(&set.name) {
+            if let Some(LiveObject::Known(NfListObject::Set(full))) = grant_sets.iter().find(
+                |o| matches!(o, LiveObject::Known(NfListObject::Set(g)) if g.name == set.name),
+            ) {
+                set.elem = full.elem.clone();
+            }
+            continue;
+        }
         let vouched = trusted.and_then(|(record, compiled)| {
             compiled.objects.iter().find_map(|o| match o {
                 NfListObject::Set(wanted)

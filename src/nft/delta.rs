@@ -183,7 +183,7 @@ impl<'a> Parts<'a> {
                     parts.chains.insert(&c.name, c);
                 }
                 NfListObject::Set(s) => {
-                    if set_family(s).is_none() {
+                    if set_family(s).is_none() && !super::grants::is_grant_set(&s.name) {
                         return Err(unmappable(format!(
                             "set {} of {side} is not a set of addresses portcullis makes",
                             s.name
@@ -232,6 +232,10 @@ fn sets_delta(
         return Err(unmappable(format!(
             "set {name} is declared differently from the policy's"
         )));
+    }
+    // Grants are the kernel's to expire: a commit carries them over and never changes them.
+    if super::grants::is_grant_set(name) {
+        return Ok(());
     }
     // The same elements written the same way (the usual case: a set the commit does not
     // change) need no parsing of 100,000 addresses.

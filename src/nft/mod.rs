@@ -6,6 +6,7 @@ pub mod compile;
 pub mod counters;
 pub mod delta;
 pub mod droplog;
+pub mod grants;
 pub mod intervals;
 pub mod live;
 pub mod netlink;

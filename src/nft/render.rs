@@ -101,11 +101,13 @@ pub fn set_declaration(set: &Set<'_>) -> Vec<String> {
     if !names.is_empty() {
         lines.push(format!("flags {}", names.join(",")));
     }
-    // nft's JSON listing never reports auto-merge; every interval set we create has it.
-    if set
-        .flags
-        .as_ref()
-        .is_some_and(|f| f.contains(&SetFlag::Interval))
+    // nft's JSON listing never reports auto-merge; every interval set of addresses we
+    // create has it (nft merges no concatenations).
+    if matches!(set.set_type, SetTypeValue::Single(_))
+        && set
+            .flags
+            .as_ref()
+            .is_some_and(|f| f.contains(&SetFlag::Interval))
     {
         lines.push("auto-merge".to_string());
     }
@@ -270,10 +272,17 @@ pub fn expr(e: &Expression<'_>, quote: bool) -> String {
                 .collect::<Vec<_>>()
                 .join(" . "),
             NamedExpression::Prefix(p) => format!("{}/{}", expr(&p.addr, false), p.len),
-            NamedExpression::Elem(e) if e.expires.is_none() && e.comment.is_none() => {
+            // A meter's key, or a timed element (a grant) with the time it has left.
+            NamedExpression::Elem(e) => {
                 let mut text = expr(&e.val, quote);
                 if let Some(t) = e.timeout {
                     text.push_str(&format!(" timeout {t}s"));
+                }
+                if let Some(t) = e.expires {
+                    text.push_str(&format!(" expires {t}s"));
+                }
+                if let Some(c) = &e.comment {
+                    text.push_str(&format!(" comment \"{}\"", c.replace('"', "'")));
                 }
                 text
             }

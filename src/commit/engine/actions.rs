@@ -93,7 +93,7 @@ impl Engine<'_> {
         }
     }
 
-    fn append_audit(&self, line: &str) {
+    pub(super) fn append_audit(&self, line: &str) {
         // The audit log must not stop a rollback; a failure to write it is reported instead.
         if let Err(e) = self.b.state.append_audit(line) {
             self.warn(format!("cannot write the audit log: {e}"));
@@ -287,19 +287,32 @@ impl Engine<'_> {
             if n == 0 {
                 names.push(CONFIRMED_FILE.to_string());
             }
-            let Some(file) = names.iter().find_map(|name| {
+            let Some(mut file) = names.iter().find_map(|name| {
                 self.verified_file(name, Some(&c.digest))
                     .map_err(|why| tried.push(why))
                     .ok()
             }) else {
                 continue;
             };
+            // What it says of grants (their sets, carried by a commit made while some
+            // were active), read before nft takes the file.
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            let _ = file.rewind();
             let owner = self.owner(&c.table)?;
             if !owner.may_replace() {
                 return Err(ownership::refusal(&c.table, &owner, "replacing"));
             }
             match self.b.nft.load(Script::File(file), lock.file()) {
                 Ok(()) => {
+                    // No grant outlives a reboot: the ones the script carried are emptied
+                    // at once (an expired one must not come back with its old time left).
+                    let flush = crate::nft::grants::flush_on_restore(&c.table, &text);
+                    if !flush.is_empty()
+                        && let Err(e) = self.b.nft.load(Script::Small(&flush), lock.file())
+                    {
+                        self.warn(format!("could not empty the grant sets after restore: {e}"));
+                    }
                     if n == 0 && !tried.is_empty() {
                         // The commit's own script verified where confirmed.nft did not:
                         // make the copy whole again for the next boot.

@@ -12,6 +12,7 @@
 mod actions;
 mod apply;
 mod errors;
+mod grant;
 mod in_place;
 mod resolve;
 mod watch;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 pub use apply::{Applied, ApplyRequest, Window};
 pub use errors::{CommitError, RollbackOutcome};
+pub use grant::Granted;
 pub use resolve::Restored;
 pub use watch::{GuardSignals, Watched};
 
