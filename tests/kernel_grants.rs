@@ -187,3 +187,48 @@ fn a_grant_needs_a_service_of_the_policy_and_a_table_of_ours() {
     let bad = lab.portcullis(&grant(path, "ssh", "198.51.100.300", "1m"));
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn a_grant_from_the_tui_lets_the_source_in_and_shows_its_time_left() {
+    let Some(mut lab) = lab() else { return };
+    let policy = policy_file(POLICY);
+    let path = policy.path().to_str().expect("path");
+    lab.portcullis_ok(&["--policy", path, "apply", "--yes"]);
+    lab.add_client_addr("198.51.100.9");
+    lab.listen(Proto::Tcp, &[22]);
+    let outsider = [("198.51.100.9", Proto::Tcp, 22)];
+    assert_eq!(lab.reachable(&outsider), vec![false]);
+
+    let argv = lab.ui_argv(path);
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut pty = common::pty::Pty::spawn(
+        "ip",
+        &args,
+        &[("TERM", "xterm-256color"), ("PORTCULLIS_SYSLOG_SOCKET", "")],
+        &["NO_COLOR", "SSH_CONNECTION"],
+    );
+    let wait = Duration::from_secs(15);
+    let shows = |pty: &common::pty::Pty, what: &str, text: &str| {
+        pty.wait_screen(what, wait, |s| s.contents().contains(text).then_some(()));
+    };
+    shows(&pty, "the overview", "Sockets (");
+    for key in ["2", "t"] {
+        pty.type_text(key);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    shows(&pty, "the grant's question", "grant ssh to");
+    pty.type_text("198.51.100.9 1h\r");
+    shows(
+        &pty,
+        "the grant made",
+        "granted: 198.51.100.9/32 may reach ssh",
+    );
+    assert_eq!(lab.reachable(&outsider), vec![true], "granted from the UI");
+    shows(
+        &pty,
+        "the grant listed with its time left",
+        "granted: 198.51.100.9/32 (",
+    );
+    pty.type_text("q");
+    assert_eq!(pty.wait(wait), 0);
+}

@@ -206,11 +206,17 @@ impl App {
         let Some(way) = l.ways.get(l.selected).cloned() else {
             return;
         };
+        if let WayIn::Grant { service, source } = &way {
+            // No edit: the grant's question, filled in.
+            self.grant_from_drop(service, *source);
+            return;
+        }
         let Some(doc) = self.editor.as_ref().and_then(|e| e.doc()) else {
             self.notice = Notice::error("the policy file cannot be edited (see the status bar)");
             return;
         };
         let mut form = match &way {
+            WayIn::Grant { .. } => return,
             WayIn::AddToNetwork {
                 network, prefix, ..
             } => {

@@ -57,6 +57,14 @@ pub enum Action {
     No,
     Reload,
     Overwrite,
+    /// Temporary access to the selected service (as `portcullis grant`).
+    Grant,
+    /// Take a grant of the selected service back (as `portcullis revoke`).
+    Revoke,
+    /// Send the footer line's answer.
+    PromptSend,
+    /// Drop the footer line's question.
+    PromptCancel,
 }
 
 /// Where a binding works: a screen, or the overlay on top of it.
@@ -82,6 +90,8 @@ pub enum Scope {
     LetIn,
     /// Typing a `/` filter.
     Filter,
+    /// Answering a question on the footer line (a grant's source and time).
+    Prompt,
 }
 
 const SCREENS: &[Scope] = &[
@@ -188,6 +198,10 @@ pub const BINDINGS: &[Binding] = &[
     bind("a", &[k('a')], A::Add, Some("add"), "Add a service or network", LISTS),
     bind("e ⏎", &[k('e'), code(KeyCode::Enter)], A::Edit, Some("edit"), "Edit the selected one", LISTS),
     bind("x Del", &[k('x'), code(KeyCode::Delete)], A::Delete, Some("delete"), "Delete the selected one", LISTS),
+    firewall(bind("t", &[k('t')], A::Grant, Some("grant"), "Grant a source temporary access to this service", &[S::Services])),
+    firewall(bind("T", &[k('T')], A::Revoke, None, "Revoke a grant of this service", &[S::Services])),
+    bind("⏎", &[code(KeyCode::Enter)], A::PromptSend, Some("send"), "Send (a grant takes effect at once)", &[S::Prompt]),
+    bind("Esc", &[code(KeyCode::Esc)], A::PromptCancel, Some("cancel"), "Cancel", &[S::Prompt]),
     bind("s", &[k('s')], A::Save, Some("save"), "Save edits to the policy file", SCREENS),
     bind("U", &[k('U')], A::DiscardEdits, None, "Discard every unsaved edit", SCREENS),
     firewall(bind("C", &[k('C')], A::Commit, Some("commit"), "Commit: save, apply, confirm window", &[S::Diff])),

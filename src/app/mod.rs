@@ -13,6 +13,7 @@ pub mod editor;
 pub mod filter;
 mod flow;
 pub mod form;
+pub mod grant;
 pub mod keymap;
 pub mod observation;
 mod overview;
@@ -180,6 +181,10 @@ pub struct App {
     /// Each list's `/` filter, and the list whose filter is being typed.
     pub filters: filter::Filters,
     pub filtering: Option<filter::ListId>,
+    /// A question on the footer line (a grant's source and time).
+    pub prompt: Option<grant::Prompt>,
+    /// The live table's grants, as the last refresh read them.
+    pub grants: Vec<crate::nft::grants::Grant>,
     pub rules_state: RulesState,
     pub book: RuleBook,
     pub other_tables: Vec<OtherTable>,
@@ -271,6 +276,17 @@ pub enum CommitRequest {
     Confirm,
     /// Roll back this commit (the one on screen, not whatever is pending by then).
     Rollback(String),
+    /// Let `source` reach `service` for `duration` (as `portcullis grant`).
+    Grant {
+        service: String,
+        source: ipnet::IpNet,
+        duration: std::time::Duration,
+    },
+    /// Take `source`'s grant to `service` back.
+    Revoke {
+        service: String,
+        source: ipnet::IpNet,
+    },
 }
 
 impl App {
@@ -292,6 +308,8 @@ impl App {
             sockets_error: None,
             filters: Default::default(),
             filtering: None,
+            prompt: None,
+            grants: Vec::new(),
             rules_state: RulesState::NoTable,
             book: RuleBook::default(),
             other_tables: Vec::new(),
@@ -338,6 +356,7 @@ impl App {
     /// Where keys go now.
     pub fn scope(&self) -> Scope {
         match &self.modal {
+            Modal::None if self.prompt.is_some() => Scope::Prompt,
             Modal::None if self.filtering.is_some() => Scope::Filter,
             Modal::None => self.screen.scope(),
             Modal::Help(_) => Scope::Help,
@@ -433,6 +452,7 @@ impl App {
         }
         self.rules_state = obs.rules;
         self.other_tables = obs.other_tables;
+        self.grants = obs.grants;
         self.last_commit = obs.last_commit;
         match (&obs.pending, &self.pending_since) {
             (Some(p), Some((id, _))) if *id == p.id => {}

@@ -37,6 +37,8 @@ pub struct Observation {
     /// The addresses the operators are connected from (SSH_CONNECTION, and peers of
     /// sshd and cockpit-ws): their drops during a commit window are a lockout in progress.
     pub operator_peers: Vec<std::net::IpAddr>,
+    /// The live table's grants (temporary access), with their time left.
+    pub grants: Vec<crate::nft::grants::Grant>,
 }
 
 /// The drop log as of this refresh.

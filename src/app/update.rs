@@ -64,6 +64,10 @@ impl App {
             Action::Down if matches!(self.modal, Modal::Help(_)) => self.help_scroll += 1,
             Action::Open => self.open_selected(),
             Action::Filter => self.start_filter(),
+            Action::Grant => self.start_grant(false),
+            Action::Revoke => self.start_grant(true),
+            Action::PromptSend => return self.finish_prompt(true),
+            Action::PromptCancel => return self.finish_prompt(false),
             Action::FilterDone => self.finish_filter(true),
             Action::FilterClear => self.finish_filter(false),
             Action::Choose => self.choose_way_in(),
@@ -164,6 +168,9 @@ impl App {
 
     /// A key typed into the form or the lockout prompt rather than bound to an action.
     pub(super) fn typed(&mut self, key: KeyEvent) -> bool {
+        if self.prompt.is_some() && matches!(self.modal, Modal::None) {
+            return self.prompt_key(key);
+        }
         if self.filtering.is_some() && matches!(self.modal, Modal::None) {
             return self.filter_key(key);
         }

@@ -1,6 +1,7 @@
 //! The ways in for a dropped packet (pfSense's "Easy Rule", in a terminal): add its source,
 //! or its /24 (IPv4) or /64 (IPv6), to a network that a service on that port already
-//! allows; or a new service for that port from this source. Pure: the UI opens the form.
+//! allows; temporary access to such a service (a grant); or a new service for that port
+//! from this source. Pure: the UI opens the form (or the grant's prompt).
 
 use std::net::IpAddr;
 
@@ -24,6 +25,8 @@ pub enum WayIn {
         proto: Proto,
         source: IpNet,
     },
+    /// Let `source` reach `service` for a while (a grant: at once, no policy change).
+    Grant { service: String, source: IpNet },
 }
 
 impl WayIn {
@@ -40,6 +43,9 @@ impl WayIn {
                 source,
             } => {
                 format!("a new service for {port}/{proto} from {source}")
+            }
+            WayIn::Grant { service, source } => {
+                format!("let {source} reach {service} for a while (a grant, at once)")
             }
         }
     }
@@ -67,15 +73,18 @@ pub fn ways_in(policy: &Policy, entry: &Entry) -> Vec<WayIn> {
     if entry.by.reason != crate::nft::droplog::Reason::Policy {
         return Vec::new();
     }
+    let on_port: Vec<&crate::policy::Service> = policy
+        .services
+        .values()
+        .filter(|s| {
+            s.direction.inbound()
+                && s.ports
+                    .iter()
+                    .any(|r| r.protocols.contains(&protocol) && (r.first..=r.last).contains(&port))
+        })
+        .collect();
     let mut ways = Vec::new();
-    for service in policy.services.values() {
-        let on_port = service
-            .ports
-            .iter()
-            .any(|r| r.protocols.contains(&protocol) && (r.first..=r.last).contains(&port));
-        if !service.direction.inbound() || !on_port {
-            continue;
-        }
+    for service in &on_port {
         for source in &service.allow {
             let Source::Network(network) = source else {
                 continue;
@@ -93,6 +102,11 @@ pub fn ways_in(policy: &Policy, entry: &Entry) -> Vec<WayIn> {
         }
     }
     if let Some(host) = prefixes_of(key.source).into_iter().next() {
+        // Temporary access to each service on that port, for the host alone.
+        ways.extend(on_port.iter().map(|s| WayIn::Grant {
+            service: s.name.clone(),
+            source: host,
+        }));
         ways.push(WayIn::NewService {
             port,
             proto: key.proto,
@@ -122,6 +136,7 @@ mod tests {
             [
                 "add 203.0.113.9/32 to network admin (service agents allows it)",
                 "add 203.0.113.0/24 to network admin (service agents allows it)",
+                "let 203.0.113.9/32 reach agents for a while (a grant, at once)",
                 "a new service for 9001/tcp from 203.0.113.9/32",
             ]
         );

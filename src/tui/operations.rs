@@ -138,6 +138,46 @@ impl Operations for TuiOperations {
                     Err(e) => Err(format!("{e} (the guard keeps retrying; see status)")),
                 }
             }
+            CommitRequest::Grant {
+                service,
+                source,
+                duration,
+            } => {
+                let policy = load_policy(self.path())?;
+                let Some(s) = policy.services.get(&service) else {
+                    return Err(format!(
+                        "there is no service {service:?} in the policy file"
+                    ));
+                };
+                engine
+                    .grant(&policy, s, source, duration)
+                    .map(|g| {
+                        format!(
+                            "granted: {} may reach {service} until {} (the kernel removes it then)",
+                            g.source, g.until
+                        )
+                    })
+                    .map_err(|e| format!("not granted: {e}"))
+            }
+            CommitRequest::Revoke { service, source } => {
+                let policy = load_policy(self.path())?;
+                let Some(s) = policy.services.get(&service) else {
+                    return Err(format!(
+                        "there is no service {service:?} in the policy file"
+                    ));
+                };
+                match engine.revoke(&policy, s, source) {
+                    Ok(true) => Ok(format!(
+                        "revoked: {} may no longer reach {service}",
+                        source.trunc()
+                    )),
+                    Ok(false) => Err(format!(
+                        "{} has no grant to {service} (it may have expired)",
+                        source.trunc()
+                    )),
+                    Err(e) => Err(format!("not revoked: {e}")),
+                }
+            }
         };
         result
             .map(|m| with_warnings(&engine, m))

@@ -58,6 +58,7 @@ impl Sources {
             self.ruleset()
         };
         let drops = self.drops_of(&rules);
+        let grants = self.grants_of(&rules);
         Observation {
             at: self.clock.now(),
             sockets,
@@ -70,7 +71,33 @@ impl Sources {
             counting,
             drops,
             operator_peers,
+            grants,
         }
+    }
+
+    /// The grants, read (with a full listing of our table) only when the table has grant
+    /// sets: the terse listing the tick reads leaves set elements out.
+    fn grants_of(&self, rules: &RulesState) -> Vec<crate::nft::grants::Grant> {
+        let RulesState::Table { objects, .. } = rules else {
+            return Vec::new();
+        };
+        if !crate::nft::grants::present(objects) {
+            return Vec::new();
+        }
+        let Some(table) = objects.iter().find_map(|o| match o {
+            crate::nft::live::LiveObject::Known(nftables::schema::NfListObject::Table(t)) => {
+                Some(t.name.to_string())
+            }
+            _ => None,
+        }) else {
+            return Vec::new();
+        };
+        self.nft
+            .list_table_json(&table)
+            .ok()
+            .and_then(|listing| crate::nft::live::table_objects(&listing, &table).ok())
+            .map(|live| crate::nft::grants::active(&live))
+            .unwrap_or_default()
     }
 
     /// The drop log, with the reader started for the group the live table logs to.

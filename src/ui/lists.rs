@@ -62,11 +62,26 @@ pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
     let detail = app.service_table.selected().and_then(|i| {
         let row = app.visible_services().get(i).copied()?;
         let description = row.draft.description.as_deref();
-        Some(format!(
+        let mut line = format!(
             "{}: {}",
             row.name,
             description.unwrap_or("(no description)")
-        ))
+        );
+        // Its grants (temporary access), each source once, with the time left.
+        let mut granted: Vec<String> = Vec::new();
+        for g in app.grants.iter().filter(|g| g.service == row.name) {
+            let left = g.expires_s.map_or(String::new(), |s| {
+                format!(" ({} left)", format::age(u64::from(s) * 1000))
+            });
+            let text = format!("{}{left}", g.source);
+            if !granted.iter().any(|t| t.starts_with(&g.source.to_string())) {
+                granted.push(text);
+            }
+        }
+        if !granted.is_empty() {
+            line.push_str(&format!(" · granted: {} (T revokes)", granted.join(", ")));
+        }
+        Some(line)
     });
     draw_list(
         frame,

@@ -157,6 +157,24 @@ fn first_line(text: &str) -> &str {
 
 /// The keys that work here, from the keymap.
 pub fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
+    // A question (a grant's source and time) takes the line while it is open.
+    if let Some(p) = &app.prompt {
+        let keys = "  ⏎ send  Esc cancel";
+        let room = usize::from(area.width).saturating_sub(keys.chars().count());
+        let asked = format!(" {}{}▏", p.question(), p.text);
+        // The end of what is typed stays in sight.
+        let shown = if asked.chars().count() > room {
+            format::fit_left(&asked, room)
+        } else {
+            asked
+        };
+        let line = Line::from(vec![
+            Span::styled(shown, theme.key),
+            Span::styled(keys, theme.muted),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let mut spans = Vec::new();
     for b in bindings_in(app.scope()) {
         let Some(label) = b.footer else { continue };
