@@ -95,11 +95,13 @@ fn grants(cli: &Cli) -> Value {
     let table = crate::policy::file::load(&cli.policy)
         .map(|p| p.settings.table)
         .unwrap_or_else(|_| "portcullis".to_string());
-    let Ok(listing) = NftProcess::new(&cli.nft).list_table_json(&table) else {
+    let nft = NftProcess::new(&cli.nft);
+    let Ok(terse) = nft.list_ruleset_terse_json() else {
         return json!([]);
     };
-    let live = crate::nft::live::table_objects(&listing, &table).unwrap_or_default();
-    let list: Vec<Value> = crate::nft::grants::active(&live)
+    let objects = crate::nft::live::table_objects(&terse, &table).unwrap_or_default();
+    let sets = crate::nft::grants::read_sets(&nft, &table, &objects).unwrap_or_default();
+    let list: Vec<Value> = crate::nft::grants::active(&sets)
         .into_iter()
         .map(|g| {
             let ports = if g.ports.0 == g.ports.1 {

@@ -197,19 +197,7 @@ pub fn read_live(
             && Some(record.generation) == generation
     });
     // Grants' elements (timed, commented) come from one full listing, when there are any.
-    let grant_sets: Vec<LiveObject> = if crate::nft::grants::present(&objects) {
-        let listing = nft.list_table_json(table).map_err(|e| e.to_string())?;
-        live::table_objects(&listing, table)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .filter(|o| {
-                matches!(o, LiveObject::Known(NfListObject::Set(s))
-                    if crate::nft::grants::is_grant_set(&s.name))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let grant_sets = crate::nft::grants::read_sets(nft, table, &objects)?;
     for object in objects.iter_mut() {
         let LiveObject::Known(NfListObject::Set(set)) = object else {
             continue;

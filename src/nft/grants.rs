@@ -123,6 +123,36 @@ fn grant_of(e: &Expression<'_>) -> Option<Grant> {
     })
 }
 
+/// The grant sets of `table` with their elements, read one set at a time (a listing of
+/// the whole table would fetch every address of every network too).
+pub fn read_sets(
+    nft: &dyn super::backend::Nft,
+    table: &str,
+    live: &[LiveObject],
+) -> Result<Vec<LiveObject>, String> {
+    let mut out = Vec::new();
+    for object in live {
+        let LiveObject::Known(NfListObject::Set(s)) = object else {
+            continue;
+        };
+        if !is_grant_set(&s.name) {
+            continue;
+        }
+        let listing = nft
+            .list_set_json(table, &s.name)
+            .map_err(|e| e.to_string())?;
+        out.extend(
+            super::live::table_objects(&listing, table)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(
+                    |o| matches!(o, LiveObject::Known(NfListObject::Set(g)) if g.name == s.name),
+                ),
+        );
+    }
+    Ok(out)
+}
+
 /// Whether the live table has the grant sets (and so their rules).
 pub fn present(live: &[LiveObject]) -> bool {
     live.iter()

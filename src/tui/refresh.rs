@@ -92,11 +92,8 @@ impl Sources {
         }) else {
             return Vec::new();
         };
-        self.nft
-            .list_table_json(&table)
-            .ok()
-            .and_then(|listing| crate::nft::live::table_objects(&listing, &table).ok())
-            .map(|live| crate::nft::grants::active(&live))
+        crate::nft::grants::read_sets(&*self.nft, &table, objects)
+            .map(|sets| crate::nft::grants::active(&sets))
             .unwrap_or_default()
     }
 
