@@ -22,6 +22,7 @@ impl App {
     fn section_of(screen: Screen) -> Section {
         match screen {
             Screen::Networks => Section::Networks,
+            Screen::Blocks => Section::Blocks,
             _ => Section::Services,
         }
     }
@@ -32,6 +33,11 @@ impl App {
         match screen {
             Screen::Networks => self
                 .visible_networks()
+                .into_iter()
+                .map(|r| r.name.as_str())
+                .collect(),
+            Screen::Blocks => self
+                .visible_blocks()
                 .into_iter()
                 .map(|r| r.name.as_str())
                 .collect(),
@@ -50,6 +56,18 @@ impl App {
         self.editor
             .as_ref()
             .map(|e| e.services())
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| super::filter::matches_lowercase(filter, &r.search))
+            .collect()
+    }
+
+    /// The blocks screen's rows under its filter (name, from, ports, action, description).
+    pub fn visible_blocks(&self) -> Vec<&super::editor::BlockRow> {
+        let filter = &self.filters.blocks;
+        self.editor
+            .as_ref()
+            .map(|e| e.blocks())
             .unwrap_or_default()
             .iter()
             .filter(|r| super::filter::matches_lowercase(filter, &r.search))
@@ -75,6 +93,7 @@ impl App {
     pub(super) fn list_state(&mut self, screen: Screen) -> &mut TableState {
         match screen {
             Screen::Networks => &mut self.network_table,
+            Screen::Blocks => &mut self.block_table,
             _ => &mut self.service_table,
         }
     }
@@ -82,6 +101,7 @@ impl App {
     fn selected_name(&self) -> Option<String> {
         let state = match self.screen {
             Screen::Networks => &self.network_table,
+            Screen::Blocks => &self.block_table,
             _ => &self.service_table,
         };
         let i = state.selected()?;
@@ -105,6 +125,7 @@ impl App {
             (Action::Add, _) => match section {
                 Section::Services => Form::service(None, "", &ServiceDraft::default()),
                 Section::Networks => Form::network(None, "", &[]),
+                Section::Blocks => Form::block(None, "", &Default::default()),
             },
             (Action::Edit | Action::Delete, None) => {
                 self.notice = Notice::error(format!("no {} selected", section.singular()));
@@ -129,6 +150,10 @@ impl App {
                     let entries = doc.network(&name).unwrap_or_default();
                     Form::network(Some(&name), &name, &entries)
                 }
+                Section::Blocks => {
+                    let draft = doc.block(&name).unwrap_or_default();
+                    Form::block(Some(&name), &name, &draft)
+                }
             },
             _ => return,
         };
@@ -143,6 +168,7 @@ impl App {
         let result = editor.edit(|d| match section {
             Section::Services => d.remove_service(name),
             Section::Networks => d.remove_network(name),
+            Section::Blocks => d.remove_block(name),
         });
         self.notice = match result {
             Ok(()) => Notice::info(format!(
@@ -218,10 +244,10 @@ impl App {
                     "{what} {name} {verb} (not saved yet: s saves, d shows the diff)"
                 ));
                 self.edited();
-                let screen = if form.section == Section::Networks {
-                    Screen::Networks
-                } else {
-                    Screen::Services
+                let screen = match form.section {
+                    Section::Networks => Screen::Networks,
+                    Section::Blocks => Screen::Blocks,
+                    Section::Services => Screen::Services,
                 };
                 if self.screen != Screen::Overview {
                     let at = self.list_names(screen).iter().position(|n| *n == name);

@@ -24,8 +24,10 @@ pub struct Editor {
     dirty: bool,
     services: Vec<ServiceRow>,
     networks: Vec<NetworkRow>,
+    blocks: Vec<BlockRow>,
     removed_services: Vec<String>,
     removed_networks: Vec<String>,
+    removed_blocks: Vec<String>,
     /// The file changed on disk while there were unsaved edits: its newer text, kept until
     /// the operator chooses to reload it or to save over it.
     pub newer_on_disk: Option<Loaded>,
@@ -55,6 +57,16 @@ pub struct NetworkRow {
     pub search: String,
 }
 
+/// A block as its screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRow {
+    pub name: String,
+    pub draft: crate::policy::document::BlockDraft,
+    pub marker: Option<char>,
+    /// What `/` looks in, in lower case: name, from, ports, action, description.
+    pub search: String,
+}
+
 /// How many entries of a network its row shows.
 const HEAD: usize = 3;
 
@@ -70,8 +82,10 @@ impl Editor {
             dirty: false,
             services: Vec::new(),
             networks: Vec::new(),
+            blocks: Vec::new(),
             removed_services: Vec::new(),
             removed_networks: Vec::new(),
+            removed_blocks: Vec::new(),
             newer_on_disk: None,
             path: path.to_string(),
         };
@@ -107,6 +121,7 @@ impl Editor {
         let (Some(doc), before) = (self.doc.as_ref(), self.disk_doc.as_ref()) else {
             self.services.clear();
             self.networks.clear();
+            self.blocks.clear();
             return;
         };
         self.services = doc
@@ -150,6 +165,28 @@ impl Editor {
                 }
             })
             .collect();
+        self.blocks = doc
+            .block_names()
+            .into_iter()
+            .map(|name| {
+                let draft = doc.block(&name).unwrap_or_default();
+                let marker = marker(before.and_then(|d| d.block(&name)), &draft);
+                let search = format!(
+                    "{name} {} {} {} {}",
+                    draft.from.join(" "),
+                    draft.ports.join(" "),
+                    draft.action.as_deref().unwrap_or("drop"),
+                    draft.description.as_deref().unwrap_or("")
+                )
+                .to_lowercase();
+                BlockRow {
+                    name,
+                    draft,
+                    marker,
+                    search,
+                }
+            })
+            .collect();
         let gone = |before: Vec<String>, now: &[String]| -> Vec<String> {
             before.into_iter().filter(|n| !now.contains(n)).collect()
         };
@@ -159,6 +196,8 @@ impl Editor {
             before.map_or_else(Vec::new, |d| gone(d.service_names(), &service_names));
         self.removed_networks =
             before.map_or_else(Vec::new, |d| gone(d.network_names(), &network_names));
+        let block_names: Vec<String> = self.blocks.iter().map(|r| r.name.clone()).collect();
+        self.removed_blocks = before.map_or_else(Vec::new, |d| gone(d.block_names(), &block_names));
     }
 
     pub fn doc(&self) -> Option<&PolicyDocument> {
@@ -197,11 +236,16 @@ impl Editor {
         &self.networks
     }
 
+    pub fn blocks(&self) -> &[BlockRow] {
+        &self.blocks
+    }
+
     /// The names of a section, in file order.
     pub fn names(&self, section: Section) -> Vec<&str> {
         match section {
             Section::Services => self.services.iter().map(|r| r.name.as_str()).collect(),
             Section::Networks => self.networks.iter().map(|r| r.name.as_str()).collect(),
+            Section::Blocks => self.blocks.iter().map(|r| r.name.as_str()).collect(),
         }
     }
 
@@ -210,6 +254,7 @@ impl Editor {
         match section {
             Section::Services => &self.removed_services,
             Section::Networks => &self.removed_networks,
+            Section::Blocks => &self.removed_blocks,
         }
     }
 
@@ -273,6 +318,7 @@ fn marker<T: PartialEq>(before: Option<T>, now: &T) -> Option<char> {
 pub enum Section {
     Services,
     Networks,
+    Blocks,
 }
 
 impl Section {
@@ -280,6 +326,7 @@ impl Section {
         match self {
             Section::Services => "services",
             Section::Networks => "networks",
+            Section::Blocks => "blocks",
         }
     }
 
@@ -287,6 +334,7 @@ impl Section {
         match self {
             Section::Services => "service",
             Section::Networks => "network",
+            Section::Blocks => "block",
         }
     }
 }

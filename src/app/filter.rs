@@ -15,6 +15,7 @@ pub enum ListId {
     Drops,
     Services,
     Networks,
+    Blocks,
 }
 
 /// Each list's filter; empty for none.
@@ -25,6 +26,7 @@ pub struct Filters {
     pub drops: String,
     pub services: String,
     pub networks: String,
+    pub blocks: String,
 }
 
 impl Filters {
@@ -35,6 +37,7 @@ impl Filters {
             ListId::Drops => &self.drops,
             ListId::Services => &self.services,
             ListId::Networks => &self.networks,
+            ListId::Blocks => &self.blocks,
         }
     }
 
@@ -45,6 +48,7 @@ impl Filters {
             ListId::Drops => &mut self.drops,
             ListId::Services => &mut self.services,
             ListId::Networks => &mut self.networks,
+            ListId::Blocks => &mut self.blocks,
         }
     }
 }
@@ -72,6 +76,7 @@ impl App {
             }),
             Screen::Services => Some(ListId::Services),
             Screen::Networks => Some(ListId::Networks),
+            Screen::Blocks => Some(ListId::Blocks),
             Screen::Diff => None,
         }
     }
@@ -130,6 +135,8 @@ impl App {
         super::overview::clamp(&mut self.service_table, services);
         let networks = self.list_len(Screen::Networks);
         super::overview::clamp(&mut self.network_table, networks);
+        let blocks = self.list_len(Screen::Blocks);
+        super::overview::clamp(&mut self.block_table, blocks);
     }
 
     /// `Sockets (2 of 6) /ssh`: a pane's title with its filter, if any.

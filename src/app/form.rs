@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::{CursorMove, TextArea};
 
 use super::editor::Section;
-use crate::policy::document::{EditError, PolicyDocument, ServiceDraft, locate};
+use crate::policy::document::{BlockDraft, EditError, PolicyDocument, ServiceDraft, locate};
 use crate::policy::{ANY, parse};
 
 /// One text input of a form.
@@ -42,6 +42,28 @@ impl Field {
             hint,
             error: None,
         }
+    }
+
+    fn name(name: &str) -> Self {
+        Field::single("Name", "name", name, "letters, digits, - and _")
+    }
+
+    fn description(text: Option<&str>) -> Self {
+        Field::single(
+            "Description",
+            "description",
+            text.unwrap_or(""),
+            "optional, one line",
+        )
+    }
+
+    fn direction(text: Option<&str>) -> Self {
+        Field::single(
+            "Direction",
+            "direction",
+            text.unwrap_or(""),
+            "in (default), out or both",
+        )
     }
 
     fn single(label: &'static str, key: &'static str, value: &str, hint: &'static str) -> Self {
@@ -122,13 +144,8 @@ pub struct Form {
 impl Form {
     pub fn service(original: Option<&str>, name: &str, draft: &ServiceDraft) -> Form {
         let fields = vec![
-            Field::single("Name", "name", name, "letters, digits, - and _"),
-            Field::single(
-                "Description",
-                "description",
-                draft.description.as_deref().unwrap_or(""),
-                "optional, one line",
-            ),
+            Field::name(name),
+            Field::description(draft.description.as_deref()),
             Field::single(
                 "Ports",
                 "ports",
@@ -147,12 +164,7 @@ impl Form {
                 &draft.interfaces.join(", "),
                 "optional, e.g. eth1 or eth*",
             ),
-            Field::single(
-                "Direction",
-                "direction",
-                draft.direction.as_deref().unwrap_or(""),
-                "in (default), out or both",
-            ),
+            Field::direction(draft.direction.as_deref()),
             Field::single(
                 "On",
                 "on",
@@ -177,11 +189,47 @@ impl Form {
             "addresses or prefixes; paste works",
         );
         list.multi_line = true;
-        let fields = vec![
-            Field::single("Name", "name", name, "letters, digits, - and _"),
-            list,
-        ];
+        let fields = vec![Field::name(name), list];
         Form::new(Section::Networks, original, fields)
+    }
+
+    pub fn block(original: Option<&str>, name: &str, draft: &BlockDraft) -> Form {
+        let fields = vec![
+            Field::name(name),
+            Field::description(draft.description.as_deref()),
+            Field::single(
+                "From",
+                "from",
+                &draft.from.join(", "),
+                "networks or prefixes to refuse; Tab completes",
+            ),
+            Field::single(
+                "Ports",
+                "ports",
+                &draft.ports.join(", "),
+                "optional: every port when empty",
+            ),
+            Field::single(
+                "Action",
+                "action",
+                draft.action.as_deref().unwrap_or(""),
+                "drop (default) or reject",
+            ),
+            Field::direction(draft.direction.as_deref()),
+        ];
+        Form::new(Section::Blocks, original, fields)
+    }
+
+    /// The block the form describes.
+    pub fn block_draft(&self) -> BlockDraft {
+        let (entries, text) = (|k| self.entries_of(k), |k| self.text_of(k));
+        BlockDraft {
+            description: text("description"),
+            from: entries("from"),
+            ports: entries("ports"),
+            action: text("action"),
+            direction: text("direction"),
+        }
     }
 
     fn new(section: Section, original: Option<&str>, fields: Vec<Field>) -> Form {
@@ -210,18 +258,25 @@ impl Form {
         self.fields[0].text().trim().to_string()
     }
 
+    /// A field's entries (separated by commas, spaces or lines).
+    fn entries_of(&self, key: &str) -> Vec<String> {
+        self.field(key).map(Field::entries).unwrap_or_default()
+    }
+
+    /// A field's text, trimmed; None when empty.
+    fn text_of(&self, key: &str) -> Option<String> {
+        self.field(key)
+            .map(|f| f.text().trim().to_string())
+            .filter(|t| !t.is_empty())
+    }
+
     fn field(&self, key: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.key == key)
     }
 
     /// The service the form describes.
     pub fn draft(&self) -> ServiceDraft {
-        let entries = |k: &str| self.field(k).map(Field::entries).unwrap_or_default();
-        let text = |k: &str| {
-            self.field(k)
-                .map(|f| f.text().trim().to_string())
-                .filter(|t| !t.is_empty())
-        };
+        let (entries, text) = (|k| self.entries_of(k), |k| self.text_of(k));
         ServiceDraft {
             description: text("description"),
             ports: entries("ports"),
@@ -245,6 +300,7 @@ impl Form {
                     .unwrap_or_default();
                 doc.set_network(self.original.as_deref(), &name, &entries)
             }
+            Section::Blocks => doc.set_block(self.original.as_deref(), &name, &self.block_draft()),
         }
     }
 
@@ -342,7 +398,7 @@ impl Form {
     /// The network names the word at the cursor of the allow field could become.
     pub fn completions(&self) -> Vec<&str> {
         let field = &self.fields[self.focus];
-        if field.key != "allow" && field.key != "on" {
+        if !["allow", "on", "from"].contains(&field.key) {
             return Vec::new();
         }
         let word = field.word_before_cursor();

@@ -28,6 +28,7 @@ pub enum Action {
     ShowServices,
     ShowNetworks,
     ShowDiff,
+    ShowBlocks,
     /// A service form filled in from the selected socket; on a drop, the ways in.
     ServiceFromSocket,
     /// Enter on the overview: the default-drop row shows its drops; a drop, its ways in.
@@ -74,6 +75,7 @@ pub enum Scope {
     Services,
     Networks,
     Diff,
+    Blocks,
     Help,
     Form,
     /// A form whose field in focus is a list of lines: Enter adds a line there.
@@ -99,14 +101,16 @@ const SCREENS: &[Scope] = &[
     Scope::Services,
     Scope::Networks,
     Scope::Diff,
+    Scope::Blocks,
 ];
-const LISTS: &[Scope] = &[Scope::Services, Scope::Networks];
+const LISTS: &[Scope] = &[Scope::Services, Scope::Networks, Scope::Blocks];
 const FORMS: &[Scope] = &[Scope::Form, Scope::FormList];
 const MOVES: &[Scope] = &[
     Scope::Overview,
     Scope::Services,
     Scope::Networks,
     Scope::Diff,
+    Scope::Blocks,
 ];
 
 /// A key as bindings name it: the code, and whether Ctrl is held.
@@ -176,6 +180,7 @@ pub const BINDINGS: &[Binding] = &[
     bind("2", &[k('2')], A::ShowServices, None, "Services: list and edit", SCREENS),
     bind("3", &[k('3')], A::ShowNetworks, None, "Networks: list and edit", SCREENS),
     bind("4 d", &[k('4'), k('d')], A::ShowDiff, None, "Diff: edits vs the live table", SCREENS),
+    bind("5", &[k('5')], A::ShowBlocks, None, "Blocks: sources refused first", SCREENS),
     bind("Tab", &[code(KeyCode::Tab)], A::FocusNext, Some("pane"), "Next pane (Tab wraps around)", &[S::Overview]),
     bind("S-Tab", &[code(KeyCode::BackTab)], A::FocusPrevious, None, "Previous pane", &[S::Overview]),
     bind("↑ k", &[code(KeyCode::Up), k('k')], A::Up, Some("select"), "Previous row, scroll up", MOVES),
@@ -184,8 +189,8 @@ pub const BINDINGS: &[Binding] = &[
     bind("PgDn", &[code(KeyCode::PageDown)], A::PageDown, None, "Page down", MOVES),
     bind("Home g", &[code(KeyCode::Home), k('g')], A::Top, None, "First row", MOVES),
     bind("End G", &[code(KeyCode::End), k('G')], A::Bottom, None, "Last row", MOVES),
-    bind("/", &[k('/')], A::Filter, Some("filter"), "Filter this list (by name, port, address, process)", &[S::Overview, S::Services, S::Networks]),
-    bind("Esc", &[code(KeyCode::Esc)], A::FilterClear, None, "Clear this list's filter", &[S::Overview, S::Services, S::Networks]),
+    bind("/", &[k('/')], A::Filter, Some("filter"), "Filter this list (by name, port, address, process)", &[S::Overview, S::Services, S::Networks, S::Blocks]),
+    bind("Esc", &[code(KeyCode::Esc)], A::FilterClear, None, "Clear this list's filter", &[S::Overview, S::Services, S::Networks, S::Blocks]),
     bind("⏎", &[code(KeyCode::Enter)], A::FilterDone, Some("keep the filter"), "Keep the filter", &[S::Filter]),
     bind("Esc", &[code(KeyCode::Esc)], A::FilterClear, Some("clear it"), "Clear the filter", &[S::Filter]),
     bind("o", &[k('o')], A::ToggleOtherTables, Some("other tables"), "Other tables: expand, collapse", &[S::Overview]),

@@ -64,6 +64,7 @@ pub enum Screen {
     Services,
     Networks,
     Diff,
+    Blocks,
 }
 
 impl Screen {
@@ -72,6 +73,7 @@ impl Screen {
             Screen::Overview => Scope::Overview,
             Screen::Services => Scope::Services,
             Screen::Networks => Scope::Networks,
+            Screen::Blocks => Scope::Blocks,
             Screen::Diff => Scope::Diff,
         }
     }
@@ -146,7 +148,7 @@ pub struct Areas {
     /// The tab bar of the narrow layout.
     pub tabs: Rect,
     /// The screen tabs on top (1 Overview … 4 Diff), in order.
-    pub screen_tabs: [Rect; 4],
+    pub screen_tabs: [Rect; 5],
     /// The rows of the services or networks list, and of the diff.
     pub list_rows: Rect,
 }
@@ -214,6 +216,7 @@ pub struct App {
     pub rule_table: TableState,
     pub service_table: TableState,
     pub network_table: TableState,
+    pub block_table: TableState,
     pub notice: Option<Notice>,
     pub areas: Areas,
     pub quitting: bool,
@@ -331,6 +334,7 @@ impl App {
             rule_table: TableState::default(),
             service_table: TableState::default(),
             network_table: TableState::default(),
+            block_table: TableState::default(),
             notice: None,
             areas: Areas::default(),
             quitting: false,

@@ -176,7 +176,7 @@ impl App {
         };
         match self.screen {
             Screen::Overview => self.move_selection(self.focus, delta),
-            Screen::Services | Screen::Networks => {
+            Screen::Services | Screen::Networks | Screen::Blocks => {
                 let len = self.list_len(self.screen);
                 let state = self.list_state(self.screen);
                 step(state, len, delta);
@@ -209,6 +209,7 @@ impl App {
                 Action::ShowServices,
                 Action::ShowNetworks,
                 Action::ShowDiff,
+                Action::ShowBlocks,
             ][i],
         )
     }

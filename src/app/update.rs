@@ -14,6 +14,7 @@ impl App {
             action,
             Action::ShowServices
                 | Action::ShowNetworks
+                | Action::ShowBlocks
                 | Action::ShowDiff
                 | Action::ServiceFromSocket
                 | Action::Open
@@ -50,6 +51,7 @@ impl App {
             Action::ShowOverview => self.screen = Screen::Overview,
             Action::ShowServices => self.show_list(Screen::Services),
             Action::ShowNetworks => self.show_list(Screen::Networks),
+            Action::ShowBlocks => self.show_list(Screen::Blocks),
             Action::ShowDiff => return self.show_diff(),
             Action::FocusNext
             | Action::FocusPrevious

@@ -99,7 +99,7 @@ pub enum Command {
     /// counters side by side; services and networks edited in forms, the diff, and a commit
     /// with the same confirm window as `apply`. Read-only when not root.
     ///
-    /// Screens: 1 overview, 2 services, 3 networks, 4 (or d) diff; ? lists the keys.
+    /// Screens: 1 overview, 2 services, 3 networks, 4 (or d) diff, 5 blocks; ? lists the keys.
     /// Nothing is written until s saves (or C on the diff screen commits).
     ///
     /// Exit status: 0, or 2 without a terminal or with an unknown theme.

@@ -26,9 +26,21 @@ pub struct ServiceDraft {
     pub limit: Option<String>,
 }
 
-/// The keys of a service that name networks: a network's rename follows into them, and
-/// one named there is in use.
-const NETWORK_LISTS: &[&str] = &["allow", "on"];
+/// A block as the form edits it: each field as text entries, unvalidated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlockDraft {
+    pub description: Option<String>,
+    pub from: Vec<String>,
+    /// Empty: every port.
+    pub ports: Vec<String>,
+    /// `drop` (the default, left out of the file) or `reject`.
+    pub action: Option<String>,
+    pub direction: Option<String>,
+}
+
+/// The keys that name networks, in the tables of each section: a network's rename follows
+/// into them, and one named there is in use.
+const NETWORK_LISTS: &[(&str, &[&str])] = &[("services", &["allow", "on"]), ("blocks", &["from"])];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EditError {
@@ -68,29 +80,42 @@ impl PolicyDocument {
 
     /// A service as the form shows it, read from the file.
     pub fn service(&self, name: &str) -> Option<ServiceDraft> {
-        let table = self.doc.get("services")?.as_table_like()?;
-        let service = table.get(name)?.as_table_like()?;
-        let strings = |key: &str| -> Vec<String> {
-            service
-                .get(key)
-                .and_then(Item::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let text = |key: &str| service.get(key).and_then(Item::as_str).map(str::to_string);
+        let t = self.table_in("services", name)?;
         Some(ServiceDraft {
-            description: text("description"),
-            ports: strings("ports"),
-            allow: strings("allow"),
-            interfaces: strings("interfaces"),
-            direction: text("direction"),
-            on: strings("on"),
-            limit: text("limit"),
+            description: text(t, "description"),
+            ports: strings(t, "ports"),
+            allow: strings(t, "allow"),
+            interfaces: strings(t, "interfaces"),
+            direction: text(t, "direction"),
+            on: strings(t, "on"),
+            limit: text(t, "limit"),
         })
+    }
+
+    /// A block as the form shows it, read from the file.
+    pub fn block(&self, name: &str) -> Option<BlockDraft> {
+        let t = self.table_in("blocks", name)?;
+        Some(BlockDraft {
+            description: text(t, "description"),
+            from: strings(t, "from"),
+            ports: strings(t, "ports"),
+            action: text(t, "action"),
+            direction: text(t, "direction"),
+        })
+    }
+
+    /// `[SECTION.NAME]` as a table.
+    fn table_in(&self, section: &str, name: &str) -> Option<&dyn toml_edit::TableLike> {
+        self.doc
+            .get(section)?
+            .as_table_like()?
+            .get(name)?
+            .as_table_like()
+    }
+
+    /// The blocks' names, in file order.
+    pub fn block_names(&self) -> Vec<String> {
+        names_in(&self.doc, "blocks")
     }
 
     /// The entries of a network, read from the file.
@@ -122,30 +147,7 @@ impl PolicyDocument {
         name: &str,
         draft: &ServiceDraft,
     ) -> Result<(), EditError> {
-        let services = section(&mut self.doc, "services")?;
-        if original != Some(name) && services.contains_key(name) {
-            return Err(EditError::Exists {
-                kind: "service",
-                name: name.into(),
-            });
-        }
-        let mut table = match original {
-            None => {
-                let mut t = Table::new();
-                t.set_implicit(false);
-                t
-            }
-            Some(old) => match services.remove(old) {
-                Some(Item::Table(t)) => t,
-                Some(other) => table_of(other),
-                None => {
-                    return Err(EditError::Missing {
-                        kind: "service",
-                        name: old.into(),
-                    });
-                }
-            },
-        };
+        let mut table = self.take("services", "service", original, name)?;
         set_text(&mut table, "description", draft.description.as_deref());
         set_list(&mut table, "ports", &draft.ports, true);
         set_list(&mut table, "allow", &draft.allow, true);
@@ -158,8 +160,64 @@ impl PolicyDocument {
             // A burst means nothing without its limit (and `check` refuses one alone).
             table.remove("burst");
         }
-        services.insert(name, Item::Table(table));
+        section(&mut self.doc, "services")?.insert(name, Item::Table(table));
         Ok(())
+    }
+
+    /// Adds a block (`original` None) or changes one, renaming it if `name` differs.
+    pub fn set_block(
+        &mut self,
+        original: Option<&str>,
+        name: &str,
+        draft: &BlockDraft,
+    ) -> Result<(), EditError> {
+        let mut table = self.take("blocks", "block", original, name)?;
+        set_text(&mut table, "description", draft.description.as_deref());
+        set_list(&mut table, "from", &draft.from, true);
+        set_list(&mut table, "ports", &draft.ports, false);
+        let action = draft.action.as_deref().filter(|a| *a != "drop");
+        set_text(&mut table, "action", action);
+        let direction = draft.direction.as_deref().filter(|d| *d != "in");
+        set_text(&mut table, "direction", direction);
+        section(&mut self.doc, "blocks")?.insert(name, Item::Table(table));
+        Ok(())
+    }
+
+    /// The table of `[SECTION.ORIGINAL]` taken out to be changed (a new one when
+    /// `original` is None); refused when `name` is another one's already.
+    fn take(
+        &mut self,
+        section_name: &'static str,
+        kind: &'static str,
+        original: Option<&str>,
+        name: &str,
+    ) -> Result<Table, EditError> {
+        let tables = section(&mut self.doc, section_name)?;
+        if original != Some(name) && tables.contains_key(name) {
+            return Err(EditError::Exists {
+                kind,
+                name: name.into(),
+            });
+        }
+        match original {
+            None => {
+                let mut t = Table::new();
+                t.set_implicit(false);
+                Ok(t)
+            }
+            Some(old) => match tables.remove(old) {
+                Some(Item::Table(t)) => Ok(t),
+                Some(other) => Ok(table_of(other)),
+                None => Err(EditError::Missing {
+                    kind,
+                    name: old.into(),
+                }),
+            },
+        }
+    }
+
+    pub fn remove_block(&mut self, name: &str) -> Result<(), EditError> {
+        self.remove("blocks", "block", name)
     }
 
     pub fn remove_service(&mut self, name: &str) -> Result<(), EditError> {
@@ -242,47 +300,75 @@ impl PolicyDocument {
             })
     }
 
-    /// The services whose allow (or on) list names `network`, in file order.
+    /// The services (and blocks) whose lists name `network`, in file order; a block as
+    /// `block NAME`.
     pub fn users_of(&self, network: &str) -> Vec<String> {
-        let Some(services) = self.doc.get("services").and_then(Item::as_table_like) else {
-            return Vec::new();
-        };
-        services
-            .iter()
-            .filter(|(_, s)| {
-                NETWORK_LISTS.iter().any(|key| {
-                    s.get(key)
+        let mut users = Vec::new();
+        for (section, keys) in NETWORK_LISTS {
+            let Some(tables) = self.doc.get(section).and_then(Item::as_table_like) else {
+                continue;
+            };
+            for (name, t) in tables.iter() {
+                let named = keys.iter().any(|key| {
+                    t.get(key)
                         .and_then(Item::as_array)
                         .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(network)))
-                })
-            })
-            .map(|(name, _)| name.to_string())
-            .collect()
-    }
-
-    fn rename_in_network_lists(&mut self, old: &str, new: &str) {
-        let Some(services) = self
-            .doc
-            .get_mut("services")
-            .and_then(Item::as_table_like_mut)
-        else {
-            return;
-        };
-        for (_, service) in services.iter_mut() {
-            for key in NETWORK_LISTS {
-                let Some(list) = service.get_mut(key).and_then(Item::as_array_mut) else {
-                    continue;
-                };
-                for value in list.iter_mut() {
-                    if value.as_str() == Some(old) {
-                        let decor = value.decor().clone();
-                        *value = Value::from(new);
-                        *value.decor_mut() = decor;
-                    }
+                });
+                if named {
+                    users.push(if *section == "services" {
+                        name.to_string()
+                    } else {
+                        format!("block {name}")
+                    });
                 }
             }
         }
+        users
     }
+
+    fn rename_in_network_lists(&mut self, old: &str, new: &str) {
+        for (section, keys) in NETWORK_LISTS {
+            let Some(tables) = self.doc.get_mut(section).and_then(Item::as_table_like_mut) else {
+                continue;
+            };
+            for (_, t) in tables.iter_mut() {
+                rename_in(t, keys, old, new);
+            }
+        }
+    }
+}
+
+/// `old` renamed `new` in the lists `keys` of one table, keeping each entry's comments.
+fn rename_in(table: &mut Item, keys: &[&str], old: &str, new: &str) {
+    for key in keys {
+        let Some(list) = table.get_mut(key).and_then(Item::as_array_mut) else {
+            continue;
+        };
+        for value in list.iter_mut() {
+            if value.as_str() == Some(old) {
+                let decor = value.decor().clone();
+                *value = Value::from(new);
+                *value.decor_mut() = decor;
+            }
+        }
+    }
+}
+
+/// A list of strings of a table (empty when absent).
+fn strings(t: &dyn toml_edit::TableLike, key: &str) -> Vec<String> {
+    t.get(key)
+        .and_then(Item::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A string of a table.
+fn text(t: &dyn toml_edit::TableLike, key: &str) -> Option<String> {
+    t.get(key).and_then(Item::as_str).map(str::to_string)
 }
 
 fn names_in(doc: &DocumentMut, section: &str) -> Vec<String> {

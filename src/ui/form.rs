@@ -38,6 +38,7 @@ pub fn draw(frame: &mut Frame, form: &mut Form, theme: &Theme, area: Rect) {
     let what = match form.section {
         Section::Services => "service",
         Section::Networks => "network",
+        Section::Blocks => "block",
     };
     let title = match &form.original {
         None => format!("New {what}"),

@@ -152,6 +152,73 @@ fn column<'a>(headers: &'a [&'a str], min: u16, drop_rank: Option<u8>, grows: bo
     }
 }
 
+pub fn draw_blocks(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) {
+    let rows: Vec<Vec<String>> = app
+        .visible_blocks()
+        .into_iter()
+        .map(|row| {
+            let d = &row.draft;
+            vec![
+                row.marker.map(String::from).unwrap_or_default(),
+                row.name.clone(),
+                d.from.join(", "),
+                if d.ports.is_empty() {
+                    "every port".to_string()
+                } else {
+                    d.ports.join(", ")
+                },
+                d.action.clone().unwrap_or_else(|| "drop".into()),
+                d.direction.clone().unwrap_or_else(|| "in".into()),
+                format::rate(block_rate_of(app, &row.name)),
+            ]
+        })
+        .collect();
+    let columns = [
+        column(&[""], 1, None, false),
+        column(&["NAME"], 8, None, false),
+        column(&["FROM"], 10, None, true),
+        column(&["PORTS"], 7, None, true),
+        column(&["ACTION"], 6, None, false),
+        column(&["DIRECTION", "DIR"], 3, Some(1), false),
+        column(&["PKT/S"], 5, Some(2), false),
+    ];
+    let detail = app.block_table.selected().and_then(|i| {
+        let row = app.visible_blocks().get(i).copied()?;
+        Some(format!(
+            "{}: {} (blocks come before every service)",
+            row.name,
+            row.draft
+                .description
+                .as_deref()
+                .unwrap_or("(no description)")
+        ))
+    });
+    draw_list(
+        frame,
+        app,
+        theme,
+        area,
+        Section::Blocks,
+        ListView {
+            columns: &columns,
+            rows,
+            detail,
+        },
+    );
+}
+
+/// Packets per second refused by a block's live rules.
+fn block_rate_of(app: &App, name: &str) -> Option<f64> {
+    let rates: Vec<f64> = app
+        .book
+        .rows
+        .iter()
+        .filter(|r| matches!(&r.key.kind, RowKind::Block(n) if n == name))
+        .filter_map(|r| r.rate)
+        .collect();
+    (!rates.is_empty()).then(|| rates.iter().sum())
+}
+
 struct ListView<'a> {
     columns: &'a [Column<'a>],
     rows: Vec<Vec<String>>,
@@ -170,6 +237,7 @@ fn draw_list(
     let (name, list) = match section {
         Section::Services => ("Services", ListId::Services),
         Section::Networks => ("Networks", ListId::Networks),
+        Section::Blocks => ("Blocks", ListId::Blocks),
     };
     let filter = app.filters.get(list);
     let shown = match (filter.is_empty(), app.filtering == Some(list)) {
@@ -233,6 +301,7 @@ fn draw_list(
     let state = match section {
         Section::Services => &mut app.service_table,
         Section::Networks => &mut app.network_table,
+        Section::Blocks => &mut app.block_table,
     };
     let selected = state.selected();
     let visible = visible_rows(

@@ -85,6 +85,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, theme: &Theme) {
         }
         Screen::Services => lists::draw_services(frame, app, theme, main),
         Screen::Networks => lists::draw_networks(frame, app, theme, main),
+        Screen::Blocks => lists::draw_blocks(frame, app, theme, main),
         Screen::Diff => diff::draw(frame, app, theme, main),
     }
     status::draw(frame, status_lines, theme, status_area);
@@ -142,6 +143,7 @@ fn draw_screen_tabs(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect)
         ('2', "Services", Screen::Services),
         ('3', "Networks", Screen::Networks),
         ('4', "Diff", Screen::Diff),
+        ('5', "Blocks", Screen::Blocks),
     ]
     .into_iter()
     .enumerate()
@@ -164,7 +166,14 @@ fn draw_screen_tabs(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect)
         spans.push(Span::styled(text, style));
     }
     if app.dirty() {
-        spans.push(Span::styled("  ● unsaved edits (s saves)", theme.warning));
+        // The longest that fits beside the tabs (never cut).
+        let room = area.right().saturating_sub(x);
+        if let Some(mark) = ["  ● unsaved edits (s saves)", "  ● unsaved", " ●"]
+            .into_iter()
+            .find(|m| m.chars().count() as u16 <= room)
+        {
+            spans.push(Span::styled(mark, theme.warning));
+        }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
