@@ -462,6 +462,7 @@ proptest! {
         description in "[ -~]{0,12}",
         on in prop::collection::vec(allow_entry(), 0..3),
         limit in prop_oneof![Just(String::new()), Just("10/minute".to_string()), "[0-9a-z/]{1,8}"],
+        burst in prop::option::of(prop_oneof![Just("5".to_string()), "[0-9a-z]{1,4}"]),
     ) {
         use portcullis::app::form::Form;
         use portcullis::policy::document::{PolicyDocument, ServiceDraft};
@@ -475,6 +476,7 @@ proptest! {
             direction: Some(direction),
             on,
             limit: (!limit.is_empty()).then_some(limit),
+            burst,
         };
         let mut form = Form::service(None, &name, &draft);
         // As after an attempt to submit: every finding is shown (a form nobody has typed in

@@ -177,6 +177,12 @@ impl Form {
                 draft.limit.as_deref().unwrap_or(""),
                 "optional: new connections per source, e.g. 10/minute",
             ),
+            Field::single(
+                "Burst",
+                "burst",
+                draft.burst.as_deref().unwrap_or(""),
+                "optional: at once above the limit (default 5)",
+            ),
         ];
         Form::new(Section::Services, original, fields)
     }
@@ -285,6 +291,7 @@ impl Form {
             direction: text("direction"),
             on: entries("on"),
             limit: text("limit"),
+            burst: text("burst"),
         }
     }
 

@@ -24,6 +24,8 @@ pub struct ServiceDraft {
     pub on: Vec<String>,
     /// New connections per source, like `10/minute`; None for no limit.
     pub limit: Option<String>,
+    /// Connections at once above the limit, as typed (written as a number when it is one).
+    pub burst: Option<String>,
 }
 
 /// A block as the form edits it: each field as text entries, unvalidated.
@@ -89,6 +91,14 @@ impl PolicyDocument {
             direction: text(t, "direction"),
             on: strings(t, "on"),
             limit: text(t, "limit"),
+            burst: t
+                .get("burst")
+                .and_then(Item::as_value)
+                .map(|v| {
+                    v.as_integer()
+                        .map_or_else(|| v.to_string(), |n| n.to_string())
+                })
+                .map(|b| b.trim().to_string()),
         })
     }
 
@@ -156,9 +166,18 @@ impl PolicyDocument {
         set_text(&mut table, "direction", direction);
         set_list(&mut table, "on", &draft.on, false);
         set_text(&mut table, "limit", draft.limit.as_deref());
-        if draft.limit.is_none() {
-            // A burst means nothing without its limit (and `check` refuses one alone).
-            table.remove("burst");
+        match draft.burst.as_deref().filter(|b| !b.is_empty()) {
+            None => {
+                table.remove("burst");
+            }
+            // A number as a number; anything else as typed, for `check` to refuse.
+            Some(b) => match b.parse::<i64>() {
+                Ok(n) if table.get("burst").and_then(Item::as_integer) == Some(n) => {}
+                Ok(n) => {
+                    table.insert("burst", toml_edit::value(n));
+                }
+                Err(_) => set_text(&mut table, "burst", Some(b)),
+            },
         }
         section(&mut self.doc, "services")?.insert(name, Item::Table(table));
         Ok(())
@@ -647,6 +666,25 @@ allow = ["siem"]
             allow: allow.iter().map(|s| s.to_string()).collect(),
             ..ServiceDraft::default()
         }
+    }
+
+    #[test]
+    fn a_burst_is_written_as_a_number_and_goes_with_its_limit() {
+        let mut d = doc();
+        let mut s = draft(&["22/tcp"], &["admin"]);
+        s.limit = Some("10/minute".into());
+        s.burst = Some("20".into());
+        d.set_service(Some("ssh"), "ssh", &s).unwrap();
+        assert!(
+            d.text().contains("limit = \"10/minute\"\nburst = 20\n"),
+            "{}",
+            d.text()
+        );
+        assert_eq!(d.service("ssh").unwrap().burst.as_deref(), Some("20"));
+        s.limit = None;
+        s.burst = None;
+        d.set_service(Some("ssh"), "ssh", &s).unwrap();
+        assert!(!d.text().contains("burst"), "{}", d.text());
     }
 
     #[test]
