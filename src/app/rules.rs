@@ -360,6 +360,30 @@ mod tests {
     }
 
     #[test]
+    fn a_limit_s_drops_sit_beside_its_service_and_a_block_has_its_own_row() {
+        let mut book = RuleBook::default();
+        book.ingest(
+            &[
+                rule("input", "block=scanners from=scanners", 6),
+                rule("input", "block=scanners from=scanners", 1),
+                rule("input", "limit=ssh", 5),
+                rule("input", "service=ssh allow=any", 30),
+                rule("input", "grants", 2),
+                rule("input", "input policy drop", 9),
+            ],
+            1,
+            1_000,
+        );
+        let labels: Vec<_> = book.rows.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["block scanners", "ssh: over limit", "ssh", "grants"]
+        );
+        assert_eq!(book.rows[0].packets, 7);
+        assert_eq!(book.rows[1].packets, 5);
+    }
+
+    #[test]
     fn counters_summed_through_the_kept_layout_match_a_fresh_grouping() {
         let tick = |i: u64| {
             vec![
