@@ -106,3 +106,15 @@ fn a_block_is_changed_and_deleted() {
     let text = app.editor.as_ref().expect("editor").text().to_string();
     assert!(!text.contains("[blocks.rogue]"), "{text}");
 }
+
+#[test]
+fn a_long_note_under_a_list_goes_on_to_a_second_line_rather_than_being_cut() {
+    let mut app = running_app();
+    press(&mut app, "5a");
+    press(&mut app, "scanners\t\tsoc\r");
+    let screen = render(&mut app, 61, 16);
+    assert!(
+        screen.contains("scanners: (no description)") && screen.contains("service)"),
+        "the note's end is lost:\n{screen}"
+    );
+}

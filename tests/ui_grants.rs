@@ -132,3 +132,18 @@ fn a_read_only_ui_grants_nothing() {
         app.notice
     );
 }
+
+#[test]
+fn the_question_keeps_its_words_and_what_is_typed_at_narrow_widths() {
+    for (w, h) in [(80, 24), (61, 16)] {
+        let mut app = running_app();
+        press(&mut app, "2t198.51.100.200/32 2h");
+        let screen = render(&mut app, w, h);
+        let footer = screen.lines().last().unwrap_or_default().to_string();
+        assert!(footer.contains("grant ssh"), "{w}x{h}: {footer}");
+        assert!(
+            footer.contains("198.51.100.200/32 2h▏"),
+            "{w}x{h}: {footer}"
+        );
+    }
+}

@@ -19,21 +19,24 @@ pub struct Prompt {
 }
 
 impl Prompt {
-    /// What the footer line says before the text.
-    pub fn question(&self) -> String {
+    /// What the footer line says before the text, longest first (the footer shows the
+    /// longest that fits).
+    pub fn questions(&self) -> Vec<String> {
+        let s = &self.service;
         if self.revoke {
-            format!("revoke {}'s grant of (SOURCE): ", self.service)
+            vec![
+                format!("revoke {s}'s grant of (SOURCE): "),
+                format!("revoke {s} from: "),
+            ]
         } else {
-            format!(
-                "grant {} to (SOURCE FOR, e.g. 192.0.2.7 2h): ",
-                self.service
-            )
+            vec![
+                format!("grant {s} to (SOURCE FOR, e.g. 192.0.2.7 2h): "),
+                format!("grant {s} to (SOURCE FOR): "),
+                format!("grant {s}: "),
+            ]
         }
     }
 }
-
-/// The longest grant, as `portcullis grant --for` takes it.
-const MAX_GRANT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// `SOURCE DURATION` (a grant) or `SOURCE` (a revoke), or what is wrong with it.
 pub fn parse_answer(text: &str, revoke: bool) -> Result<(IpNet, Duration), String> {
@@ -48,11 +51,7 @@ pub fn parse_answer(text: &str, revoke: bool) -> Result<(IpNet, Duration), Strin
     let time = words
         .next()
         .ok_or("and how long after it, e.g. 30m or 2h")?;
-    let d = humantime::parse_duration(time).map_err(|e| format!("{time:?}: {e}"))?;
-    if d < Duration::from_secs(1) || d > MAX_GRANT {
-        return Err(format!("{time:?}: a grant lasts from 1s to 168h"));
-    }
-    Ok((source, Duration::from_secs(d.as_secs())))
+    Ok((source, crate::nft::grants::duration(time)?))
 }
 
 impl App {

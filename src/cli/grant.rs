@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use super::{Cli, eprint, machinery, print_warnings};
+use super::{Cli, Machinery, eprint, machinery, print_warnings};
 use crate::commit::Actor;
 use crate::policy::Policy;
 use crate::policy::file::load as load_policy;
@@ -14,11 +14,9 @@ use crate::policy::file::load as load_policy;
 const INVALID: u8 = 1;
 const FAILED: u8 = 2;
 
-/// The longest grant: a longer access belongs in the policy.
-pub const MAX_GRANT: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// The policy, the service and the source, or the exit status after saying why not.
-fn prepare(cli: &Cli, service: &str, source: &str) -> Result<(Policy, IpNet), u8> {
+/// The policy (with the service checked), the source and the state directory, or the
+/// exit status after saying why not.
+fn prepare(cli: &Cli, service: &str, source: &str) -> Result<(Policy, IpNet, Machinery), u8> {
     let policy = load_policy(&cli.policy).map_err(|e| {
         eprint(&e);
         INVALID
@@ -42,28 +40,16 @@ fn prepare(cli: &Cli, service: &str, source: &str) -> Result<(Policy, IpNet), u8
         eprint(&format!("portcullis: {source:?}: {e}"));
         INVALID
     })?;
-    Ok((policy, source))
-}
-
-/// The state directory (made if need be), or the exit status after saying why not.
-fn open(cli: &Cli) -> Result<super::Machinery, u8> {
-    machinery(cli, true).map_err(|e| {
+    let m = machinery(cli, true).map_err(|e| {
         eprint(&format!("portcullis: cannot use the state directory: {e}"));
         FAILED
-    })
+    })?;
+    Ok((policy, source, m))
 }
 
 pub fn grant(cli: &Cli, service: &str, source: &str, duration: Duration) -> u8 {
-    let (policy, source) = match prepare(cli, service, source) {
+    let (policy, source, m) = match prepare(cli, service, source) {
         Ok(p) => p,
-        Err(code) => return code,
-    };
-    if duration < Duration::from_secs(1) || duration > MAX_GRANT {
-        eprint("portcullis: --for must be from 1s to 168h; a longer access belongs in the policy");
-        return INVALID;
-    }
-    let m = match open(cli) {
-        Ok(m) => m,
         Err(code) => return code,
     };
     let engine = m.engine(Actor::Operator);
@@ -95,12 +81,8 @@ pub fn grant(cli: &Cli, service: &str, source: &str, duration: Duration) -> u8 {
 }
 
 pub fn revoke(cli: &Cli, service: &str, source: &str) -> u8 {
-    let (policy, source) = match prepare(cli, service, source) {
+    let (policy, source, m) = match prepare(cli, service, source) {
         Ok(p) => p,
-        Err(code) => return code,
-    };
-    let m = match open(cli) {
-        Ok(m) => m,
         Err(code) => return code,
     };
     let engine = m.engine(Actor::Operator);

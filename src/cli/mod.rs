@@ -301,7 +301,7 @@ pub enum Command {
         /// An address (one host) or a prefix.
         source: String,
         /// How long, from 1s to 168h. E.g. 30m, 2h, 90s.
-        #[arg(long = "for", value_name = "DURATION", value_parser = parse_grant)]
+        #[arg(long = "for", value_name = "DURATION", value_parser = crate::nft::grants::duration)]
         duration: std::time::Duration,
     },
     /// Take back a grant before it expires.
@@ -473,18 +473,6 @@ fn parse_refresh(text: &str) -> Result<std::time::Duration, String> {
         return Err(format!("{text:?} is out of range; use 100ms to 1h"));
     }
     Ok(d)
-}
-
-/// A grant's duration: whole seconds, 1s to 168h.
-fn parse_grant(text: &str) -> Result<std::time::Duration, String> {
-    let d =
-        humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}; e.g. 30m, 2h, 90s"))?;
-    if d < std::time::Duration::from_secs(1) || d > grant::MAX_GRANT {
-        return Err(format!(
-            "{text:?} is out of range; use 1s to 168h (a longer access belongs in the policy)"
-        ));
-    }
-    Ok(std::time::Duration::from_secs(d.as_secs()))
 }
 
 fn parse_listen(text: &str) -> Result<std::time::Duration, String> {

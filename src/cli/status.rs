@@ -100,7 +100,7 @@ fn grants(cli: &Cli) -> Value {
         return json!([]);
     };
     let objects = crate::nft::live::table_objects(&terse, &table).unwrap_or_default();
-    let sets = crate::nft::grants::read_sets(&nft, &table, &objects).unwrap_or_default();
+    let sets = crate::commit::plan::read_grant_sets(&nft, &table, &objects).unwrap_or_default();
     let list: Vec<Value> = crate::nft::grants::active(&sets)
         .into_iter()
         .map(|g| {

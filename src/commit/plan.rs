@@ -197,7 +197,7 @@ pub fn read_live(
             && Some(record.generation) == generation
     });
     // Grants' elements (timed, commented) come from one full listing, when there are any.
-    let grant_sets = crate::nft::grants::read_sets(nft, table, &objects)?;
+    let grant_sets = read_grant_sets(nft, table, &objects)?;
     for object in objects.iter_mut() {
         let LiveObject::Known(NfListObject::Set(set)) = object else {
             continue;
@@ -240,6 +240,36 @@ pub fn read_live(
         objects,
         generation,
     })
+}
+
+/// The grant sets of `table` with their elements, read one set at a time (a listing of
+/// the whole table would fetch every address of every network too).
+pub fn read_grant_sets(
+    nft: &dyn Nft,
+    table: &str,
+    live: &[LiveObject],
+) -> Result<Vec<LiveObject>, String> {
+    let mut out = Vec::new();
+    for object in live {
+        let LiveObject::Known(NfListObject::Set(s)) = object else {
+            continue;
+        };
+        if !crate::nft::grants::is_grant_set(&s.name) {
+            continue;
+        }
+        let listing = nft
+            .list_set_json(table, &s.name)
+            .map_err(|e| e.to_string())?;
+        out.extend(
+            live::table_objects(&listing, table)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(
+                    |o| matches!(o, LiveObject::Known(NfListObject::Set(g)) if g.name == s.name),
+                ),
+        );
+    }
+    Ok(out)
 }
 
 /// Where a ruleset generation counts: this boot, this network namespace.

@@ -29,6 +29,21 @@ use super::live::LiveObject;
 use super::render;
 use crate::policy::Service;
 
+/// The longest grant: a longer access belongs in the policy.
+pub const MAX_GRANT: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// A grant's length as typed (`30m`, `2h`, `90s`): whole seconds, 1s to 168h.
+pub fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let d =
+        humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}; e.g. 30m, 2h, 90s"))?;
+    if d < std::time::Duration::from_secs(1) || d > MAX_GRANT {
+        return Err(format!(
+            "{text:?}: a grant lasts from 1s to 168h (a longer access belongs in the policy)"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(d.as_secs()))
+}
+
 /// The comment of the grant rules.
 pub const RULE_COMMENT: &str = "grants";
 
@@ -121,36 +136,6 @@ fn grant_of(e: &Expression<'_>) -> Option<Grant> {
         until,
         expires_s: elem.expires,
     })
-}
-
-/// The grant sets of `table` with their elements, read one set at a time (a listing of
-/// the whole table would fetch every address of every network too).
-pub fn read_sets(
-    nft: &dyn super::backend::Nft,
-    table: &str,
-    live: &[LiveObject],
-) -> Result<Vec<LiveObject>, String> {
-    let mut out = Vec::new();
-    for object in live {
-        let LiveObject::Known(NfListObject::Set(s)) = object else {
-            continue;
-        };
-        if !is_grant_set(&s.name) {
-            continue;
-        }
-        let listing = nft
-            .list_set_json(table, &s.name)
-            .map_err(|e| e.to_string())?;
-        out.extend(
-            super::live::table_objects(&listing, table)
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .filter(
-                    |o| matches!(o, LiveObject::Known(NfListObject::Set(g)) if g.name == s.name),
-                ),
-        );
-    }
-    Ok(out)
 }
 
 /// Whether the live table has the grant sets (and so their rules).

@@ -44,14 +44,7 @@ pub fn covering<'p>(policy: &'p Policy, socket: &Listener) -> Vec<&'p Service> {
         // addresses of its families.
         .filter(|s| match socket.bound_address() {
             Some(a) => s.is_on(policy, a),
-            None => {
-                let (v4, v6) = socket.families();
-                s.on.is_empty()
-                    || policy
-                        .entries_of(&s.on)
-                        .iter()
-                        .any(|n| (n.addr().is_ipv4() && v4) || (n.addr().is_ipv6() && v6))
-            }
+            None => s.on.is_empty() || socket.takes_any_of(policy.entries_of(&s.on)),
         })
         .collect()
 }
@@ -82,17 +75,11 @@ pub fn blocked_by(policy: &Policy, socket: &Listener) -> Vec<String> {
     if socket.loopback_only() {
         return Vec::new();
     }
-    let (v4, v6) = socket.families();
     policy
         .blocks
         .values()
         .filter(|b| b.direction.inbound() && b.covers_port(socket.protocol, socket.port))
-        .filter(|b| {
-            policy
-                .entries_of(&b.from)
-                .iter()
-                .any(|n| (n.addr().is_ipv4() && v4) || (n.addr().is_ipv6() && v6))
-        })
+        .filter(|b| socket.takes_any_of(policy.entries_of(&b.from)))
         .map(|b| b.name.clone())
         .collect()
 }
@@ -132,21 +119,13 @@ pub fn exposure(policy: &Policy, socket: &Listener) -> Exposure {
             Exposure::Blocked
         };
     }
-    let (v4, v6) = socket.families();
     let mut names: Vec<String> = Vec::new();
     for service in services {
         for source in &service.allow {
-            let reaches = match source {
-                Source::Any => return Exposure::Anyone,
-                Source::Literal(net) => {
-                    (net.addr().is_ipv4() && v4) || (net.addr().is_ipv6() && v6)
-                }
-                Source::Network(name) => policy.networks.get(name).is_some_and(|n| {
-                    n.entries
-                        .iter()
-                        .any(|e| (e.addr().is_ipv4() && v4) || (e.addr().is_ipv6() && v6))
-                }),
-            };
+            if matches!(source, Source::Any) {
+                return Exposure::Anyone;
+            }
+            let reaches = socket.takes_any_of(policy.entries_of(std::slice::from_ref(source)));
             let label = match source {
                 Source::Any => unreachable!("returned above"),
                 Source::Literal(net) => net.to_string(),

@@ -60,6 +60,13 @@ impl Listener {
         (!self.address.is_unspecified()).then_some(self.address)
     }
 
+    /// Whether some of `nets` are of a family it accepts connections of.
+    pub fn takes_any_of<'a>(&self, nets: impl IntoIterator<Item = &'a ipnet::IpNet>) -> bool {
+        let (v4, v6) = self.families();
+        nets.into_iter()
+            .any(|n| (n.addr().is_ipv4() && v4) || (n.addr().is_ipv6() && v6))
+    }
+
     /// Whether it accepts IPv4 and IPv6 connections.
     pub fn families(&self) -> (bool, bool) {
         match self.address {

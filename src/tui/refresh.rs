@@ -42,6 +42,16 @@ pub struct Sources {
     pub drops: DropSource,
     /// The operator's own SSH session (`SSH_CONNECTION`), read at start.
     pub ssh_peer: Option<std::net::IpAddr>,
+    /// The grants as last read, with the ruleset generation and the moment they were read:
+    /// a tick reads them again only when a transaction changed the ruleset since.
+    pub grants_seen: Option<GrantsSeen>,
+}
+
+/// The grants as read at `generation`, `at` (on the boot clock, in ms).
+pub struct GrantsSeen {
+    generation: u32,
+    at_ms: u64,
+    grants: Vec<crate::nft::grants::Grant>,
 }
 
 impl Sources {
@@ -75,14 +85,37 @@ impl Sources {
         }
     }
 
-    /// The grants, read (with a full listing of our table) only when the table has grant
-    /// sets: the terse listing the tick reads leaves set elements out.
-    fn grants_of(&self, rules: &RulesState) -> Vec<crate::nft::grants::Grant> {
+    /// The grants, read (one listing per grant set) only when the table has grant sets,
+    /// and only when a transaction changed the ruleset since the last reading: expiry
+    /// changes no generation, so between readings the time left is counted down here and
+    /// what ran out is dropped.
+    fn grants_of(&mut self, rules: &RulesState) -> Vec<crate::nft::grants::Grant> {
         let RulesState::Table { objects, .. } = rules else {
+            self.grants_seen = None;
             return Vec::new();
         };
         if !crate::nft::grants::present(objects) {
+            self.grants_seen = None;
             return Vec::new();
+        }
+        let now_ms = self.clock.now().boot_ns / 1_000_000;
+        let generation = self.nft.generation();
+        if let (Some(seen), Some(g)) = (&self.grants_seen, generation)
+            && seen.generation == g
+        {
+            let passed =
+                u32::try_from((now_ms.saturating_sub(seen.at_ms)) / 1000).unwrap_or(u32::MAX);
+            return seen
+                .grants
+                .iter()
+                .filter_map(|grant| {
+                    let left = grant.expires_s?.checked_sub(passed).filter(|l| *l > 0)?;
+                    Some(crate::nft::grants::Grant {
+                        expires_s: Some(left),
+                        ..grant.clone()
+                    })
+                })
+                .collect();
         }
         let Some(table) = objects.iter().find_map(|o| match o {
             crate::nft::live::LiveObject::Known(nftables::schema::NfListObject::Table(t)) => {
@@ -92,9 +125,15 @@ impl Sources {
         }) else {
             return Vec::new();
         };
-        crate::nft::grants::read_sets(&*self.nft, &table, objects)
+        let grants = crate::commit::plan::read_grant_sets(&*self.nft, &table, objects)
             .map(|sets| crate::nft::grants::active(&sets))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        self.grants_seen = generation.map(|generation| GrantsSeen {
+            generation,
+            at_ms: now_ms,
+            grants: grants.clone(),
+        });
+        grants
     }
 
     /// The drop log, with the reader started for the group the live table logs to.
@@ -196,4 +235,116 @@ fn operator_peers(
         }
     }
     peers
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::nft::backend::{NftError, Script};
+    use crate::nft::live::LiveObject;
+
+    /// An nft that has one grant set with one element, at a generation the test sets, and
+    /// counts how often the set is listed.
+    struct OneGrant {
+        generation: Arc<AtomicU32>,
+        listed: Arc<AtomicU32>,
+    }
+
+    fn no() -> NftError {
+        NftError::Failed {
+            command: "test".into(),
+            status: "test".into(),
+            stderr: String::new(),
+        }
+    }
+
+    impl Nft for OneGrant {
+        fn list_table_json(&self, _: &str) -> Result<String, NftError> {
+            Err(no())
+        }
+        fn list_ruleset_terse_json(&self) -> Result<String, NftError> {
+            Err(no())
+        }
+        fn list_ruleset_terse_text(&self) -> Result<String, NftError> {
+            Err(no())
+        }
+        fn list_table_text(&self, _: &str) -> Result<String, NftError> {
+            Err(no())
+        }
+        fn load(&self, _: Script<'_>, _: &std::fs::File) -> Result<(), NftError> {
+            Err(no())
+        }
+        fn check_script(&self, _: &str) -> Result<(), NftError> {
+            Err(no())
+        }
+        fn generation(&self) -> Option<u32> {
+            Some(self.generation.load(Ordering::SeqCst))
+        }
+        fn list_set_json(&self, _: &str, _: &str) -> Result<String, NftError> {
+            self.listed.fetch_add(1, Ordering::SeqCst);
+            Ok(r#"{"nftables": [{"set": {"family": "inet", "name": "grants_v4", "table": "portcullis",
+                "type": ["ipv4_addr", "inet_proto", "inet_service"], "flags": ["interval", "timeout"],
+                "elem": [{"elem": {"val": {"concat": ["192.0.2.7", "tcp", 22]}, "timeout": 3600,
+                "expires": 3000, "comment": "ssh until 2026-12-01T17:00:00Z"}}]}}]}"#
+                .to_string())
+        }
+    }
+
+    #[test]
+    fn the_tick_reads_the_grants_again_only_after_a_transaction() {
+        let generation = Arc::new(AtomicU32::new(7));
+        let listed = Arc::new(AtomicU32::new(0));
+        let mut sources = Sources {
+            clock: SystemClock::new(),
+            nft: Box::new(OneGrant {
+                generation: generation.clone(),
+                listed: listed.clone(),
+            }),
+            rules: RulesetReader::new("portcullis"),
+            policy_path: PathBuf::from("/nonexistent"),
+            state_dir: PathBuf::from("/nonexistent"),
+            read_only: false,
+            names: ServiceNames::default(),
+            owners: OwnerCache::default(),
+            policy_seen: None,
+            first_policy: None,
+            first_text: None,
+            place: String::new(),
+            drops: Default::default(),
+            ssh_peer: None,
+            grants_seen: None,
+        };
+        let listing = r#"{"nftables": [{"table": {"family": "inet", "name": "portcullis"}},
+            {"set": {"family": "inet", "name": "grants_v4", "table": "portcullis",
+             "type": ["ipv4_addr", "inet_proto", "inet_service"], "flags": ["interval", "timeout"]}}]}"#;
+        let objects: Arc<[LiveObject]> = crate::nft::live::table_objects(listing, "portcullis")
+            .expect("listing")
+            .into();
+        let rules = RulesState::Table {
+            objects,
+            rules: Vec::new(),
+            structure: 0,
+        };
+        let mut tick = || sources.grants_of(&rules);
+        let first = tick();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].service, "ssh");
+        assert_eq!(tick(), first, "the same generation: the kept reading");
+        assert_eq!(tick(), first);
+        assert_eq!(
+            listed.load(Ordering::SeqCst),
+            1,
+            "read once for three ticks"
+        );
+        generation.store(8, Ordering::SeqCst);
+        tick();
+        assert_eq!(
+            listed.load(Ordering::SeqCst),
+            2,
+            "a transaction: read again"
+        );
+    }
 }

@@ -89,6 +89,7 @@ pub fn run(launch: &Launch) -> u8 {
             .ok()
             .and_then(|v| crate::sockets::ssh::SshConnection::parse(&v))
             .map(|c| c.client.to_canonical()),
+        grants_seen: None,
     };
     let options = super::Options {
         config,

@@ -14,7 +14,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::columns::{self, Column};
 use super::theme::Theme;
@@ -289,6 +289,17 @@ fn draw_list(
             theme.muted,
         ));
     }
+    // Each note in at most two lines, the second ending in `…` if it goes on.
+    let notes: Vec<Line> = notes
+        .into_iter()
+        .flat_map(|line| {
+            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+            let style = line.spans.first().map_or(line.style, |s| s.style);
+            format::wrap(&text, usize::from(inner.width), 2)
+                .into_iter()
+                .map(move |l| Line::styled(l, style))
+        })
+        .collect();
     let [table_area, notes_area] =
         Layout::vertical([Constraint::Min(2), Constraint::Length(notes.len() as u16)]).areas(inner);
 
@@ -355,7 +366,7 @@ fn draw_list(
             .column_spacing(1),
         table_area,
     );
-    frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: false }), notes_area);
+    frame.render_widget(Paragraph::new(notes), notes_area);
 }
 
 /// Packets per second through a service's live rules (all chains, both families).

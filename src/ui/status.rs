@@ -159,17 +159,25 @@ fn first_line(text: &str) -> &str {
 pub fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
     // A question (a grant's source and time) takes the line while it is open.
     if let Some(p) = &app.prompt {
+        let width = usize::from(area.width);
+        let typed = format!("{}▏", p.text);
+        let len = |t: &str| t.chars().count();
+        // The longest question (and the keys) that fit beside what is typed; where not
+        // even the shortest does, the end of what is typed stays in sight.
+        let question = p
+            .questions()
+            .into_iter()
+            .find(|q| 1 + len(q) + len(&typed) <= width)
+            .unwrap_or_default();
         let keys = "  ⏎ send  Esc cancel";
-        let room = usize::from(area.width).saturating_sub(keys.chars().count());
-        let asked = format!(" {}{}▏", p.question(), p.text);
-        // The end of what is typed stays in sight.
-        let shown = if asked.chars().count() > room {
-            format::fit_left(&asked, room)
+        let keys = if 1 + len(&question) + len(&typed) + len(keys) <= width {
+            keys
         } else {
-            asked
+            ""
         };
+        let asked = format::fit_left(&format!(" {question}{typed}"), width);
         let line = Line::from(vec![
-            Span::styled(shown, theme.key),
+            Span::styled(asked, theme.key),
             Span::styled(keys, theme.muted),
         ]);
         frame.render_widget(Paragraph::new(line), area);

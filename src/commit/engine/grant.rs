@@ -10,7 +10,9 @@ use super::{CommitError, Engine, LOCK_WAIT};
 use crate::commit::audit::{AuditLine, Event as AuditEvent};
 use crate::nft::backend::Script;
 use crate::nft::grants;
+use crate::nft::live::LiveObject;
 use crate::policy::{Policy, Service};
+use nftables::schema::NfListObject;
 
 /// A grant as it was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +35,7 @@ impl Engine<'_> {
         let table = &policy.settings.table;
         let lock = self.lock(LOCK_WAIT, "grant")?;
         self.ours(table)?;
-        let live = crate::commit::plan::read_live(self.b.nft, table, None)
-            .map_err(CommitError::ReadLive)?;
+        let live = self.grant_view(table)?;
         let now = self.now();
         let until_ms = now.wall_ms + duration.as_millis() as u64;
         // To the second, as the kernel counts the timeout.
@@ -43,7 +44,7 @@ impl Engine<'_> {
         )
         .to_string();
         let seconds = u32::try_from(duration.as_secs()).unwrap_or(u32::MAX);
-        let script = grants::grant_script(table, &live.objects, service, source, seconds, &until)
+        let script = grants::grant_script(table, &live, service, source, seconds, &until)
             .map_err(CommitError::ReadLive)?;
         self.b
             .nft
@@ -54,7 +55,11 @@ impl Engine<'_> {
             source: source.trunc(),
             until,
         };
-        self.audit_grant(AuditEvent::Granted, table, &granted, now.wall_ms);
+        let what = format!(
+            "{} from {} until {}",
+            granted.service, granted.source, granted.until
+        );
+        self.audit_grant(AuditEvent::Granted, table, what, now.wall_ms);
         Ok(granted)
     }
 
@@ -69,22 +74,31 @@ impl Engine<'_> {
         let table = &policy.settings.table;
         let lock = self.lock(LOCK_WAIT, "revoke")?;
         self.ours(table)?;
-        let live = crate::commit::plan::read_live(self.b.nft, table, None)
-            .map_err(CommitError::ReadLive)?;
-        let Some(script) = grants::revoke_script(table, &live.objects, service, source) else {
+        let live = self.grant_view(table)?;
+        let Some(script) = grants::revoke_script(table, &live, service, source) else {
             return Ok(false);
         };
         self.b
             .nft
             .load(Script::Small(&script), lock.file())
             .map_err(|e| CommitError::Apply(e.to_string()))?;
-        let revoked = Granted {
-            service: service.name.clone(),
-            source: source.trunc(),
-            until: String::new(),
-        };
-        self.audit_grant(AuditEvent::Revoked, table, &revoked, self.now().wall_ms);
+        let what = format!("{} from {}", service.name, source.trunc());
+        self.audit_grant(AuditEvent::Revoked, table, what, self.now().wall_ms);
         Ok(true)
+    }
+
+    /// Our table as a grant needs it: its rules and set declarations (a terse listing),
+    /// and the grant sets with their elements; not the networks' addresses.
+    fn grant_view(&self, table: &str) -> Result<Vec<LiveObject>, CommitError> {
+        let mut objects =
+            crate::commit::plan::read_terse(self.b.nft, table).map_err(CommitError::ReadLive)?;
+        let sets = crate::commit::plan::read_grant_sets(self.b.nft, table, &objects)
+            .map_err(CommitError::ReadLive)?;
+        objects.retain(|o| {
+            !matches!(o, LiveObject::Known(NfListObject::Set(s)) if grants::is_grant_set(&s.name))
+        });
+        objects.extend(sets);
+        Ok(objects)
     }
 
     /// A table that is not ours (or not there) takes no grant.
@@ -102,12 +116,8 @@ impl Engine<'_> {
         }
     }
 
-    fn audit_grant(&self, event: AuditEvent, table: &str, g: &Granted, now_ms: u64) {
-        let what = if g.until.is_empty() {
-            format!("{} from {}", g.service, g.source)
-        } else {
-            format!("{} from {} until {}", g.service, g.source, g.until)
-        };
+    /// A `granted` or `revoked` line: who, and `what` (service, source, until when).
+    fn audit_grant(&self, event: AuditEvent, table: &str, what: String, now_ms: u64) {
         let line = AuditLine {
             table: Some(table.to_string()),
             ..AuditLine::of(event, self.by, self.b.who, now_ms, Some(what))
