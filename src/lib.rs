@@ -17,6 +17,7 @@ pub mod diff;
 pub mod drops;
 pub mod duration;
 pub mod eval;
+pub mod import;
 pub mod lint;
 pub mod nft;
 pub mod policy;

@@ -384,3 +384,65 @@ fn completions_for_bash_zsh_and_fish() {
         stderr(&unknown)
     );
 }
+
+#[test]
+fn import_ufw_prints_a_policy_check_accepts_and_refuses_what_it_cannot_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let guide = dir.path().join("guide.sh");
+    std::fs::write(
+        &guide,
+        "sudo ufw default deny incoming\n\
+         sudo ufw allow from 10.0.0.0/8 to any port 9000 proto tcp comment 'agents'\n\
+         sudo ufw route allow in on eth0 out on eth1\n",
+    )
+    .expect("write");
+    let out = portcullis()
+        .args(["import", "ufw"])
+        .arg(&guide)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let policy = stdout(&out);
+    assert!(policy.contains("[services.agents]"), "{policy}");
+    assert!(policy.contains("# NOT IMPORTED"), "{policy}");
+    assert!(
+        stderr(&out).contains("1 services, 0 blocks"),
+        "{}",
+        stderr(&out)
+    );
+    let file = dir.path().join("policy.toml");
+    std::fs::write(&file, &policy).expect("write");
+    portcullis()
+        .arg("--policy")
+        .arg(&file)
+        .arg("check")
+        .assert()
+        .success();
+
+    // Missing, and not ufw's: exit 1 with the file named.
+    let missing = dir.path().join("nope");
+    let out = portcullis()
+        .args(["import", "ufw"])
+        .arg(&missing)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot read") && stderr(&out).contains("nope"),
+        "{}",
+        stderr(&out)
+    );
+    let other = dir.path().join("notes.txt");
+    std::fs::write(&other, "echo hello\n").expect("write");
+    let out = portcullis()
+        .args(["import", "ufw"])
+        .arg(&other)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("neither ufw's rules file"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -19,6 +19,7 @@ mod docs;
 mod drops;
 mod export;
 mod grant;
+mod import;
 mod init;
 mod peer_drops;
 mod prompt;
@@ -304,6 +305,22 @@ pub enum Command {
         #[arg(long = "for", value_name = "DURATION", value_parser = crate::nft::grants::duration)]
         duration: std::time::Duration,
     },
+    /// Print a policy made from another firewall's rules, to review and then apply.
+    ///
+    /// `import ufw` reads ufw's own rule files (/etc/ufw/user.rules and user6.rules, its
+    /// default policies from /etc/default/ufw and the names of its application profiles),
+    /// or the files given: a copy of /etc/ufw, rule files, or scripts of ufw command lines
+    /// (`ufw allow ...`, `ufw deny ...`) as vendor guides give them. Allow and limit rules
+    /// become services (named from the application profile, the rule's comment or
+    /// /etc/services), sources that go together become networks, deny and reject rules
+    /// become blocks. What a policy cannot say is listed as comments at the top, never
+    /// dropped. Nothing is applied or written.
+    ///
+    /// Exit status: 0 printed, 1 a file could not be read or is not ufw's.
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
     /// Take back a grant before it expires.
     ///
     /// Exit status: 0 revoked, 1 there is no such grant (or it expired), 2 failed.
@@ -315,6 +332,36 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// What `import` reads.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ImportFrom {
+    /// ufw's rules: `portcullis import ufw > policy.toml`, then `check`, `diff`, `apply`.
+    ///
+    /// Examples:
+    ///   portcullis import ufw                          (this host's ufw)
+    ///   portcullis import ufw vendor-guide.sh          (a script of ufw commands)
+    ///   portcullis import ufw /backup/etc/ufw --defaults /backup/etc/default/ufw
+    ///
+    /// Exit status: 0 printed, 1 a file could not be read or is not ufw's.
+    #[command(verbatim_doc_comment)]
+    Ufw {
+        /// Rule files (user.rules, user6.rules), directories holding them (a copy of
+        /// /etc/ufw), or scripts of ufw commands [default: /etc/ufw/user.rules and
+        /// user6.rules, with /etc/default/ufw].
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// ufw's defaults file, for the default policies (DEFAULT_INPUT_POLICY…) [default:
+        /// /etc/default/ufw when no PATH is given; otherwise ufw's own defaults, or the
+        /// script's `ufw default` lines].
+        #[arg(long, value_name = "FILE")]
+        defaults: Option<PathBuf>,
+        /// ufw's application profiles [default: PATH/applications.d for a directory,
+        /// else /etc/ufw/applications.d].
+        #[arg(long, value_name = "DIR")]
+        apps: Option<PathBuf>,
     },
 }
 
@@ -331,6 +378,7 @@ pub fn run(cli: Cli) -> ExitCode {
             | Command::DemoServe { .. }
             | Command::DemoTraffic
             | Command::Man
+            | Command::Import { .. }
             | Command::Completions { .. },
         ) => {}
         Some(_) | None => recover_first(&cli),
@@ -424,6 +472,18 @@ pub fn run(cli: Cli) -> ExitCode {
             duration,
         }) => grant::grant(&cli, service, source, *duration),
         Some(Command::Revoke { service, source }) => grant::revoke(&cli, service, source),
+        Some(Command::Import {
+            from:
+                ImportFrom::Ufw {
+                    paths,
+                    defaults,
+                    apps,
+                },
+        }) => import::ufw(&import::Options {
+            paths: paths.clone(),
+            defaults: defaults.clone(),
+            apps: apps.clone(),
+        }),
         Some(Command::Rollback {
             commit,
             at_deadline,

@@ -93,6 +93,19 @@ impl ServiceNames {
     pub fn name(&self, port: u16, protocol: Protocol) -> Option<&str> {
         self.0.get(&(port, protocol)).map(String::as_str)
     }
+
+    /// The port of service `name`, and whether it is named for TCP and for UDP (the
+    /// lowest port, if the name is given to more than one).
+    pub fn port_of(&self, name: &str) -> Option<(u16, bool, bool)> {
+        let port = self
+            .0
+            .iter()
+            .filter(|(_, n)| n.as_str() == name)
+            .map(|((port, _), _)| *port)
+            .min()?;
+        let named = |p| self.0.get(&(port, p)).is_some_and(|n| n == name);
+        Some((port, named(Protocol::Tcp), named(Protocol::Udp)))
+    }
 }
 
 #[cfg(test)]
