@@ -359,7 +359,7 @@ fn after_a_commit_the_countdown_shows_the_new_rules_hits_and_the_drops() {
     let effects = press(&mut app, "y");
     assert!(matches!(
         effects.as_slice(),
-        [Effect::Commit(portcullis::app::CommitRequest::Confirm)]
+        [Effect::Live(portcullis::app::LiveRequest::Confirm)]
     ));
 }
 
@@ -371,7 +371,7 @@ fn started_while_a_commit_is_pending_it_offers_keep_or_revert() {
     let effects = press(&mut app, "n");
     assert!(matches!(
         effects.as_slice(),
-        [Effect::Commit(portcullis::app::CommitRequest::Rollback(id))] if *id == pending().id
+        [Effect::Live(portcullis::app::LiveRequest::Rollback(id))] if *id == pending().id
     ));
 }
 

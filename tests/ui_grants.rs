@@ -8,13 +8,13 @@ mod fixtures;
 use std::time::Duration;
 
 use fixtures::*;
-use portcullis::app::{CommitRequest, Effect, Modal, Msg, update};
+use portcullis::app::{Effect, LiveRequest, Modal, Msg, update};
 use portcullis::nft::grants::Grant;
 use ratatui::crossterm::event::KeyCode;
 
-fn grant_effect(effects: &[Effect]) -> Option<&CommitRequest> {
+fn grant_effect(effects: &[Effect]) -> Option<&LiveRequest> {
     effects.iter().find_map(|e| match e {
-        Effect::Commit(r) => Some(r),
+        Effect::Live(r) => Some(r),
         _ => None,
     })
 }
@@ -37,7 +37,7 @@ fn t_on_a_service_asks_for_a_source_and_a_time_and_sends_the_grant() {
     let effects = press(&mut app, " 2h\r");
     assert_eq!(
         grant_effect(&effects),
-        Some(&CommitRequest::Grant {
+        Some(&LiveRequest::Grant {
             service: "ssh".into(),
             source: portcullis::policy::parse_net("192.0.2.7").unwrap(),
             duration: Duration::from_secs(7200),
@@ -82,7 +82,7 @@ fn the_services_screen_shows_each_grant_with_its_time_left_and_t_revokes_it() {
     let effects = press(&mut app, "\r");
     assert_eq!(
         grant_effect(&effects),
-        Some(&CommitRequest::Revoke {
+        Some(&LiveRequest::Revoke {
             service: "ssh".into(),
             source: portcullis::policy::parse_net("198.51.100.9").unwrap(),
         })

@@ -6,7 +6,7 @@
 use super::keymap::Action;
 use super::observation::PendingCommit;
 use super::review::{ApplyDone, ApplyFailed, ApplyJob, Review, ReviewRequest, ReviewState, Watch};
-use super::{App, CommitRequest, Effect, Modal, Notice, Screen};
+use super::{App, Effect, LiveRequest, Modal, Notice, Screen};
 use crate::commit::Outcome as CommitOutcome;
 use crate::commit::journal::format_time;
 
@@ -191,14 +191,14 @@ impl App {
             return Vec::new();
         };
         let request = match action {
-            Action::Confirm => CommitRequest::Confirm,
-            _ => CommitRequest::Rollback(p.id.clone()),
+            Action::Confirm => LiveRequest::Confirm,
+            _ => LiveRequest::Rollback(p.id.clone()),
         };
         if matches!(self.modal, Modal::Countdown) {
             self.modal = Modal::None;
         }
         self.busy = true;
-        vec![Effect::Commit(request)]
+        vec![Effect::Live(request)]
     }
 
     /// The pending commit as the journal says now: the countdown opens for a new one and

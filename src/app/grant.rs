@@ -8,7 +8,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, CommitRequest, Effect, Notice, Screen};
+use super::{App, Effect, LiveRequest, Notice, Screen};
 
 /// A question on the footer line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,18 +127,18 @@ impl App {
             Ok((source, duration)) => {
                 self.busy = true;
                 let request = if prompt.revoke {
-                    CommitRequest::Revoke {
+                    LiveRequest::Revoke {
                         service: prompt.service,
                         source,
                     }
                 } else {
-                    CommitRequest::Grant {
+                    LiveRequest::Grant {
                         service: prompt.service,
                         source,
                         duration,
                     }
                 };
-                vec![Effect::Commit(request)]
+                vec![Effect::Live(request)]
             }
             Err(e) => {
                 self.notice = Notice::error(e);

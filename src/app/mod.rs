@@ -10,6 +10,7 @@
 mod drops;
 mod edit;
 pub mod editor;
+mod field;
 pub mod filter;
 mod flow;
 pub mod form;
@@ -237,16 +238,17 @@ pub enum Msg {
         refresh_due: bool,
     },
     Refreshed(Box<Observation>),
-    /// A confirm or rollback finished: what to tell the operator.
-    Done(Result<String, String>),
+    /// A request to the live table (confirm, rollback, grant, revoke) finished: what to
+    /// tell the operator.
+    LiveDone(Result<String, String>),
     Reviewed(Result<Box<review::Review>, String>),
     /// A save finished: the file as saved and its backup, or why not.
     Saved(Result<(Loaded, Option<String>), SaveFailed>),
     /// The file as read again from disk (the operator chose to reload).
     Reloaded(Result<Loaded, String>),
     Applied(Result<Box<ApplyDone>, Box<ApplyFailed>>),
-    /// SIGTERM, SIGHUP or SIGINT arrived.
-    Signal(&'static str),
+    /// The UI must end: SIGTERM, SIGHUP or SIGINT arrived, or the terminal closed.
+    Stop(&'static str),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,7 +261,9 @@ pub enum SaveFailed {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Refresh,
-    Commit(CommitRequest),
+    /// Act on the live table at once: keep or roll back the pending commit, grant or
+    /// revoke temporary access. (A commit of edits is `Apply`.)
+    Live(LiveRequest),
     /// Make the diff of the edited policy.
     Review(review::ReviewRequest),
     /// Save the text; refuse if the file is no longer `stamp` (None: save over it).
@@ -272,9 +276,9 @@ pub enum Effect {
     Quit,
 }
 
-/// What the operator asked of the pending commit.
+/// What the operator asked of the live table directly, outside a commit of edits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CommitRequest {
+pub enum LiveRequest {
     /// Keep it.
     Confirm,
     /// Roll back this commit (the one on screen, not whatever is pending by then).

@@ -28,7 +28,7 @@ impl App {
                 self.notice = Notice::error(format!(
                     "{} is disabled: changing the firewall needs root (CAP_NET_ADMIN); run \
                      with sudo",
-                    b.keys
+                    b.keys()
                 ));
                 return Vec::new();
             }
@@ -264,7 +264,7 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
             app.ingest(*obs);
             redraw(Vec::new())
         }
-        Msg::Done(result) => {
+        Msg::LiveDone(result) => {
             app.busy = false;
             app.notice = match result {
                 Ok(text) => Notice::info(text),
@@ -282,7 +282,7 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
             redraw(Vec::new())
         }
         Msg::Applied(result) => redraw(app.applied(result)),
-        Msg::Signal(name) => {
+        Msg::Stop(name) => {
             app.quitting = true;
             app.notice = Notice::info(format!("{name}: quitting"));
             Outcome {

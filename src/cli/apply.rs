@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use super::prompt::{self, Answer};
-use super::{Cli, eprint, machinery, print_warnings};
-use crate::commit::backends::Machinery;
+use super::{Cli, eprint, open_backends, print_warnings};
+use crate::commit::backends::RealBackends;
 use crate::commit::clock::Clock;
 use crate::commit::journal::format_time;
-use crate::commit::plan::{Change, Plan, operator_lockouts};
+use crate::commit::plan::{Change, Plan, WithDiff, operator_lockouts};
 use crate::commit::{Actor, Applied, ApplyRequest, CommitError, Outcome, Pending};
 use crate::policy::file::load as load_policy;
 
@@ -24,7 +24,7 @@ pub struct Options {
     pub adopt: bool,
 }
 
-/// Exit statuses, as PRODUCT.md documents them.
+/// Exit statuses, as `apply --help`, the manual and README document them.
 const APPLIED: u8 = 0;
 const INVALID: u8 = 1;
 const NOT_APPLIED: u8 = 2;
@@ -40,7 +40,7 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
         }
     };
     let table = policy.settings.table.clone();
-    let m = match machinery(cli, true) {
+    let m = match open_backends(cli, true) {
         Ok(m) => m,
         Err(e) => {
             eprint(&format!(
@@ -56,7 +56,13 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
     }
     let known = journal.and_then(|j| j.live);
     let policy_name = cli.policy.display().to_string();
-    let plan = match Plan::read(&m.nft, policy, known.as_ref(), &policy_name, !opts.yes) {
+    // `--yes` shows no diff, so none is made.
+    let diff = if opts.yes {
+        WithDiff::No
+    } else {
+        WithDiff::Yes
+    };
+    let plan = match Plan::read(&m.nft, policy, known.as_ref(), &policy_name, diff) {
         Ok(plan) => plan,
         Err(e) => return refuse(&format!("cannot read the live table: {e}")),
     };
@@ -230,7 +236,7 @@ fn lockout_consent(opts: &Options, waits_here: bool) -> Consent {
 }
 
 /// Acts on the operator's answer at the countdown.
-fn finish(m: &Machinery, pending: &Pending, answer: Answer) -> u8 {
+fn finish(m: &RealBackends, pending: &Pending, answer: Answer) -> u8 {
     let engine = m.engine(Actor::Operator);
     let code = match answer {
         Answer::Keep => match engine.confirm(None) {
@@ -258,7 +264,7 @@ fn finish(m: &Machinery, pending: &Pending, answer: Answer) -> u8 {
     code
 }
 
-fn roll_back(m: &Machinery, pending: &Pending, reason: &str) -> u8 {
+fn roll_back(m: &RealBackends, pending: &Pending, reason: &str) -> u8 {
     let engine = m.engine(Actor::Operator);
     let result = engine.rollback(Some(&pending.id), reason);
     print_warnings(&engine);
@@ -274,7 +280,7 @@ fn roll_back(m: &Machinery, pending: &Pending, reason: &str) -> u8 {
 }
 
 /// Reports how the commit ended (by us or by someone else) and the matching exit status.
-fn reported_outcome(m: &Machinery, pending: &Pending) -> u8 {
+fn reported_outcome(m: &RealBackends, pending: &Pending) -> u8 {
     let record = m
         .state
         .load_journal()
@@ -306,7 +312,7 @@ fn reported_outcome(m: &Machinery, pending: &Pending) -> u8 {
 
 /// No terminal and no --no-wait: wait for a confirm from elsewhere, rolling back at the
 /// deadline ourselves too (the guard would; whoever is first does it).
-fn wait_headless(m: &Machinery, pending: &Pending, watch: &super::peer_drops::PeerWatch) -> u8 {
+fn wait_headless(m: &RealBackends, pending: &Pending, watch: &super::peer_drops::PeerWatch) -> u8 {
     loop {
         for line in watch.news() {
             eprint(&format!("portcullis: {line}"));

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::eprint;
 use crate::commit::journal::LiveRecord;
-use crate::commit::plan::Plan;
+use crate::commit::plan::{Plan, WithDiff};
 use crate::nft::backend::Nft;
 use crate::policy::file::load as load_policy;
 
@@ -17,7 +17,13 @@ pub fn run(path: &Path, nft: &dyn Nft, known: Option<&LiveRecord>) -> u8 {
             return 2;
         }
     };
-    let plan = match Plan::read(nft, policy, known, &path.display().to_string(), true) {
+    let plan = match Plan::read(
+        nft,
+        policy,
+        known,
+        &path.display().to_string(),
+        WithDiff::Yes,
+    ) {
         Ok(plan) => plan,
         Err(e) => {
             eprint(&format!("portcullis: cannot read the live table: {e}"));

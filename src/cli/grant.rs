@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use super::{Cli, Machinery, eprint, machinery, print_warnings};
+use super::{Cli, RealBackends, eprint, open_backends, print_warnings};
 use crate::commit::Actor;
 use crate::policy::Policy;
 use crate::policy::file::load as load_policy;
@@ -16,7 +16,7 @@ const FAILED: u8 = 2;
 
 /// The policy (with the service checked), the source and the state directory, or the
 /// exit status after saying why not.
-fn prepare(cli: &Cli, service: &str, source: &str) -> Result<(Policy, IpNet, Machinery), u8> {
+fn prepare(cli: &Cli, service: &str, source: &str) -> Result<(Policy, IpNet, RealBackends), u8> {
     let policy = load_policy(&cli.policy).map_err(|e| {
         eprint(&e);
         INVALID
@@ -40,7 +40,7 @@ fn prepare(cli: &Cli, service: &str, source: &str) -> Result<(Policy, IpNet, Mac
         eprint(&format!("portcullis: {source:?}: {e}"));
         INVALID
     })?;
-    let m = machinery(cli, true).map_err(|e| {
+    let m = open_backends(cli, true).map_err(|e| {
         eprint(&format!("portcullis: cannot use the state directory: {e}"));
         FAILED
     })?;

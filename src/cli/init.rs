@@ -9,7 +9,6 @@ use crate::commit::journal::format_time;
 use crate::policy::file;
 use crate::sockets::ssh::SshConnection;
 use crate::sockets::starter::{StarterInput, starter_policy};
-use crate::sockets::suggest::ephemeral_range;
 use crate::sockets::{self, ServiceNames};
 use crate::system::now_ms;
 
@@ -51,7 +50,7 @@ pub fn run(path: &Path, opts: &Options) -> u8 {
     let text = starter_policy(&StarterInput {
         listeners: &table.listeners,
         names: &names,
-        ephemeral: &ephemeral_range(),
+        ephemeral: &sockets::ephemeral_range(),
         ssh,
         written: format!("on {host} at {}", format_time(now_ms())),
     });

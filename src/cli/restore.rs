@@ -1,11 +1,11 @@
 //! `portcullis restore`: at boot, put back whatever was pending and load the last confirmed
 //! ruleset that verifies (never a pending one).
 
-use super::{Cli, eprint, machinery, print_warnings};
+use super::{Cli, eprint, open_backends, print_warnings};
 use crate::commit::Actor;
 
 pub fn run(cli: &Cli) -> u8 {
-    let m = match machinery(cli, false) {
+    let m = match open_backends(cli, false) {
         Ok(m) => m,
         Err(e) if e.is_not_found() => {
             outln!("no confirmed ruleset yet; nothing loaded");

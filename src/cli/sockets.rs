@@ -10,9 +10,10 @@ use serde::Serialize;
 use super::eprint;
 use crate::nft::backend::Nft;
 use crate::policy::file::load as load_policy;
+use crate::sockets::ephemeral_range;
 use crate::sockets::exposure::{Exposure, blocked_by, exposure, reachable_on, stale_services};
 use crate::sockets::live_exposure::live_exposure;
-use crate::sockets::suggest::{ephemeral_range, suggest, to_toml};
+use crate::sockets::suggest::{suggest, to_toml};
 use crate::sockets::{self, Process, ServiceNames};
 
 /// The JSON document; the README documents these keys.

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Cli, eprint, machinery};
+use super::{Cli, eprint, open_backends};
 use crate::commit::Journal;
 use crate::commit::clock::{Clock, Now, SystemClock};
 use crate::commit::journal::format_time;
@@ -29,7 +29,7 @@ pub struct Health {
 
 pub fn run(cli: &Cli, as_json: bool) -> u8 {
     let now = SystemClock::new().now();
-    let (journal, health) = match machinery(cli, false) {
+    let (journal, health) = match open_backends(cli, false) {
         Ok(m) => {
             let (journal, journal_error) = match m.state.load_journal() {
                 Ok(j) => (j, None),

@@ -21,7 +21,7 @@ pub struct Paths {
 }
 
 /// The opened backends.
-pub struct Machinery {
+pub struct RealBackends {
     pub state: StateDir,
     pub nft: NftProcess,
     pub guards: ProcessGuards,
@@ -30,12 +30,12 @@ pub struct Machinery {
     pub netns: String,
 }
 
-impl Machinery {
+impl RealBackends {
     /// Opens the state directory (creating it if `create`).
-    pub fn open(paths: &Paths, create: bool) -> Result<Machinery, StateError> {
+    pub fn open(paths: &Paths, create: bool) -> Result<RealBackends, StateError> {
         let state = StateDir::open(&absolute(&paths.state_dir), create)?;
         let nft = absolute(&paths.nft);
-        Ok(Machinery {
+        Ok(RealBackends {
             guards: ProcessGuards {
                 exe: std::env::current_exe().unwrap_or_else(|_| "portcullis".into()),
                 state: state.clone(),

@@ -220,7 +220,7 @@ impl Journal {
 
     /// Commit ids whose files must be kept: the pending one, the history, the confirmed
     /// ones.
-    pub fn live_ids(&self) -> Vec<&str> {
+    pub fn referenced_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.history.iter().map(|r| r.id.as_str()).collect();
         ids.extend(self.pending.as_ref().map(|p| p.id.as_str()));
         ids.extend(self.confirmed.iter().map(|c| c.id.as_str()));
@@ -349,7 +349,7 @@ mod tests {
         );
         let before: Vec<&str> = j.confirmed_before.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(before, ["c4", "c3", "c2"]);
-        assert!(j.live_ids().contains(&"c2"));
+        assert!(j.referenced_ids().contains(&"c2"));
     }
 
     #[test]

@@ -92,8 +92,16 @@ pub struct Plan {
     pub generation: Option<u32>,
 }
 
+/// Whether a plan writes out the diff of the live table against the policy: `apply --yes`
+/// shows none, and at 100,000 set elements making it costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithDiff {
+    Yes,
+    No,
+}
+
 impl Plan {
-    /// The plan of `policy` over `live` (read with set elements unless `with_diff` is off).
+    /// The plan of `policy` over `live`, with its diff if `diff` says so.
     /// Compiles `policy` and reads the live table for it (`read_live`, with `known` the
     /// journal's record of the last load).
     pub fn read(
@@ -101,16 +109,16 @@ impl Plan {
         policy: Policy,
         known: Option<&LiveRecord>,
         policy_name: &str,
-        with_diff: bool,
+        diff: WithDiff,
     ) -> Result<Plan, String> {
         let compiled = compile(&policy);
         let live = read_live(nft, &compiled.name, known.map(|record| (record, &compiled)))?;
-        Ok(Plan::of(policy, compiled, live, policy_name, with_diff))
+        Ok(Plan::of(policy, compiled, live, policy_name, diff))
     }
 
-    pub fn new(policy: Policy, live: LiveTable, policy_name: &str, with_diff: bool) -> Plan {
+    pub fn new(policy: Policy, live: LiveTable, policy_name: &str, diff: WithDiff) -> Plan {
         let compiled = compile(&policy);
-        Plan::of(policy, compiled, live, policy_name, with_diff)
+        Plan::of(policy, compiled, live, policy_name, diff)
     }
 
     fn of(
@@ -118,14 +126,14 @@ impl Plan {
         compiled: CompiledTable,
         live: LiveTable,
         policy_name: &str,
-        with_diff: bool,
+        diff: WithDiff,
     ) -> Plan {
         // Temporary access granted since: kept by the commit, as the kernel has it.
         let mut compiled = compiled;
         crate::nft::grants::carry(&mut compiled, &live.objects);
         let script = script::text(&compiled);
         let change = Change::of(&compiled, &live.objects);
-        let mut diff = if with_diff {
+        let mut diff = if diff == WithDiff::Yes {
             live_vs_policy(&compiled, &live.objects, policy_name)
         } else {
             String::new()
@@ -152,11 +160,6 @@ impl Plan {
             timeout: timeout.unwrap_or(settings.confirm_timeout),
             require_new_session: require_new_session || settings.confirm == ConfirmMode::NewSession,
         }
-    }
-
-    /// Whether the table exists before the commit.
-    pub fn had_table(&self) -> bool {
-        has_table(&self.live)
     }
 
     /// The live table as the plan saw it, in canonical text (to tell if it changed since).

@@ -1,5 +1,5 @@
-//! Diffs of nft text, and the live-table-vs-policy comparison `diff` (and later the TUI's
-//! diff view) shows. Pure: the live objects come in already read.
+//! Diffs of nft text, and the live-table-vs-policy comparison that `portcullis diff` and the
+//! UI's diff screen show. Pure: the live objects come in already read.
 
 mod policy;
 

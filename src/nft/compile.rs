@@ -2,7 +2,8 @@
 //! crate's types. Pure and deterministic: the same policy gives the same objects, in the
 //! same order.
 //!
-//! Shape of the table (PRODUCT.md, "What the compiled table always contains"):
+//! The shape of the table (README's "What the compiled table contains" says the same to
+//! operators):
 //! ```text
 //! table inet portcullis
 //!   set net_<network>_v4 / _v6     one interval set per network used alone by a service

@@ -1,5 +1,6 @@
 //! The policy: the operator's intent (networks, services, settings), loaded from TOML and
-//! validated. Pure: nothing here touches files, processes or the kernel.
+//! validated. Pure but for `file`, which reads and writes the policy file: nothing else here
+//! touches files, processes or the kernel.
 
 mod addr;
 mod bulk;

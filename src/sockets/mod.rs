@@ -93,6 +93,18 @@ pub struct Table {
     pub connections: Vec<Connection>,
 }
 
+/// Reads the ephemeral port range of the current network namespace (Linux's default when
+/// /proc cannot be read).
+pub fn ephemeral_range() -> std::ops::RangeInclusive<u16> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| {
+            let mut it = t.split_whitespace().map(|n| n.parse::<u16>());
+            Some(it.next()?.ok()?..=it.next()?.ok()?)
+        })
+        .unwrap_or(suggest::DEFAULT_EPHEMERAL)
+}
+
 /// Reads the socket table. With `processes`, owners are found by scanning /proc/*/fd,
 /// which costs in proportion to all open files on the machine.
 pub fn scan(processes: bool, names: &ServiceNames) -> io::Result<Table> {

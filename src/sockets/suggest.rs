@@ -1,5 +1,6 @@
 //! Suggestions: listening sockets that no service covers, turned into proposed services
-//! the way an administrator reads `netstat` output. Pure.
+//! the way an administrator reads `netstat` output. Pure: the ephemeral port range comes in
+//! already read (`sockets::ephemeral_range`).
 //!
 //! TCP listeners are servers. A UDP socket is a server's if its port is below 1024, named
 //! in /etc/services, or a well-known server port; one inside the ephemeral port range is a
@@ -31,17 +32,6 @@ pub struct Suggestion {
 /// Ports whose servers talk to each other in both directions: NTP (123/udp).
 pub fn talks_both_ways(port: u16, protocol: Protocol) -> bool {
     matches!((port, protocol), (123, Protocol::Udp))
-}
-
-/// Reads the ephemeral port range of the current network namespace.
-pub fn ephemeral_range() -> RangeInclusive<u16> {
-    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|t| {
-            let mut it = t.split_whitespace().map(|n| n.parse::<u16>());
-            Some(it.next()?.ok()?..=it.next()?.ok()?)
-        })
-        .unwrap_or(DEFAULT_EPHEMERAL)
 }
 
 pub fn is_server(socket: &Listener, names: &ServiceNames, ephemeral: &RangeInclusive<u16>) -> bool {

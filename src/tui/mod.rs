@@ -20,7 +20,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::app::review::{ApplyDone, ApplyFailed, ApplyJob, Review, ReviewRequest};
-use crate::app::{App, CommitRequest, Config, Effect, Msg, SaveFailed, update};
+use crate::app::{App, Config, Effect, LiveRequest, Msg, SaveFailed, update};
 use crate::commit::clock::{Clock, SystemClock};
 use crate::policy::file::{Loaded, Stamp};
 use crate::ui::theme::Theme;
@@ -32,8 +32,8 @@ pub use terminal::NoTerminal;
 /// What the UI does to the firewall and the policy file, run on the worker thread:
 /// `operations` does it through the same engine as the CLI's commands; tests use fakes.
 pub trait Operations: Send {
-    /// A confirm or a rollback; what to tell the operator.
-    fn resolve(&self, request: CommitRequest) -> Result<String, String>;
+    /// A confirm, a rollback, a grant or a revoke; what to tell the operator.
+    fn live(&self, request: LiveRequest) -> Result<String, String>;
     /// The review of an edited policy: changes, diff, lockouts.
     fn review(&self, request: &ReviewRequest) -> Result<Review, String>;
     /// Saves the policy file (refusing if it is no longer `stamp`); the backup's path.
@@ -158,7 +158,7 @@ fn spawn_worker(mut sources: Sources, ops: Box<dyn Operations>, tx: Sender<Msg>)
             let msg = match job {
                 Job::Refresh => Msg::Refreshed(Box::new(sources.observe())),
                 Job::Effect(effect) => match effect {
-                    Effect::Commit(request) => Msg::Done(ops.resolve(request)),
+                    Effect::Live(request) => Msg::LiveDone(ops.live(request)),
                     Effect::Review(request) => Msg::Reviewed(ops.review(&request).map(Box::new)),
                     Effect::Save { text, stamp } => Msg::Saved(ops.save(&text, stamp.as_ref())),
                     Effect::Reload => Msg::Reloaded(ops.reload()),
@@ -185,9 +185,9 @@ fn spawn_input(tx: Sender<Msg>) {
                 Ok(Event::Resize(..)) => Msg::Resize,
                 Ok(Event::Paste(text)) => Msg::Paste(text),
                 Ok(_) => continue,
-                Err(_) => Msg::Signal("terminal closed"),
+                Err(_) => Msg::Stop("terminal closed"),
             };
-            let closed = matches!(msg, Msg::Signal(_));
+            let closed = matches!(msg, Msg::Stop(_));
             if tx.send(msg).is_err() || closed {
                 break;
             }
@@ -208,7 +208,7 @@ fn spawn_signals(tx: Sender<Msg>) {
                 SIGHUP => "SIGHUP",
                 _ => "SIGINT",
             };
-            let _ = tx.send(Msg::Signal(name));
+            let _ = tx.send(Msg::Stop(name));
         }
     });
 }

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use super::Operations;
 use crate::app::review::{ApplyDone, ApplyFailed, ApplyJob, Review, ReviewRequest};
-use crate::app::{CommitRequest, SaveFailed};
-use crate::commit::backends::{Machinery, Paths};
+use crate::app::{LiveRequest, SaveFailed};
+use crate::commit::backends::{Paths, RealBackends};
 use crate::commit::clock::Clock;
 use crate::commit::engine::Engine;
-use crate::commit::plan::{Plan, operator_lockouts};
+use crate::commit::plan::{Plan, WithDiff, operator_lockouts};
 use crate::commit::{Actor, Applied, ApplyRequest, CommitError, Pending, RollbackOutcome};
 use crate::diff::{Change, changed_services, policy_changes};
 use crate::policy;
@@ -51,8 +51,8 @@ impl TuiOperations {
         self.policy.display().to_string()
     }
 
-    fn machinery(&self, create: bool) -> Result<Machinery, String> {
-        Machinery::open(&self.paths, create)
+    fn open_backends(&self, create: bool) -> Result<RealBackends, String> {
+        RealBackends::open(&self.paths, create)
             .map_err(|e| format!("cannot use the state directory: {e}"))
     }
 
@@ -62,9 +62,9 @@ impl TuiOperations {
     /// operator accepted it. The error says why not, and whether the review is stale.
     fn apply_saved(&self, job: &ApplyJob) -> Result<(Pending, u64), (String, bool)> {
         let policy = load_policy(self.path()).map_err(|e| (e, false))?;
-        let m = self.machinery(true).map_err(|e| (e, false))?;
+        let m = self.open_backends(true).map_err(|e| (e, false))?;
         let known = m.state.load_journal().ok().and_then(|j| j.live);
-        let plan = Plan::read(&m.nft, policy, known.as_ref(), &self.name(), true)
+        let plan = Plan::read(&m.nft, policy, known.as_ref(), &self.name(), WithDiff::Yes)
             .map_err(|e| (format!("cannot read the live table: {e}"), false))?;
         if plan.script != job.review.script {
             let why = "the policy file is not the one the diff was made of; the diff is made again";
@@ -109,11 +109,11 @@ impl TuiOperations {
 }
 
 impl Operations for TuiOperations {
-    fn resolve(&self, request: CommitRequest) -> Result<String, String> {
-        let m = self.machinery(false)?;
+    fn live(&self, request: LiveRequest) -> Result<String, String> {
+        let m = self.open_backends(false)?;
         let engine = m.engine(Actor::Operator);
         let result = match request {
-            CommitRequest::Confirm => engine
+            LiveRequest::Confirm => engine
                 .confirm(session_origin().as_ref())
                 .map(|p| {
                     format!(
@@ -122,7 +122,7 @@ impl Operations for TuiOperations {
                     )
                 })
                 .map_err(|e| format!("not confirmed: {e}")),
-            CommitRequest::Rollback(id) => {
+            LiveRequest::Rollback(id) => {
                 match engine.rollback(Some(&id), "rolled back by the operator in the terminal UI") {
                     Ok(RollbackOutcome::RolledBack { commit, .. }) => Ok(format!(
                         "rolled back commit {}: the table is as before (a rollback leaves the \
@@ -138,7 +138,7 @@ impl Operations for TuiOperations {
                     Err(e) => Err(format!("{e} (the guard keeps retrying; see status)")),
                 }
             }
-            CommitRequest::Grant {
+            LiveRequest::Grant {
                 service,
                 source,
                 duration,
@@ -159,7 +159,7 @@ impl Operations for TuiOperations {
                     })
                     .map_err(|e| format!("not granted: {e}"))
             }
-            CommitRequest::Revoke { service, source } => {
+            LiveRequest::Revoke { service, source } => {
                 let policy = load_policy(self.path())?;
                 let Some(s) = policy.services.get(&service) else {
                     return Err(format!(
@@ -192,12 +192,12 @@ impl Operations for TuiOperations {
         let saved = policy::parse(&request.saved).unwrap_or_default();
         let nft = crate::nft::backend::NftProcess::new(&self.paths.nft);
         let known = self
-            .machinery(false)
+            .open_backends(false)
             .ok()
             .and_then(|m| m.state.load_journal().ok())
             .and_then(|j| j.live);
         let changes = policy_changes(&saved, &edited);
-        let plan = Plan::read(&nft, edited, known.as_ref(), &name, true)
+        let plan = Plan::read(&nft, edited, known.as_ref(), &name, WithDiff::Yes)
             .map_err(|e| format!("cannot read the live table: {e}"))?;
         Ok(Review {
             text: request.edited.clone(),

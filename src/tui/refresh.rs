@@ -29,8 +29,8 @@ pub struct Sources {
     pub read_only: bool,
     pub names: ServiceNames,
     pub owners: OwnerCache,
-    /// The policy file's mtime when last read, to read it again only when it changes.
-    pub policy_seen: Option<Option<SystemTime>>,
+    /// The policy file as last read (None: not yet), to read it again only when it changes.
+    pub policy_seen: Option<FileStamp>,
     /// The policy as read at start, handed to the first refresh: reading a big policy
     /// again on the worker thread would double the start's peak memory.
     pub first_policy: Option<PolicyLoad>,
@@ -203,9 +203,19 @@ impl Sources {
     }
 }
 
-/// A file's modification time, None if it cannot be read.
-pub fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// When `path` was last modified, or that it cannot be read.
+pub fn modified(path: &Path) -> FileStamp {
+    match std::fs::metadata(path).and_then(|m| m.modified()) {
+        Ok(t) => FileStamp::Modified(t),
+        Err(_) => FileStamp::Unreadable,
+    }
+}
+
+/// A file's modification time, or that it could not be read (missing, no permission).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileStamp {
+    Modified(SystemTime),
+    Unreadable,
 }
 
 /// Where operators are connected from: this session's SSH client, and the peers of

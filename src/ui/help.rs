@@ -30,7 +30,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, scope: Scope, theme: &Theme, area:
             }
             vec![
                 Span::styled(
-                    format!(" {:<7}", b.keys),
+                    format!(" {:<7}", b.keys()),
                     if disabled {
                         theme.key_disabled
                     } else {
@@ -65,7 +65,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, scope: Scope, theme: &Theme, area:
             .map(|b| {
                 format!(
                     "{} {}",
-                    b.keys,
+                    b.keys(),
                     b.help.split([';', '(']).next().unwrap_or("").trim()
                 )
             })

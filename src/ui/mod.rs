@@ -324,7 +324,7 @@ fn exposure_style(exposure: Option<&crate::sockets::exposure::Exposure>, theme: 
 /// The keys of the overlay in front, as one line (from the keymap, like the footer).
 fn key_hints(app: &App, theme: &Theme) -> Line<'static> {
     let spans: Vec<Span> = crate::app::keymap::bindings_in(app.scope())
-        .filter_map(|b| Some((b.keys.split(' ').next()?, b.footer?)))
+        .filter_map(|b| Some((b.first_key(), b.footer?)))
         .flat_map(|(k, label)| {
             [
                 Span::styled(format!(" {k}"), theme.key),

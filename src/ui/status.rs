@@ -7,6 +7,7 @@
 //! ```
 
 use ratatui::Frame;
+use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
@@ -198,10 +199,10 @@ pub fn draw_footer(frame: &mut Frame, app: &App, theme: &Theme, area: Rect) {
             continue;
         }
         let disabled = b.changes_firewall && app.config.read_only;
-        let key = if b.keys.starts_with('↑') {
-            "↑↓"
+        let key = if b.codes.first().is_some_and(|k| k.code == KeyCode::Up) {
+            "↑↓".to_string()
         } else {
-            b.keys.split(' ').next().unwrap_or(b.keys)
+            b.first_key()
         };
         let (key_style, label_style) = if disabled {
             (theme.key_disabled, theme.key_disabled)

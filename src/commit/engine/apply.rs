@@ -54,7 +54,7 @@ pub enum Applied {
 /// `id`, or `id-2`, `id-3`… if the journal already knows it (a long-lived process, the
 /// terminal UI, can commit twice within a second).
 fn unique_id(journal: &crate::commit::Journal, id: String) -> String {
-    let taken = |candidate: &str| journal.live_ids().contains(&candidate);
+    let taken = |candidate: &str| journal.referenced_ids().contains(&candidate);
     if !taken(&id) {
         return id;
     }

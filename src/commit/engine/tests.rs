@@ -16,7 +16,7 @@ use crate::commit::audit::Who;
 use crate::commit::clock::{Clock, FakeClock, Now};
 use crate::commit::journal::{Outcome, Pending, Stage};
 use crate::commit::machine::{Reason, Via};
-use crate::commit::plan::Plan;
+use crate::commit::plan::{Plan, WithDiff};
 use crate::commit::state::scripts::{CONFIRMED_FILE, applied_file, before_file};
 use crate::nft::backend::{NftError, Script};
 use crate::nft::script::OWNER_MARK;
@@ -240,7 +240,7 @@ impl World {
         ))
         .expect("policy");
         let live = crate::commit::plan::read_live(&self.nft, "portcullis", None).expect("live");
-        let plan = Plan::new(policy, live, "policy.toml", false);
+        let plan = Plan::new(policy, live, "policy.toml", WithDiff::No);
         self.engine(Actor::Operator).apply(&ApplyRequest {
             plan: &plan,
             shown: None,

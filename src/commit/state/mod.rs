@@ -290,7 +290,7 @@ impl StateDir {
     /// pending one and the confirmed ones). Called only after a commit has been resolved,
     /// so a snapshot is never removed before its rollback succeeded.
     pub fn prune(&self, journal: &crate::commit::Journal) {
-        let keep = journal.live_ids();
+        let keep = journal.referenced_ids();
         for sub in ["commits", "guards"] {
             let Ok(entries) = fs::read_dir(self.root.join(sub)) else {
                 continue;

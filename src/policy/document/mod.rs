@@ -5,11 +5,15 @@
 //! the edited text, so the forms can never accept what `check` would refuse. Pure: the
 //! text comes in and goes out as strings.
 
-use std::ops::Range;
-
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
 use super::{Diagnostics, Policy, parse};
+
+mod locate;
+mod merge;
+
+pub use locate::{Location, locate};
+use merge::{merge_entries, set_list, set_text};
 
 /// A service as the form edits it: each field as text entries, unvalidated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -397,62 +401,6 @@ fn names_in(doc: &DocumentMut, section: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Where one service or network sits in a policy text: the span of its name, and of each
-/// of its keys' values (a network's entries are its value, under the key `""`). The forms
-/// use it to put each finding of the validator under the field it is about.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Location {
-    pub name: Option<Range<usize>>,
-    pub fields: Vec<(String, Range<usize>)>,
-}
-
-impl Location {
-    /// The field a byte offset falls in: `Some("")` for the name (or a network's whole
-    /// value), `Some(key)` for a key's value, None if it is elsewhere in the file.
-    pub fn field_at(&self, offset: usize) -> Option<&str> {
-        if let Some((key, _)) = self.fields.iter().find(|(_, r)| r.contains(&offset)) {
-            return Some(key.as_str());
-        }
-        self.name
-            .as_ref()
-            .filter(|r| r.contains(&offset) || r.start == offset)
-            .map(|_| "name")
-    }
-}
-
-/// Finds `[section.name]` in `text` (any TOML layout: tables, dotted keys, inline tables).
-pub fn locate(text: &str, section: &str, name: &str) -> Location {
-    let Ok(doc) = toml_edit::Document::parse(text) else {
-        return Location::default();
-    };
-    let Some(table) = doc.get(section).and_then(Item::as_table_like) else {
-        return Location::default();
-    };
-    let name_span = table.key(name).and_then(|k| k.span());
-    let Some(item) = table.get(name) else {
-        return Location::default();
-    };
-    let mut fields = Vec::new();
-    match item.as_table_like() {
-        Some(t) => {
-            for (key, value) in t.iter() {
-                if let Some(span) = value.span() {
-                    fields.push((key.to_string(), span));
-                }
-            }
-        }
-        None => {
-            if let Some(span) = item.span() {
-                fields.push(("entries".to_string(), span));
-            }
-        }
-    }
-    Location {
-        name: name_span,
-        fields,
-    }
-}
-
 /// `[services]` or `[networks]`, made if the file has none yet.
 fn section<'d>(doc: &'d mut DocumentMut, name: &'static str) -> Result<&'d mut Table, EditError> {
     let item = doc.entry(name).or_insert_with(|| {
@@ -475,159 +423,6 @@ fn table_of(item: Item) -> Table {
         Item::Table(t) => t,
         _ => Table::new(),
     }
-}
-
-fn set_text(table: &mut Table, key: &str, text: Option<&str>) {
-    match text.filter(|t| !t.is_empty()) {
-        None => {
-            table.remove(key);
-        }
-        Some(t) if table.get(key).and_then(Item::as_str) == Some(t) => {}
-        Some(t) => match table.get_mut(key) {
-            Some(Item::Value(v)) => {
-                let decor = v.decor().clone();
-                *v = Value::from(t);
-                *v.decor_mut() = decor;
-            }
-            _ => {
-                table.insert(key, toml_edit::value(t));
-            }
-        },
-    }
-}
-
-/// Sets a list, keeping the entries (and their comments) that stay. An empty optional
-/// list is left out of the file.
-fn set_list(table: &mut Table, key: &str, entries: &[String], required: bool) {
-    if entries.is_empty() && !required {
-        table.remove(key);
-        return;
-    }
-    match table.get_mut(key).and_then(Item::as_array_mut) {
-        Some(array) => merge_entries(array, entries),
-        None => {
-            let mut array = Array::new();
-            merge_entries(&mut array, entries);
-            table.insert(key, Item::Value(Value::Array(array)));
-        }
-    }
-}
-
-/// Makes `array` hold `entries` in their order: an entry that was there keeps its value
-/// and its comments; a new one is laid out like the others (one per line if the list
-/// was written one per line).
-///
-/// toml_edit stores the comment at the end of an entry's line in the *next* entry's
-/// prefix (or in the array's trailing text for the last one), so the decor is first cut
-/// into each entry's own parts: the comment lines above it (`lead`) and the rest of its
-/// line after the comma (`tail`).
-fn merge_entries(array: &mut Array, entries: &[String]) {
-    if array
-        .iter()
-        .map(Value::as_str)
-        .eq(entries.iter().map(|e| Some(e.as_str())))
-    {
-        return;
-    }
-    struct Piece {
-        value: Value,
-        lead: String,
-        tail: Option<String>,
-    }
-    // "tail\nlead" -> (Some(tail), lead); "lead" -> (None, lead).
-    fn split(text: &str) -> (Option<String>, String) {
-        match text.split_once('\n') {
-            Some((tail, lead)) => (Some(tail.to_string()), lead.to_string()),
-            None => (None, text.to_string()),
-        }
-    }
-    let prefix = |v: &Value| {
-        v.decor()
-            .prefix()
-            .and_then(|p| p.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
-    let mut pieces: Vec<Piece> = Vec::new();
-    let mut opener = None;
-    for (i, v) in array.iter().enumerate() {
-        let (tail, lead) = split(&prefix(v));
-        match pieces.last_mut() {
-            Some(last) => last.tail = tail,
-            None => opener = tail,
-        }
-        debug_assert!(i == pieces.len());
-        pieces.push(Piece {
-            value: v.clone().decorated(
-                "",
-                v.decor().suffix().and_then(|s| s.as_str()).unwrap_or(""),
-            ),
-            lead,
-            tail: None,
-        });
-    }
-    let (last_tail, closer) = split(array.trailing().as_str().unwrap_or(""));
-    if let Some(last) = pieces.last_mut() {
-        last.tail = last_tail;
-    }
-    let multi_line = opener.is_some() || pieces.iter().any(|p| p.tail.is_some());
-    let indent = pieces
-        .iter()
-        .map(|p| p.lead.rsplit('\n').next().unwrap_or("").to_string())
-        .next_back()
-        .unwrap_or_else(|| "  ".to_string());
-
-    let mut old: Vec<Option<Piece>> = pieces.into_iter().map(Some).collect();
-    let chosen: Vec<Piece> = entries
-        .iter()
-        .map(|entry| {
-            old.iter_mut()
-                .find(|p| p.as_ref().and_then(|p| p.value.as_str()) == Some(entry.as_str()))
-                .and_then(Option::take)
-                .unwrap_or_else(|| Piece {
-                    value: Value::from(entry.as_str()),
-                    lead: if multi_line {
-                        indent.clone()
-                    } else {
-                        " ".into()
-                    },
-                    tail: multi_line.then(String::new),
-                })
-        })
-        .collect();
-
-    let mut merged = Array::new();
-    let mut previous_tail = opener;
-    let mut first = true;
-    for piece in chosen {
-        let lead = if first && !multi_line {
-            String::new()
-        } else {
-            piece.lead
-        };
-        let prefix = match previous_tail.take() {
-            Some(tail) => format!("{tail}\n{lead}"),
-            None => lead,
-        };
-        let suffix = piece
-            .value
-            .decor()
-            .suffix()
-            .and_then(|s| s.as_str())
-            .unwrap_or("")
-            .to_string();
-        merged.push_formatted(piece.value.decorated(prefix, suffix));
-        previous_tail = piece.tail;
-        first = false;
-    }
-    let trailing = match previous_tail {
-        Some(tail) => format!("{tail}\n{closer}"),
-        None => closer,
-    };
-    merged.set_trailing(trailing);
-    merged.set_trailing_comma(array.trailing_comma() && !merged.is_empty());
-    *merged.decor_mut() = array.decor().clone();
-    *array = merged;
 }
 
 #[cfg(test)]
