@@ -7,7 +7,10 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::editor::Section;
 pub use super::field::Field;
-use crate::policy::document::{BlockDraft, EditError, PolicyDocument, ServiceDraft, locate};
+use crate::policy::document::{
+    BlockDraft, DraftValue, EditError, PolicyDocument, ServiceDraft, locate,
+};
+use crate::policy::keys::{ServiceKey, ValueKind};
 use crate::policy::{ANY, parse};
 
 #[derive(Debug, Clone)]
@@ -28,50 +31,35 @@ pub struct Form {
     pub untouched: bool,
 }
 
+/// A service field's label and hint in the form.
+fn service_label(key: ServiceKey) -> (&'static str, &'static str) {
+    match key {
+        ServiceKey::Description => ("Description", "optional, one line"),
+        ServiceKey::Ports => ("Ports", "e.g. 22/tcp, 9000-9001/tcp, 53/tcp+udp"),
+        ServiceKey::Allow => ("Allow", "networks, prefixes or any; Tab completes"),
+        ServiceKey::Interfaces => ("Interfaces", "optional, e.g. eth1 or eth*"),
+        ServiceKey::Direction => ("Direction", "in (default), out or both"),
+        ServiceKey::On => ("On", "optional: this host's addresses or networks"),
+        ServiceKey::Limit => (
+            "Limit",
+            "optional: new connections per source, e.g. 10/minute",
+        ),
+        ServiceKey::Burst => ("Burst", "optional: at once above the limit (default 5)"),
+    }
+}
+
 /// The name field, then the section's own fields.
 impl Form {
     pub fn service(original: Option<&str>, name: &str, draft: &ServiceDraft) -> Form {
-        let fields = vec![
-            Field::name(name),
-            Field::description(draft.description.as_deref()),
-            Field::single(
-                "Ports",
-                "ports",
-                &draft.ports.join(", "),
-                "e.g. 22/tcp, 9000-9001/tcp, 53/tcp+udp",
-            ),
-            Field::single(
-                "Allow",
-                "allow",
-                &draft.allow.join(", "),
-                "networks, prefixes or any; Tab completes",
-            ),
-            Field::single(
-                "Interfaces",
-                "interfaces",
-                &draft.interfaces.join(", "),
-                "optional, e.g. eth1 or eth*",
-            ),
-            Field::direction(draft.direction.as_deref()),
-            Field::single(
-                "On",
-                "on",
-                &draft.on.join(", "),
-                "optional: this host's addresses or networks",
-            ),
-            Field::single(
-                "Limit",
-                "limit",
-                draft.limit.as_deref().unwrap_or(""),
-                "optional: new connections per source, e.g. 10/minute",
-            ),
-            Field::single(
-                "Burst",
-                "burst",
-                draft.burst.as_deref().unwrap_or(""),
-                "optional: at once above the limit (default 5)",
-            ),
-        ];
+        let mut fields = vec![Field::name(name)];
+        for key in ServiceKey::ALL {
+            let (label, hint) = service_label(key);
+            let value = match draft.get(key) {
+                DraftValue::List(entries) => entries.join(", "),
+                DraftValue::Text(text) => text.unwrap_or_default(),
+            };
+            fields.push(Field::single(label, key.name(), &value, hint));
+        }
         Form::new(Section::Services, original, fields)
     }
 
@@ -170,17 +158,15 @@ impl Form {
 
     /// The service the form describes.
     pub fn draft(&self) -> ServiceDraft {
-        let (entries, text) = (|k| self.entries_of(k), |k| self.text_of(k));
-        ServiceDraft {
-            description: text("description"),
-            ports: entries("ports"),
-            allow: entries("allow"),
-            interfaces: entries("interfaces"),
-            direction: text("direction"),
-            on: entries("on"),
-            limit: text("limit"),
-            burst: text("burst"),
+        let mut draft = ServiceDraft::default();
+        for key in ServiceKey::ALL {
+            let value = match key.kind() {
+                ValueKind::List => DraftValue::List(self.entries_of(key.name())),
+                ValueKind::Text | ValueKind::Number => DraftValue::Text(self.text_of(key.name())),
+            };
+            draft.set(key, value);
         }
+        draft
     }
 
     /// Writes the form into `doc`.
@@ -335,6 +321,15 @@ impl Form {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_service_form_has_a_field_for_every_service_key_in_order() {
+        let form = Form::service(None, "x", &ServiceDraft::default());
+        let keys: Vec<&str> = form.fields.iter().map(|f| f.key).collect();
+        let mut expected = vec!["name"];
+        expected.extend(ServiceKey::ALL.iter().map(|k| k.name()));
+        assert_eq!(keys, expected);
+    }
 
     const FILE: &str = "[networks]\nadmin = [\"10.8.0.0/24\"]\nagents = [\"10.9.0.0/16\"]\n\n\
                         [services.ssh]\nports = [\"22/tcp\"]\nallow = [\"admin\"]\n";

@@ -10,6 +10,7 @@ use nftables::schema::NfListObject;
 use super::rule_changes;
 use crate::nft::live::LiveObject;
 use crate::nft::{CompiledTable, compile};
+use crate::policy::keys::ServiceKey;
 use crate::policy::{Block, Direction, Policy, Service, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,28 +261,30 @@ fn summary(s: &Service) -> String {
 }
 
 fn details(a: &Service, b: &Service) -> Vec<String> {
-    let fields = [
-        ("ports", ports(a), ports(b)),
-        ("allow", allow(a), allow(b)),
-        (
-            "interfaces",
-            a.interfaces.join(", "),
-            b.interfaces.join(", "),
-        ),
-        (
-            "direction",
-            a.direction.as_str().to_string(),
-            b.direction.as_str().to_string(),
-        ),
-        ("on", labels(&a.on), labels(&b.on)),
-        ("limit", limit(a), limit(b)),
-        (
-            "description",
-            a.description.clone().unwrap_or_default(),
-            b.description.clone().unwrap_or_default(),
-        ),
-    ];
+    // Every key of a service, its description last (the least of a change).
+    let keys = ServiceKey::ALL
+        .into_iter()
+        .filter(|k| *k != ServiceKey::Description)
+        .chain([ServiceKey::Description]);
+    let fields: Vec<(&str, String, String)> = keys
+        .map(|k| (k.name(), service_value(a, k), service_value(b, k)))
+        .collect();
     changed_fields(fields)
+}
+
+/// One key of a validated service, as the diff's details print it.
+fn service_value(s: &Service, key: ServiceKey) -> String {
+    match key {
+        ServiceKey::Description => s.description.clone().unwrap_or_default(),
+        ServiceKey::Ports => ports(s),
+        ServiceKey::Allow => allow(s),
+        ServiceKey::Interfaces => s.interfaces.join(", "),
+        ServiceKey::Direction => s.direction.as_str().to_string(),
+        ServiceKey::On => labels(&s.on),
+        ServiceKey::Limit => limit(s),
+        // Part of the limit's label.
+        ServiceKey::Burst => String::new(),
+    }
 }
 
 fn limit(s: &Service) -> String {
@@ -347,7 +350,7 @@ fn block_details(a: &Block, b: &Block) -> Vec<String> {
 }
 
 /// `name: before → after` for each field that differs.
-fn changed_fields<const N: usize>(fields: [(&str, String, String); N]) -> Vec<String> {
+fn changed_fields<'a>(fields: impl IntoIterator<Item = (&'a str, String, String)>) -> Vec<String> {
     fields
         .into_iter()
         .filter(|(_, x, y)| x != y)

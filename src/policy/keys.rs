@@ -66,45 +66,125 @@ pub const SETTINGS: &[Key] = &[
     ),
 ];
 
-/// `[services.NAME]`.
-pub const SERVICE: &[Key] = &[
-    key("description", "text", "One line, at most 200 bytes."),
-    key(
-        "ports",
-        "[\"22/tcp\", \"9000-9001/tcp\", \"53/tcp+udp\"]",
-        "The ports, with their protocols (required).",
-    ),
-    key(
-        "allow",
-        "[network names, addresses, prefixes or \"any\"]",
-        "Who may reach it; for direction \"out\", where it may go (required).",
-    ),
-    key(
-        "interfaces",
-        "[\"eth1\", \"veth*\"]",
-        "Only on these interfaces (in: input, out: output); all when absent.",
-    ),
-    key(
-        "direction",
-        "\"in\" | \"out\" | \"both\"",
-        "New connections to this host (default), from it, or both ways on the same ports.",
-    ),
-    key(
-        "on",
-        "[network names, addresses or prefixes]",
-        "The host's own addresses it is reachable on (its entry points); all when absent.",
-    ),
-    key(
-        "limit",
-        "\"10/minute\" (per second, minute, hour or day)",
-        "New connections per source address; beyond it they are dropped and counted. Inbound only.",
-    ),
-    key(
-        "burst",
-        "1-10000",
-        "Connections allowed at once above the limit (default 5); needs limit.",
-    ),
-];
+/// The keys of `[services.NAME]`, one variant each. The validator's key list, the manual,
+/// the form's fields and the policy document's reading and writing of a service are all
+/// made from [`ServiceKey::ALL`], so a new key is added here and the compiler points at
+/// every `match` that must learn it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ServiceKey {
+    Description,
+    Ports,
+    Allow,
+    Interfaces,
+    Direction,
+    On,
+    Limit,
+    Burst,
+}
+
+/// What a key holds, as the form edits it and the document writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A list of strings.
+    List,
+    /// One string.
+    Text,
+    /// A number, written as a TOML integer when it is one.
+    Number,
+}
+
+impl ServiceKey {
+    /// In the order the file, the manual and the form list them.
+    pub const ALL: [ServiceKey; 8] = [
+        ServiceKey::Description,
+        ServiceKey::Ports,
+        ServiceKey::Allow,
+        ServiceKey::Interfaces,
+        ServiceKey::Direction,
+        ServiceKey::On,
+        ServiceKey::Limit,
+        ServiceKey::Burst,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        self.key().name
+    }
+
+    pub const fn kind(self) -> ValueKind {
+        match self {
+            ServiceKey::Ports | ServiceKey::Allow | ServiceKey::Interfaces | ServiceKey::On => {
+                ValueKind::List
+            }
+            ServiceKey::Description | ServiceKey::Direction | ServiceKey::Limit => ValueKind::Text,
+            ServiceKey::Burst => ValueKind::Number,
+        }
+    }
+
+    /// Every service has it (the document keeps it even when empty, for `check` to name).
+    pub const fn required(self) -> bool {
+        matches!(self, ServiceKey::Ports | ServiceKey::Allow)
+    }
+
+    /// The value that is the default, left out of the file when chosen.
+    pub const fn default_word(self) -> Option<&'static str> {
+        match self {
+            ServiceKey::Direction => Some("in"),
+            _ => None,
+        }
+    }
+
+    pub const fn key(self) -> Key {
+        match self {
+            ServiceKey::Description => key("description", "text", "One line, at most 200 bytes."),
+            ServiceKey::Ports => key(
+                "ports",
+                "[\"22/tcp\", \"9000-9001/tcp\", \"53/tcp+udp\"]",
+                "The ports, with their protocols (required).",
+            ),
+            ServiceKey::Allow => key(
+                "allow",
+                "[network names, addresses, prefixes or \"any\"]",
+                "Who may reach it; for direction \"out\", where it may go (required).",
+            ),
+            ServiceKey::Interfaces => key(
+                "interfaces",
+                "[\"eth1\", \"veth*\"]",
+                "Only on these interfaces (in: input, out: output); all when absent.",
+            ),
+            ServiceKey::Direction => key(
+                "direction",
+                "\"in\" | \"out\" | \"both\"",
+                "New connections to this host (default), from it, or both ways on the same ports.",
+            ),
+            ServiceKey::On => key(
+                "on",
+                "[network names, addresses or prefixes]",
+                "The host's own addresses it is reachable on (its entry points); all when absent.",
+            ),
+            ServiceKey::Limit => key(
+                "limit",
+                "\"10/minute\" (per second, minute, hour or day)",
+                "New connections per source address; beyond it they are dropped and counted. Inbound only.",
+            ),
+            ServiceKey::Burst => key(
+                "burst",
+                "1-10000",
+                "Connections allowed at once above the limit (default 5); needs limit.",
+            ),
+        }
+    }
+}
+
+/// `[services.NAME]`, from [`ServiceKey::ALL`].
+pub const SERVICE: &[Key] = &{
+    let mut out = [key("", "", ""); ServiceKey::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = ServiceKey::ALL[i].key();
+        i += 1;
+    }
+    out
+};
 
 /// `[blocks.NAME]`.
 pub const BLOCK: &[Key] = &[

@@ -156,3 +156,20 @@ pub(super) fn merge_entries(array: &mut Array, entries: &[String]) {
     *merged.decor_mut() = array.decor().clone();
     *array = merged;
 }
+
+/// A number as a TOML integer (left as it is if it did not change); anything else as
+/// typed, for `check` to refuse; nothing (None or empty) removes the key.
+pub(super) fn set_number(table: &mut Table, key: &str, text: Option<&str>) {
+    match text.filter(|b| !b.is_empty()) {
+        None => {
+            table.remove(key);
+        }
+        Some(b) => match b.parse::<i64>() {
+            Ok(n) if table.get(key).and_then(Item::as_integer) == Some(n) => {}
+            Ok(n) => {
+                table.insert(key, toml_edit::value(n));
+            }
+            Err(_) => set_text(table, key, Some(b)),
+        },
+    }
+}

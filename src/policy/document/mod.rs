@@ -7,13 +7,14 @@
 
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
+use super::keys::{ServiceKey, ValueKind};
 use super::{Diagnostics, Policy, parse};
 
 mod locate;
 mod merge;
 
 pub use locate::{Location, locate};
-use merge::{merge_entries, set_list, set_text};
+use merge::{merge_entries, set_list, set_number, set_text};
 
 /// A service as the form edits it: each field as text entries, unvalidated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +31,61 @@ pub struct ServiceDraft {
     pub limit: Option<String>,
     /// Connections at once above the limit, as typed (written as a number when it is one).
     pub burst: Option<String>,
+}
+
+/// One key's value as a form edits it: entries, or one text (None when empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DraftValue {
+    List(Vec<String>),
+    Text(Option<String>),
+}
+
+impl DraftValue {
+    pub fn into_list(self) -> Vec<String> {
+        match self {
+            DraftValue::List(l) => l,
+            DraftValue::Text(t) => t.into_iter().collect(),
+        }
+    }
+
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            DraftValue::Text(t) => t,
+            DraftValue::List(l) => (!l.is_empty()).then(|| l.join(", ")),
+        }
+    }
+}
+
+impl ServiceDraft {
+    /// The value of `key`.
+    pub fn get(&self, key: ServiceKey) -> DraftValue {
+        let list = |l: &Vec<String>| DraftValue::List(l.clone());
+        let text = |t: &Option<String>| DraftValue::Text(t.clone());
+        match key {
+            ServiceKey::Description => text(&self.description),
+            ServiceKey::Ports => list(&self.ports),
+            ServiceKey::Allow => list(&self.allow),
+            ServiceKey::Interfaces => list(&self.interfaces),
+            ServiceKey::Direction => text(&self.direction),
+            ServiceKey::On => list(&self.on),
+            ServiceKey::Limit => text(&self.limit),
+            ServiceKey::Burst => text(&self.burst),
+        }
+    }
+
+    /// Sets the value of `key`.
+    pub fn set(&mut self, key: ServiceKey, value: DraftValue) {
+        match key {
+            ServiceKey::Description => self.description = value.into_text(),
+            ServiceKey::Ports => self.ports = value.into_list(),
+            ServiceKey::Allow => self.allow = value.into_list(),
+            ServiceKey::Interfaces => self.interfaces = value.into_list(),
+            ServiceKey::Direction => self.direction = value.into_text(),
+            ServiceKey::On => self.on = value.into_list(),
+            ServiceKey::Limit => self.limit = value.into_text(),
+            ServiceKey::Burst => self.burst = value.into_text(),
+        }
+    }
 }
 
 /// A block as the form edits it: each field as text entries, unvalidated.
@@ -87,23 +143,25 @@ impl PolicyDocument {
     /// A service as the form shows it, read from the file.
     pub fn service(&self, name: &str) -> Option<ServiceDraft> {
         let t = self.table_in("services", name)?;
-        Some(ServiceDraft {
-            description: text(t, "description"),
-            ports: strings(t, "ports"),
-            allow: strings(t, "allow"),
-            interfaces: strings(t, "interfaces"),
-            direction: text(t, "direction"),
-            on: strings(t, "on"),
-            limit: text(t, "limit"),
-            burst: t
-                .get("burst")
-                .and_then(Item::as_value)
-                .map(|v| {
-                    v.as_integer()
-                        .map_or_else(|| v.to_string(), |n| n.to_string())
-                })
-                .map(|b| b.trim().to_string()),
-        })
+        let mut draft = ServiceDraft::default();
+        for key in ServiceKey::ALL {
+            let value = match key.kind() {
+                ValueKind::List => DraftValue::List(strings(t, key.name())),
+                ValueKind::Text => DraftValue::Text(text(t, key.name())),
+                // A number, or whatever else was written there, as the form shows it.
+                ValueKind::Number => DraftValue::Text(
+                    t.get(key.name())
+                        .and_then(Item::as_value)
+                        .map(|v| {
+                            v.as_integer()
+                                .map_or_else(|| v.to_string(), |n| n.to_string())
+                        })
+                        .map(|b| b.trim().to_string()),
+                ),
+            };
+            draft.set(key, value);
+        }
+        Some(draft)
     }
 
     /// A block as the form shows it, read from the file.
@@ -162,26 +220,21 @@ impl PolicyDocument {
         draft: &ServiceDraft,
     ) -> Result<(), EditError> {
         let mut table = self.take("services", "service", original, name)?;
-        set_text(&mut table, "description", draft.description.as_deref());
-        set_list(&mut table, "ports", &draft.ports, true);
-        set_list(&mut table, "allow", &draft.allow, true);
-        set_list(&mut table, "interfaces", &draft.interfaces, false);
-        let direction = draft.direction.as_deref().filter(|d| *d != "in");
-        set_text(&mut table, "direction", direction);
-        set_list(&mut table, "on", &draft.on, false);
-        set_text(&mut table, "limit", draft.limit.as_deref());
-        match draft.burst.as_deref().filter(|b| !b.is_empty()) {
-            None => {
-                table.remove("burst");
-            }
-            // A number as a number; anything else as typed, for `check` to refuse.
-            Some(b) => match b.parse::<i64>() {
-                Ok(n) if table.get("burst").and_then(Item::as_integer) == Some(n) => {}
-                Ok(n) => {
-                    table.insert("burst", toml_edit::value(n));
+        for key in ServiceKey::ALL {
+            let value = draft.get(key);
+            match key.kind() {
+                ValueKind::List => {
+                    set_list(&mut table, key.name(), &value.into_list(), key.required())
                 }
-                Err(_) => set_text(&mut table, "burst", Some(b)),
-            },
+                ValueKind::Text => {
+                    let text = value.into_text();
+                    let text = text.as_deref().filter(|t| Some(*t) != key.default_word());
+                    set_text(&mut table, key.name(), text);
+                }
+                ValueKind::Number => {
+                    set_number(&mut table, key.name(), value.into_text().as_deref())
+                }
+            }
         }
         section(&mut self.doc, "services")?.insert(name, Item::Table(table));
         Ok(())
@@ -453,6 +506,30 @@ allow = ["siem"]
 
     fn doc() -> PolicyDocument {
         PolicyDocument::parse(FILE).expect("valid TOML")
+    }
+
+    #[test]
+    fn every_service_key_is_written_and_read_back() {
+        let mut full = ServiceDraft::default();
+        for key in ServiceKey::ALL {
+            let value = match (key, key.kind()) {
+                (ServiceKey::Direction, _) => DraftValue::Text(Some("both".into())),
+                (ServiceKey::Burst, _) => DraftValue::Text(Some("7".into())),
+                (_, ValueKind::List) => DraftValue::List(vec![format!("{}-value", key.name())]),
+                _ => DraftValue::Text(Some(format!("{}-value", key.name()))),
+            };
+            full.set(key, value);
+        }
+        let mut d = doc();
+        d.set_service(None, "every", &full).expect("set");
+        assert_eq!(d.service("every"), Some(full.clone()), "{}", d.text());
+        for key in ServiceKey::ALL {
+            assert!(
+                d.text().contains(&format!("{} = ", key.name())),
+                "{key:?}: {}",
+                d.text()
+            );
+        }
     }
 
     fn draft(ports: &[&str], allow: &[&str]) -> ServiceDraft {
