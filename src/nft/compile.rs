@@ -347,7 +347,6 @@ fn service_rules(
     way: Direction,
     sets: &mut SetBuilder,
 ) -> Vec<RuleSpec> {
-    let comment = service_comment(service);
     // Inbound, the peer is the source and the host's own address (`on`) the destination.
     let (iface_key, addr_field, local_field) = if way == Direction::Out {
         (MetaKey::Oifname, "daddr", "saddr")
@@ -360,11 +359,11 @@ fn service_rules(
         prefix.push(eq(meta(iface_key), anon_set(names)));
     }
     let ports = port_match(&service.ports);
-    let finish = |mut stmts: Vec<Statement<'static>>| {
+    let finish = |mut stmts: Vec<Statement<'static>>, family: Option<Family>| {
         stmts.extend(ports.iter().cloned());
         stmts.push(counter());
         stmts.push(accept());
-        rule(stmts, Some(&comment))
+        rule(stmts, Some(&service_comment(policy, service, family)))
     };
 
     let mut rules = Vec::new();
@@ -374,7 +373,7 @@ fn service_rules(
         rules.extend(limit_rules(policy, service, limit, &prefix, sets));
     }
     if service.allows_any() && service.on.is_empty() {
-        rules.push(finish(prefix));
+        rules.push(finish(prefix, None));
         return rules;
     }
     for (family, proto) in [(Family::V4, "ip"), (Family::V6, "ip6")] {
@@ -392,7 +391,7 @@ fn service_rules(
             stmts.push(eq(payload(proto, addr_field), string(&format!("@{set}"))));
         }
         stmts.extend(on);
-        rules.push(finish(stmts));
+        rules.push(finish(stmts, Some(family)));
     }
     rules
 }
@@ -463,9 +462,23 @@ enum LocalMatch {
     Only(Expression<'static>),
 }
 
-/// `service=NAME allow=a,b` (and ` on=x,y`), cut to what nft stores.
-fn service_comment(service: &Service) -> String {
-    let sources: Vec<String> = service.allow.iter().map(Source::label).collect();
+/// `service=NAME allow=a,b` (and ` on=x,y`), cut to what nft stores. A rule of one
+/// family (`family`) lists the sources that have addresses of that family: the comment
+/// says what the rule admits, and the live exposure reads it back as that.
+fn service_comment(policy: &Policy, service: &Service, family: Option<Family>) -> String {
+    let of_family = |source: &&Source| match (source, family) {
+        (Source::Any, _) | (_, None) => true,
+        (source, Some(f)) => policy
+            .entries_of(std::slice::from_ref(*source))
+            .iter()
+            .any(|net| Family::of(net) == f),
+    };
+    let sources: Vec<String> = service
+        .allow
+        .iter()
+        .filter(of_family)
+        .map(Source::label)
+        .collect();
     let mut comment = format!("{SERVICE_TAG}{} allow={}", service.name, sources.join(","));
     if !service.on.is_empty() {
         let on: Vec<String> = service.on.iter().map(Source::label).collect();

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::Listener;
 use crate::policy::{Policy, Service, Source, interface_matches};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Eq, Serialize)]
 #[serde(tag = "kind", content = "networks", rename_all = "snake_case")]
 pub enum Exposure {
     /// A service allows `any`.
@@ -21,6 +21,23 @@ pub enum Exposure {
     Blocked,
     /// No service covers it: the input chain's policy decides.
     Uncovered,
+}
+
+/// The same networks in another order are the same exposure: the policy lists them in its
+/// `allow` order, the live table in its rules' order (IPv4's rule, then IPv6's), and a
+/// difference of order alone must not show as `(live: …)`.
+impl PartialEq for Exposure {
+    fn eq(&self, other: &Exposure) -> bool {
+        match (self, other) {
+            (Exposure::Networks(a), Exposure::Networks(b)) => {
+                let (mut a, mut b) = (a.clone(), b.clone());
+                a.sort();
+                b.sort();
+                a == b
+            }
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
 }
 
 impl fmt::Display for Exposure {
@@ -121,11 +138,15 @@ pub fn exposure(policy: &Policy, socket: &Listener) -> Exposure {
     }
     let mut names: Vec<String> = Vec::new();
     for service in services {
+        let (v4, v6) = reached_families(policy, service, socket);
         for source in &service.allow {
             if matches!(source, Source::Any) {
                 return Exposure::Anyone;
             }
-            let reaches = socket.takes_any_of(policy.entries_of(std::slice::from_ref(source)));
+            let reaches = policy
+                .entries_of(std::slice::from_ref(source))
+                .iter()
+                .any(|n| (n.addr().is_ipv4() && v4) || (n.addr().is_ipv6() && v6));
             let label = match source {
                 Source::Any => unreachable!("returned above"),
                 Source::Literal(net) => net.to_string(),
@@ -141,6 +162,24 @@ pub fn exposure(policy: &Policy, socket: &Listener) -> Exposure {
     } else {
         Exposure::Networks(names)
     }
+}
+
+/// The families through which `service` reaches `socket`: those the socket takes (on the
+/// address it is bound to, if one) that the service's `on` has addresses of. A source of
+/// another family meets no rule of the service that leads to the socket (the compiler
+/// makes a rule per family only where both the sources and `on` have addresses).
+fn reached_families(policy: &Policy, service: &Service, socket: &Listener) -> (bool, bool) {
+    let (mut v4, mut v6) = socket.families();
+    if let Some(bound) = socket.bound_address() {
+        v4 &= bound.is_ipv4();
+        v6 &= bound.is_ipv6();
+    }
+    if !service.on.is_empty() {
+        let on = policy.entries_of(&service.on);
+        v4 &= on.iter().any(|n| n.addr().is_ipv4());
+        v6 &= on.iter().any(|n| n.addr().is_ipv6());
+    }
+    (v4, v6)
 }
 
 /// Inbound services with a port nothing listens on, as (service, port spec) pairs.
@@ -215,6 +254,47 @@ allow = ["admin"]
         for (socket, want) in cases {
             assert_eq!(exposure(&p, &socket), want, "{socket:?}");
         }
+    }
+
+    /// Found by `properties::the_live_table_exposes_a_socket_as_the_policy_says`.
+    #[test]
+    fn a_source_of_one_family_and_on_addresses_of_the_other_reach_nothing() {
+        let p = policy::parse(
+            "[networks]\nlocal4 = [\"10.0.0.5\"]\n[services.s]\nports = [\"80/tcp\"]\n\
+             allow = [\"2001:db8::/32\"]\non = [\"local4\"]\n",
+        )
+        .expect("valid");
+        // No rule is compiled: IPv6 sources, but `on` only an IPv4 address.
+        let socket = listener(Protocol::Tcp, "::", 80, true);
+        assert_eq!(exposure(&p, &socket), Exposure::Blocked);
+    }
+
+    /// Found by the same property: the IPv4 rule's comment named IPv6 sources too, and the
+    /// live exposure read them back as reaching an IPv4 socket.
+    #[test]
+    fn each_family_s_rule_names_only_that_family_s_sources() {
+        let p = policy::parse(
+            "[networks]\nn0 = [\"10.0.0.0/8\"]\n[services.s]\nports = [\"80/tcp\"]\n\
+             allow = [\"2001:db8::/32\", \"n0\"]\n",
+        )
+        .expect("valid");
+        let live: Vec<crate::nft::live::LiveObject> = crate::nft::compile(&p)
+            .objects
+            .into_iter()
+            .map(crate::nft::live::LiveObject::Known)
+            .collect();
+        let v4 = listener(Protocol::Tcp, "0.0.0.0", 80, false);
+        let live_v4 = crate::sockets::live_exposure::live_exposure(&live, &v4);
+        assert_eq!(live_v4, Some(Exposure::Networks(vec!["n0".into()])));
+        assert_eq!(exposure(&p, &v4), Exposure::Networks(vec!["n0".into()]));
+        // A dual-stack socket: the same networks, in another order, are the same exposure.
+        let dual = listener(Protocol::Tcp, "::", 80, true);
+        let live_dual = crate::sockets::live_exposure::live_exposure(&live, &dual);
+        assert_eq!(live_dual, Some(exposure(&p, &dual)));
+        assert_eq!(
+            Exposure::Networks(vec!["a".into(), "b".into()]),
+            Exposure::Networks(vec!["b".into(), "a".into()])
+        );
     }
 
     #[test]
