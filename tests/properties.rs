@@ -577,3 +577,43 @@ proptest! {
         }
     }
 }
+
+// ---------- the evaluator decides as the compiled table does ----------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// `eval` (the anti-lockout check, the drops' explanations) models the input chain apart
+    /// from the compiler; a new packet it accepts must be one a compiled service rule
+    /// admits, and the other way round.
+    #[test]
+    fn the_evaluator_accepts_what_a_compiled_rule_admits(
+        networks in prop::collection::vec(prop::collection::vec(net(), 1..6), 3),
+        services in prop::collection::vec(service(), 1..4),
+        random_addrs in prop::collection::vec(prop_oneof![any::<u32>().prop_map(|a| IpAddr::from(a.to_be_bytes())), any::<u128>().prop_map(|a| IpAddr::from(a.to_be_bytes()))], 10),
+        random_ports in prop::collection::vec(1u16..2100, 10),
+    ) {
+        let text = policy_text(&networks, &services);
+        let policy = policy::parse(&text).expect("generated policies are valid");
+        let table = compile(&policy);
+        let addrs = probe_addresses(&policy, &random_addrs);
+        let mut ports = random_ports.clone();
+        ports.extend(services.iter().flat_map(|s| s.ports.iter().flat_map(|(a, b, _)| [*a, *b, b + 1])));
+        for a in &addrs {
+            for proto in ["tcp", "udp"] {
+                for &port in &ports {
+                    let packet = portcullis::eval::Packet {
+                        source: *a,
+                        protocol: if proto == "tcp" { policy::Protocol::Tcp } else { policy::Protocol::Udp },
+                        port,
+                        interface: Some("eth0"),
+                        destination: None,
+                    };
+                    let accepted = portcullis::eval::evaluate(&policy, &packet).verdict == policy::Verdict::Accept;
+                    let admitted = (0..services.len()).any(|i| admits(&table, &format!("s{i}"), *a, proto, port));
+                    prop_assert_eq!(accepted, admitted, "{} {}/{}:\n{}", a, port, proto, text);
+                }
+            }
+        }
+    }
+}
