@@ -446,3 +446,30 @@ fn import_ufw_prints_a_policy_check_accepts_and_refuses_what_it_cannot_read() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_wrong_keys_file_stops_the_ui_before_it_starts_and_says_where() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = dir.path().join("keys.toml");
+    std::fs::write(&keys, "quit = [\"q\"]\nhelp = [\"a\"]\n").expect("write");
+    let out = portcullis()
+        .env("PORTCULLIS_KEYS", &keys)
+        .args(["--policy", "/nonexistent/policy.toml", "tui"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("keys.toml: a would mean both"), "{err}");
+    let missing = dir.path().join("nope.toml");
+    let out = portcullis()
+        .env("PORTCULLIS_KEYS", &missing)
+        .args(["--policy", "/nonexistent/policy.toml", "tui"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read the keys file"),
+        "{}",
+        stderr(&out)
+    );
+}

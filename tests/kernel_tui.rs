@@ -224,3 +224,41 @@ fn c_keeps_and_b_rolls_back_the_pending_commit_from_the_ui() {
     pty.type_text("q");
     assert_eq!(pty.wait(Duration::from_secs(10)), 0);
 }
+
+#[test]
+fn the_operator_s_keys_file_is_layered_over_the_keymap() {
+    let Some((lab, policy)) = setup() else { return };
+    let path = policy.path().to_str().expect("utf-8");
+    let keys = tempfile::NamedTempFile::new().expect("keys file");
+    std::fs::write(keys.path(), "help = [\"?\", \"h\"]\nquit = [\"Q\"]\n").expect("write");
+    let argv = ui_argv(&lab, path, true);
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let keys_path = keys.path().to_str().expect("utf-8");
+    let mut pty = Pty::spawn(
+        "ip",
+        &args,
+        &[
+            ("TERM", "xterm-256color"),
+            ("PORTCULLIS_SYSLOG_SOCKET", ""),
+            ("PORTCULLIS_KEYS", keys_path),
+        ],
+        &["NO_COLOR", "SSH_CONNECTION"],
+    );
+    pty.wait_screen("the overview", Duration::from_secs(10), |s| {
+        s.contents().contains("2222").then_some(())
+    });
+    // h opens the help, which lists the help's keys as the file gave them.
+    pty.type_text("h");
+    pty.wait_screen("the help, opened by h", Duration::from_secs(5), |s| {
+        let text = s.contents();
+        (text.contains("? h") && text.contains("Show this help")).then_some(())
+    });
+    pty.type_text("\x1b");
+    // q no longer quits (the file gave quit Q alone); Q does.
+    pty.type_text("q");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!pty.text().contains("EXIT="), "q still quit");
+    pty.type_text("Q");
+    pty.expect("EXIT=0", Duration::from_secs(10));
+    pty.wait(Duration::from_secs(10));
+}

@@ -1,11 +1,13 @@
 //! The one keymap: it decides what a key does, and the footer and the `?` help are printed
-//! from it, so they cannot drift from what the keys do.
+//! from it, so they cannot drift from what the keys do. The operator's `keys.toml` is
+//! layered over it once at start (`keys_file`, `install`).
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
     Quit,
     Help,
@@ -169,6 +171,7 @@ impl fmt::Display for Key {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
 pub struct Binding {
     pub codes: &'static [Key],
     pub action: Action,
@@ -285,6 +288,21 @@ pub const BINDINGS: &[Binding] = &[
     bind(&[code(KeyCode::Esc)], A::No, Some("back"), "Back to the diff", &[S::Lockout]),
 ];
 
+/// The keymap in use: the operator's keys (`keys_file`) layered over [`BINDINGS`], set once
+/// at start; [`BINDINGS`] until then (and in tests).
+static ACTIVE: OnceLock<Vec<Binding>> = OnceLock::new();
+
+/// Makes `bindings` the keymap. Only the first call counts: the UI starts with one keymap
+/// and keeps it.
+pub fn install(bindings: Vec<Binding>) {
+    let _ = ACTIVE.set(bindings);
+}
+
+/// The keymap in use.
+pub fn bindings() -> &'static [Binding] {
+    ACTIVE.get().map_or(BINDINGS, Vec::as_slice)
+}
+
 /// The action a key stands for in `scope`, if any. Ctrl-C always quits: in raw mode it is
 /// a key like any other, and an operator expects it to leave.
 pub fn action_of(key: &KeyEvent, scope: Scope) -> Option<Action> {
@@ -297,7 +315,7 @@ pub fn action_of(key: &KeyEvent, scope: Scope) -> Option<Action> {
         code: key.code,
         ctrl,
     };
-    BINDINGS
+    bindings()
         .iter()
         .find(|b| b.scopes.contains(&scope) && b.codes.contains(&pressed))
         .map(|b| b.action)
@@ -306,14 +324,14 @@ pub fn action_of(key: &KeyEvent, scope: Scope) -> Option<Action> {
 /// The binding of an action in a scope (for its help text and whether it changes the
 /// firewall).
 pub fn binding_of(action: Action, scope: Scope) -> Option<&'static Binding> {
-    BINDINGS
+    bindings()
         .iter()
         .find(|b| b.action == action && b.scopes.contains(&scope))
 }
 
 /// The bindings that work in `scope`, in the keymap's order.
 pub fn bindings_in(scope: Scope) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS.iter().filter(move |b| b.scopes.contains(&scope))
+    bindings().iter().filter(move |b| b.scopes.contains(&scope))
 }
 
 #[cfg(test)]

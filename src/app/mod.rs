@@ -16,6 +16,7 @@ mod flow;
 pub mod form;
 pub mod grant;
 pub mod keymap;
+pub mod keys_file;
 pub mod observation;
 mod overview;
 pub mod review;

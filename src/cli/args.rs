@@ -66,9 +66,10 @@ pub enum Command {
     /// with the same confirm window as `apply`. Read-only when not root.
     ///
     /// Screens: 1 overview, 2 services, 3 networks, 4 (or d) diff, 5 blocks; ? lists the keys.
-    /// Nothing is written until s saves (or C on the diff screen commits).
+    /// Nothing is written until s saves (or C on the diff screen commits). Your own keys:
+    /// ~/.config/portcullis/keys.toml (or $PORTCULLIS_KEYS), e.g. `help = ["?", "h"]`.
     ///
-    /// Exit status: 0, or 2 without a terminal or with an unknown theme.
+    /// Exit status: 0, or 2 without a terminal, with an unknown theme or a wrong keys file.
     Tui {
         /// How often to re-read sockets, counters and the journal. E.g. 1s, 500ms, 5s.
         #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_refresh)]

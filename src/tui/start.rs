@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::operations::TuiOperations;
 use super::refresh::modified;
 use super::{OwnerCache, RulesetReader, Sources};
-use crate::app::Config;
 use crate::app::observation::PolicyLoad;
+use crate::app::{Config, keymap, keys_file};
 use crate::commit::backends::Paths;
 use crate::demo::DEMO_ENV;
 use crate::nft::backend::NftProcess;
@@ -49,6 +49,31 @@ pub fn run(launch: &Launch) -> u8 {
             return 2;
         }
     };
+    // The operator's keys: $PORTCULLIS_KEYS, else keys.toml in the config directory
+    // (none there is fine; a wrong one stops the start, saying what is wrong).
+    let keys = env("PORTCULLIS_KEYS")
+        .filter(|v| !v.is_empty())
+        .map(|p| (PathBuf::from(p), true))
+        .or_else(|| config_dir(env).map(|d| (d.join("keys.toml"), false)));
+    if let Some((path, named)) = keys {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match keys_file::layer(&path.display().to_string(), &text) {
+                Ok(bindings) => keymap::install(bindings),
+                Err(e) => {
+                    eprintln!("portcullis: {e}");
+                    return 2;
+                }
+            },
+            Err(e) if !named && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                eprintln!(
+                    "portcullis: cannot read the keys file {}: {e}",
+                    path.display()
+                );
+                return 2;
+            }
+        }
+    }
     let theme = if colour_disabled(launch.no_color, env) {
         theme.without_colour()
     } else {
