@@ -54,6 +54,7 @@ const PURE: &[&str] = &[
     "nft/live.rs",
     "nft/intervals.rs",
     "nft/grants.rs",
+    "nft/set_names.rs",
     "nft/counters.rs",
     "nft/skim.rs",
     "nft/tables.rs",

@@ -37,6 +37,7 @@ use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
 use super::droplog::{self, LoggedBy, Reason};
 use super::intervals::{self, AddrElement, Family, Interval};
+use super::set_names::{SetKind, set_name};
 use crate::policy::{
     Block, BlockAction, Direction, DropLog, Policy, PortRange, Protocol, RateLimit, Service,
     Source, Verdict,
@@ -252,8 +253,8 @@ fn block_rules(
     let mut rules = Vec::new();
     for (family, proto) in [(Family::V4, "ip"), (Family::V6, "ip6")] {
         let name = match block.from.as_slice() {
-            [Source::Network(n)] => format!("net_{n}_{}", suffix(family)),
-            _ => format!("blk_{}_{}", block.name, suffix(family)),
+            [Source::Network(n)] => set_name(SetKind::Network, n, family),
+            _ => set_name(SetKind::Block, &block.name, family),
         };
         let Some((set, _)) = sets.set_of(policy, name, &block.from, family) else {
             continue;
@@ -428,7 +429,7 @@ fn limit_rules(
         stmts.extend(on);
         stmts.extend(port_match(&service.ports));
         stmts.push(Statement::Meter(Meter {
-            name: format!("lim_{}_{}", service.name, suffix(family)).into(),
+            name: set_name(SetKind::Limit, &service.name, family).into(),
             key: Expression::Named(NamedExpression::Elem(Elem {
                 val: Box::new(payload(proto, "saddr")),
                 timeout: Some(limit.per.seconds().max(60)),
@@ -556,13 +557,6 @@ fn port_exprs(list: &[Interval]) -> Vec<Expression<'static>> {
         .collect()
 }
 
-fn suffix(family: Family) -> &'static str {
-    match family {
-        Family::V4 => "v4",
-        Family::V6 => "v6",
-    }
-}
-
 /// Collects the named interval sets the rules refer to.
 #[derive(Default)]
 struct SetBuilder {
@@ -575,8 +569,8 @@ impl SetBuilder {
     fn source_set(&mut self, policy: &Policy, service: &Service, family: Family) -> Option<String> {
         // A service allowed from exactly one network shares that network's set.
         let name = match service.allow.as_slice() {
-            [Source::Network(n)] => format!("net_{n}_{}", suffix(family)),
-            _ => format!("svc_{}_{}", service.name, suffix(family)),
+            [Source::Network(n)] => set_name(SetKind::Network, n, family),
+            _ => set_name(SetKind::Service, &service.name, family),
         };
         self.set_of(policy, name, &service.allow, family)
             .map(|(name, _)| name)
@@ -589,8 +583,8 @@ impl SetBuilder {
             return LocalMatch::All;
         }
         let name = match service.on.as_slice() {
-            [Source::Network(n)] => format!("net_{n}_{}", suffix(family)),
-            _ => format!("on_{}_{}", service.name, suffix(family)),
+            [Source::Network(n)] => set_name(SetKind::Network, n, family),
+            _ => set_name(SetKind::On, &service.name, family),
         };
         let Some((name, list)) = self.set_of(policy, name.clone(), &service.on, family) else {
             return LocalMatch::Nowhere;

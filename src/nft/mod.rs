@@ -12,6 +12,7 @@ pub mod live;
 pub mod netlink;
 pub mod render;
 pub mod script;
+pub mod set_names;
 pub mod skim;
 pub mod tables;
 

@@ -15,6 +15,7 @@ use nftables::types::NfHook;
 use super::Listener;
 use super::exposure::Exposure;
 use crate::nft::live::LiveObject;
+use crate::nft::set_names::{SetKind, parse_set_name};
 use crate::policy::{Protocol, interface_matches};
 
 /// How one rule relates to a new connection to the socket.
@@ -209,12 +210,18 @@ fn labels(rule: &Rule<'_>, right: &Expression<'_>) -> Vec<String> {
     }
     match right {
         Expression::String(s) if s.starts_with('@') => {
-            let name = s.trim_start_matches('@');
-            let name = name
-                .strip_suffix("_v4")
-                .or_else(|| name.strip_suffix("_v6"))
-                .unwrap_or(name);
-            vec![name.strip_prefix("net_").unwrap_or(name).to_string()]
+            let set = s.trim_start_matches('@');
+            // A network's set stands for the network; another (a service's union of
+            // sources) by its name without the family.
+            match parse_set_name(set) {
+                Some((SetKind::Network, network, _)) => vec![network.to_string()],
+                _ => vec![
+                    set.strip_suffix("_v4")
+                        .or_else(|| set.strip_suffix("_v6"))
+                        .unwrap_or(set)
+                        .to_string(),
+                ],
+            }
         }
         other => vec![crate::nft::render::expr(other, false)],
     }
