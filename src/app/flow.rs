@@ -7,7 +7,7 @@ use super::keymap::Action;
 use super::observation::PendingCommit;
 use super::review::{ApplyDone, ApplyFailed, ApplyJob, Review, ReviewRequest, ReviewState, Watch};
 use super::{App, Effect, LiveRequest, Modal, Notice, Screen};
-use crate::commit::Outcome as CommitOutcome;
+use crate::commit::Outcome;
 use crate::commit::journal::format_time;
 
 impl App {
@@ -229,7 +229,7 @@ impl App {
             (None, None) if !self.started => {
                 // News from while the UI was not running: the last commit was rolled back.
                 if let Some(last) = &self.last_commit
-                    && last.outcome == CommitOutcome::RolledBack
+                    && last.outcome == Outcome::RolledBack
                 {
                     self.notice = Notice::error(format!(
                         "while you were away: commit {} by {} was rolled back at {} ({})",
@@ -249,11 +249,9 @@ impl App {
         let last = self.last_commit.as_ref().filter(|l| l.id == id)?;
         let reason = last.reason.as_deref().unwrap_or("no reason recorded");
         match last.outcome {
-            CommitOutcome::Confirmed => Notice::info(format!("commit {id} was kept")),
-            CommitOutcome::RolledBack => {
-                Notice::error(format!("commit {id} was rolled back ({reason})"))
-            }
-            CommitOutcome::Failed => Notice::error(format!("commit {id} failed ({reason})")),
+            Outcome::Confirmed => Notice::info(format!("commit {id} was kept")),
+            Outcome::RolledBack => Notice::error(format!("commit {id} was rolled back ({reason})")),
+            Outcome::Failed => Notice::error(format!("commit {id} failed ({reason})")),
         }
     }
 }

@@ -25,7 +25,7 @@ pub mod sockets;
 mod update;
 
 pub use drops::{DropRow, DropsPane, LetIn};
-pub use update::{Outcome, update};
+pub use update::{Reaction, update};
 
 use std::time::Duration;
 

@@ -196,22 +196,23 @@ impl App {
     }
 }
 
-/// What update decided: whether the screen must be drawn again, and what to run.
+/// The app's reaction to a message: whether the screen must be drawn again, and what to
+/// run.
 #[derive(Debug, Default, PartialEq)]
-pub struct Outcome {
+pub struct Reaction {
     pub redraw: bool,
     pub effects: Vec<Effect>,
 }
 
-fn redraw(effects: Vec<Effect>) -> Outcome {
-    Outcome {
+fn redraw(effects: Vec<Effect>) -> Reaction {
+    Reaction {
         redraw: true,
         effects,
     }
 }
 
 /// The update step. Never blocks, never does IO.
-pub fn update(app: &mut App, msg: Msg) -> Outcome {
+pub fn update(app: &mut App, msg: Msg) -> Reaction {
     match msg {
         Msg::Key(key) => {
             app.notice = None;
@@ -239,7 +240,7 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
         Msg::Mouse(event) => match app.screen_tab_at(&event) {
             // A click on a screen tab is its number key.
             Some(action) => redraw(app.act(action)),
-            None => Outcome {
+            None => Reaction {
                 redraw: app.mouse(event),
                 effects: Vec::new(),
             },
@@ -252,7 +253,7 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
             } else {
                 Vec::new()
             };
-            Outcome {
+            Reaction {
                 // Without a refresh, only the countdown and the refresh age change. With
                 // one, its result redraws a moment later: drawing now as well would double
                 // the drawing on every tick.
@@ -285,7 +286,7 @@ pub fn update(app: &mut App, msg: Msg) -> Outcome {
         Msg::Stop(name) => {
             app.quitting = true;
             app.notice = Notice::info(format!("{name}: quitting"));
-            Outcome {
+            Reaction {
                 redraw: false,
                 effects: vec![Effect::Quit],
             }

@@ -131,8 +131,8 @@ fn event_loop(
             },
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
-        let outcome = update(app, msg);
-        for effect in outcome.effects {
+        let reaction = update(app, msg);
+        for effect in reaction.effects {
             match effect {
                 Effect::Quit => return Ok(()),
                 Effect::Refresh => {
@@ -144,7 +144,7 @@ fn event_loop(
                 }
             }
         }
-        if outcome.redraw {
+        if reaction.redraw {
             terminal.draw(|f| crate::ui::draw(f, app, theme))?;
         }
     }
