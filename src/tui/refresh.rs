@@ -28,7 +28,8 @@ pub struct Sources {
     pub state_dir: PathBuf,
     pub read_only: bool,
     pub names: ServiceNames,
-    pub owners: OwnerCache,
+    /// The listening sockets and established connections (the kernel's, or a test's).
+    pub sockets: Box<dyn SocketTable>,
     /// The policy file as last read (None: not yet), to read it again only when it changes.
     pub policy_seen: Option<FileStamp>,
     /// The policy as read at start, handed to the first refresh: reading a big policy
@@ -54,10 +55,28 @@ pub struct GrantsSeen {
     grants: Vec<crate::nft::grants::Grant>,
 }
 
+/// Where the refresh reads the sockets from: the seam a unit test fakes, as it fakes `Nft`.
+pub trait SocketTable: Send {
+    fn read(&mut self, names: &ServiceNames) -> std::io::Result<sockets::Table>;
+}
+
+/// The kernel's socket table over netlink (`sockets::scan_with_owners`), with the owning
+/// processes found through a cache kept between ticks.
+#[derive(Default)]
+pub struct KernelSockets {
+    pub owners: OwnerCache,
+}
+
+impl SocketTable for KernelSockets {
+    fn read(&mut self, names: &ServiceNames) -> std::io::Result<sockets::Table> {
+        let owners = &mut self.owners;
+        sockets::scan_with_owners(names, |inodes| owners.owners_of(inodes))
+    }
+}
+
 impl Sources {
     pub fn observe(&mut self) -> Observation {
-        let owners = &mut self.owners;
-        let table = sockets::scan_with_owners(&self.names, |inodes| owners.owners_of(inodes));
+        let table = self.sockets.read(&self.names);
         let operator_peers = operator_peers(self.ssh_peer, table.as_ref().ok());
         let sockets = table.map(|t| t.listeners).map_err(|e| e.to_string());
         let (policy, policy_text) = self.policy_if_changed();
@@ -256,6 +275,83 @@ mod tests {
     use crate::nft::backend::{NftError, Script};
     use crate::nft::live::LiveObject;
 
+    /// A socket table of the test's: the listeners and connections given, or a failure.
+    struct FakeSockets(Option<sockets::Table>);
+
+    impl SocketTable for FakeSockets {
+        fn read(&mut self, _: &ServiceNames) -> std::io::Result<sockets::Table> {
+            self.0
+                .clone()
+                .ok_or_else(|| std::io::Error::other("no socket table in this test"))
+        }
+    }
+
+    fn sources_with(sockets: FakeSockets, ssh_peer: Option<std::net::IpAddr>) -> Sources {
+        Sources {
+            clock: SystemClock::new(),
+            nft: Box::new(OneGrant {
+                generation: Arc::new(AtomicU32::new(1)),
+                listed: Arc::new(AtomicU32::new(0)),
+            }),
+            rules: RulesetReader::new("portcullis"),
+            policy_path: PathBuf::from("/nonexistent"),
+            state_dir: PathBuf::from("/nonexistent"),
+            read_only: true,
+            names: ServiceNames::default(),
+            sockets: Box::new(sockets),
+            policy_seen: None,
+            first_policy: None,
+            first_text: None,
+            place: String::new(),
+            drops: Default::default(),
+            ssh_peer,
+            grants_seen: None,
+        }
+    }
+
+    #[test]
+    fn the_operators_are_this_session_and_the_peers_of_sshd_s_connections() {
+        let mut sshd =
+            crate::sockets::test_listener(crate::policy::Protocol::Tcp, "::", 22, true, None);
+        sshd.process = Some(crate::sockets::Process {
+            pid: 100,
+            name: "sshd".into(),
+            user: "root".into(),
+        });
+        let web = crate::sockets::test_listener(crate::policy::Protocol::Tcp, "::", 80, true, None);
+        let connection = |peer: &str, local_port| crate::sockets::Connection {
+            local: "2001:db8::1".parse().expect("address"),
+            local_port,
+            peer: peer.parse().expect("address"),
+            peer_port: 50000,
+            process: None,
+        };
+        let table = sockets::Table {
+            listeners: vec![sshd, web],
+            connections: vec![
+                connection("::ffff:192.0.2.7", 22),
+                connection("2001:db8::9", 22),
+                connection("198.51.100.1", 80),
+            ],
+        };
+        let own: std::net::IpAddr = "203.0.113.5".parse().expect("address");
+        let obs = sources_with(FakeSockets(Some(table)), Some(own)).observe();
+        let want: Vec<std::net::IpAddr> = ["203.0.113.5", "192.0.2.7", "2001:db8::9"]
+            .iter()
+            .map(|a| a.parse().expect("address"))
+            .collect();
+        assert_eq!(obs.operator_peers, want);
+        assert_eq!(obs.sockets.map(|l| l.len()), Ok(2));
+        assert!(matches!(obs.rules, RulesState::NeedsPrivilege));
+    }
+
+    #[test]
+    fn an_unreadable_socket_table_is_said_and_the_rest_still_read() {
+        let obs = sources_with(FakeSockets(None), None).observe();
+        assert_eq!(obs.sockets, Err("no socket table in this test".to_string()));
+        assert!(obs.operator_peers.is_empty());
+    }
+
     /// An nft that has one grant set with one element, at a generation the test sets, and
     /// counts how often the set is listed.
     struct OneGrant {
@@ -318,7 +414,7 @@ mod tests {
             state_dir: PathBuf::from("/nonexistent"),
             read_only: false,
             names: ServiceNames::default(),
-            owners: OwnerCache::default(),
+            sockets: Box::new(FakeSockets(None)),
             policy_seen: None,
             first_policy: None,
             first_text: None,

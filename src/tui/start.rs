@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::operations::TuiOperations;
+use super::refresh::KernelSockets;
 use super::refresh::modified;
-use super::{OwnerCache, RulesetReader, Sources};
+use super::{RulesetReader, Sources};
 use crate::app::observation::PolicyLoad;
 use crate::app::{Config, keymap, keys_file};
 use crate::commit::backends::Paths;
@@ -101,7 +102,7 @@ pub fn run(launch: &Launch) -> u8 {
         state_dir: launch.paths.state_dir.clone(),
         read_only,
         names: ServiceNames::load(),
-        owners: OwnerCache::default(),
+        sockets: Box::new(KernelSockets::default()),
         policy_seen: Some(policy_mtime),
         first_policy: Some(match policy {
             Ok(p) => PolicyLoad::Loaded(Box::new(p)),
