@@ -47,24 +47,6 @@ impl Field {
         Field::single("Name", "name", name, "letters, digits, - and _")
     }
 
-    pub(super) fn description(text: Option<&str>) -> Self {
-        Field::single(
-            "Description",
-            "description",
-            text.unwrap_or(""),
-            "optional, one line",
-        )
-    }
-
-    pub(super) fn direction(text: Option<&str>) -> Self {
-        Field::single(
-            "Direction",
-            "direction",
-            text.unwrap_or(""),
-            "in (default), out or both",
-        )
-    }
-
     pub(super) fn single(
         label: &'static str,
         key: &'static str,

@@ -8,9 +8,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::editor::Section;
 pub use super::field::Field;
 use crate::policy::document::{
-    BlockDraft, DraftValue, EditError, PolicyDocument, ServiceDraft, locate,
+    BlockDraft, Draft, DraftValue, EditError, PolicyDocument, ServiceDraft, locate,
 };
-use crate::policy::keys::{ServiceKey, ValueKind};
+use crate::policy::keys::{BlockKey, FieldKey, ServiceKey, ValueKind};
 use crate::policy::{ANY, parse};
 
 #[derive(Debug, Clone)]
@@ -29,6 +29,35 @@ pub struct Form {
     /// Nothing typed yet and no attempt to submit: findings are kept to the form's state
     /// line rather than shown as errors under fields the operator has not reached.
     pub untouched: bool,
+}
+
+/// The name field, then one field per key of the draft, labelled by `label`.
+fn fields_of<K: FieldKey, D: Draft<K>>(
+    name: &str,
+    draft: &D,
+    label: fn(K) -> (&'static str, &'static str),
+) -> Vec<Field> {
+    let mut fields = vec![Field::name(name)];
+    for &key in K::ALL {
+        let (label, hint) = label(key);
+        let value = match draft.get(key) {
+            DraftValue::List(entries) => entries.join(", "),
+            DraftValue::Text(text) => text.unwrap_or_default(),
+        };
+        fields.push(Field::single(label, key.name(), &value, hint));
+    }
+    fields
+}
+
+/// A block field's label and hint in the form.
+fn block_label(key: BlockKey) -> (&'static str, &'static str) {
+    match key {
+        BlockKey::Description => ("Description", "optional, one line"),
+        BlockKey::From => ("From", "networks or prefixes to refuse; Tab completes"),
+        BlockKey::Ports => ("Ports", "optional: every port when empty"),
+        BlockKey::Action => ("Action", "drop (default) or reject"),
+        BlockKey::Direction => ("Direction", "in (default), out or both"),
+    }
 }
 
 /// A service field's label and hint in the form.
@@ -51,16 +80,11 @@ fn service_label(key: ServiceKey) -> (&'static str, &'static str) {
 /// The name field, then the section's own fields.
 impl Form {
     pub fn service(original: Option<&str>, name: &str, draft: &ServiceDraft) -> Form {
-        let mut fields = vec![Field::name(name)];
-        for key in ServiceKey::ALL {
-            let (label, hint) = service_label(key);
-            let value = match draft.get(key) {
-                DraftValue::List(entries) => entries.join(", "),
-                DraftValue::Text(text) => text.unwrap_or_default(),
-            };
-            fields.push(Field::single(label, key.name(), &value, hint));
-        }
-        Form::new(Section::Services, original, fields)
+        Form::new(
+            Section::Services,
+            original,
+            fields_of(name, draft, service_label),
+        )
     }
 
     pub fn network(original: Option<&str>, name: &str, entries: &[String]) -> Form {
@@ -76,42 +100,16 @@ impl Form {
     }
 
     pub fn block(original: Option<&str>, name: &str, draft: &BlockDraft) -> Form {
-        let fields = vec![
-            Field::name(name),
-            Field::description(draft.description.as_deref()),
-            Field::single(
-                "From",
-                "from",
-                &draft.from.join(", "),
-                "networks or prefixes to refuse; Tab completes",
-            ),
-            Field::single(
-                "Ports",
-                "ports",
-                &draft.ports.join(", "),
-                "optional: every port when empty",
-            ),
-            Field::single(
-                "Action",
-                "action",
-                draft.action.as_deref().unwrap_or(""),
-                "drop (default) or reject",
-            ),
-            Field::direction(draft.direction.as_deref()),
-        ];
-        Form::new(Section::Blocks, original, fields)
+        Form::new(
+            Section::Blocks,
+            original,
+            fields_of(name, draft, block_label),
+        )
     }
 
     /// The block the form describes.
     pub fn block_draft(&self) -> BlockDraft {
-        let (entries, text) = (|k| self.entries_of(k), |k| self.text_of(k));
-        BlockDraft {
-            description: text("description"),
-            from: entries("from"),
-            ports: entries("ports"),
-            action: text("action"),
-            direction: text("direction"),
-        }
+        self.draft_of()
     }
 
     fn new(section: Section, original: Option<&str>, fields: Vec<Field>) -> Form {
@@ -158,8 +156,13 @@ impl Form {
 
     /// The service the form describes.
     pub fn draft(&self) -> ServiceDraft {
-        let mut draft = ServiceDraft::default();
-        for key in ServiceKey::ALL {
+        self.draft_of()
+    }
+
+    /// The draft the fields describe, key by key.
+    fn draft_of<K: FieldKey, D: Draft<K>>(&self) -> D {
+        let mut draft = D::default();
+        for &key in K::ALL {
             let value = match key.kind() {
                 ValueKind::List => DraftValue::List(self.entries_of(key.name())),
                 ValueKind::Text | ValueKind::Number => DraftValue::Text(self.text_of(key.name())),

@@ -10,7 +10,7 @@ use nftables::schema::NfListObject;
 use super::rule_changes;
 use crate::nft::live::LiveObject;
 use crate::nft::{CompiledTable, compile};
-use crate::policy::keys::ServiceKey;
+use crate::policy::keys::{FieldKey, ServiceKey};
 use crate::policy::{Block, Direction, Policy, Service, Source};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -106,33 +106,6 @@ impl ServiceKey {
         ServiceKey::Burst,
     ];
 
-    pub const fn name(self) -> &'static str {
-        self.key().name
-    }
-
-    pub const fn kind(self) -> ValueKind {
-        match self {
-            ServiceKey::Ports | ServiceKey::Allow | ServiceKey::Interfaces | ServiceKey::On => {
-                ValueKind::List
-            }
-            ServiceKey::Description | ServiceKey::Direction | ServiceKey::Limit => ValueKind::Text,
-            ServiceKey::Burst => ValueKind::Number,
-        }
-    }
-
-    /// Every service has it (the document keeps it even when empty, for `check` to name).
-    pub const fn required(self) -> bool {
-        matches!(self, ServiceKey::Ports | ServiceKey::Allow)
-    }
-
-    /// The value that is the default, left out of the file when chosen.
-    pub const fn default_word(self) -> Option<&'static str> {
-        match self {
-            ServiceKey::Direction => Some("in"),
-            _ => None,
-        }
-    }
-
     pub const fn key(self) -> Key {
         match self {
             ServiceKey::Description => key("description", "text", "One line, at most 200 bytes."),
@@ -186,30 +159,122 @@ pub const SERVICE: &[Key] = &{
     out
 };
 
-/// `[blocks.NAME]`.
-pub const BLOCK: &[Key] = &[
-    key("description", "text", "One line, at most 200 bytes."),
-    key(
-        "from",
-        "[network names, addresses or prefixes]",
-        "Who is refused; for direction \"out\", where nothing may go (required).",
-    ),
-    key(
-        "ports",
-        "[\"22/tcp\", ...]",
-        "Only these ports; every port and protocol when absent.",
-    ),
-    key(
-        "action",
-        "\"drop\" | \"reject\"",
-        "Drop silently (default), or reject: a TCP reset, an ICMP port unreachable for the rest.",
-    ),
-    key(
-        "direction",
-        "\"in\" | \"out\" | \"both\"",
-        "Traffic to this host (default), from it, or both. Blocks come before every service.",
-    ),
-];
+/// The keys of `[blocks.NAME]`, one variant each, as [`ServiceKey`] is for services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BlockKey {
+    Description,
+    From,
+    Ports,
+    Action,
+    Direction,
+}
+
+impl BlockKey {
+    pub const ALL: [BlockKey; 5] = [
+        BlockKey::Description,
+        BlockKey::From,
+        BlockKey::Ports,
+        BlockKey::Action,
+        BlockKey::Direction,
+    ];
+
+    pub const fn key(self) -> Key {
+        match self {
+            BlockKey::Description => key("description", "text", "One line, at most 200 bytes."),
+            BlockKey::From => key(
+                "from",
+                "[network names, addresses or prefixes]",
+                "Who is refused; for direction \"out\", where nothing may go (required).",
+            ),
+            BlockKey::Ports => key(
+                "ports",
+                "[\"22/tcp\", ...]",
+                "Only these ports; every port and protocol when absent.",
+            ),
+            BlockKey::Action => key(
+                "action",
+                "\"drop\" | \"reject\"",
+                "Drop silently (default), or reject: a TCP reset, an ICMP port unreachable for the rest.",
+            ),
+            BlockKey::Direction => key(
+                "direction",
+                "\"in\" | \"out\" | \"both\"",
+                "Traffic to this host (default), from it, or both. Blocks come before every service.",
+            ),
+        }
+    }
+}
+
+/// `[blocks.NAME]`, from [`BlockKey::ALL`].
+pub const BLOCK: &[Key] = &{
+    let mut out = [key("", "", ""); BlockKey::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = BlockKey::ALL[i].key();
+        i += 1;
+    }
+    out
+};
+
+/// What the policy document and the forms need of a key of a service or a block.
+pub trait FieldKey: Copy + 'static {
+    /// Every key, in the order the file, the manual and the form list them.
+    const ALL: &'static [Self];
+    fn name(self) -> &'static str;
+    fn kind(self) -> ValueKind;
+    /// Every table has it (kept even when empty, for `check` to name).
+    fn required(self) -> bool;
+    /// The value that is the default, left out of the file when chosen.
+    fn default_word(self) -> Option<&'static str>;
+}
+
+impl FieldKey for ServiceKey {
+    const ALL: &'static [ServiceKey] = &ServiceKey::ALL;
+    fn name(self) -> &'static str {
+        self.key().name
+    }
+    fn kind(self) -> ValueKind {
+        match self {
+            ServiceKey::Ports | ServiceKey::Allow | ServiceKey::Interfaces | ServiceKey::On => {
+                ValueKind::List
+            }
+            ServiceKey::Description | ServiceKey::Direction | ServiceKey::Limit => ValueKind::Text,
+            ServiceKey::Burst => ValueKind::Number,
+        }
+    }
+    fn required(self) -> bool {
+        matches!(self, ServiceKey::Ports | ServiceKey::Allow)
+    }
+    fn default_word(self) -> Option<&'static str> {
+        match self {
+            ServiceKey::Direction => Some("in"),
+            _ => None,
+        }
+    }
+}
+
+impl FieldKey for BlockKey {
+    const ALL: &'static [BlockKey] = &BlockKey::ALL;
+    fn name(self) -> &'static str {
+        self.key().name
+    }
+    fn kind(self) -> ValueKind {
+        match self {
+            BlockKey::From | BlockKey::Ports => ValueKind::List,
+            BlockKey::Description | BlockKey::Action | BlockKey::Direction => ValueKind::Text,
+        }
+    }
+    fn required(self) -> bool {
+        self == BlockKey::From
+    }
+    fn default_word(self) -> Option<&'static str> {
+        match self {
+            BlockKey::Action => Some("drop"),
+            BlockKey::Direction => Some("in"),
+            _ => None,
+        }
+    }
+}
 
 /// The names of `keys`, for the validator's messages.
 pub fn names(keys: &[Key]) -> Vec<&'static str> {

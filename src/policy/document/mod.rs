@@ -7,7 +7,7 @@
 
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
-use super::keys::{ServiceKey, ValueKind};
+use super::keys::{BlockKey, FieldKey, ServiceKey, ValueKind};
 use super::{Diagnostics, Policy, parse};
 
 mod locate;
@@ -56,9 +56,16 @@ impl DraftValue {
     }
 }
 
-impl ServiceDraft {
+/// A service's or a block's values, by key: what the document reads into a form and
+/// writes back from it, key by key in `K::ALL`'s order.
+pub trait Draft<K: FieldKey>: Default {
+    fn get(&self, key: K) -> DraftValue;
+    fn set(&mut self, key: K, value: DraftValue);
+}
+
+impl Draft<ServiceKey> for ServiceDraft {
     /// The value of `key`.
-    pub fn get(&self, key: ServiceKey) -> DraftValue {
+    fn get(&self, key: ServiceKey) -> DraftValue {
         let list = |l: &Vec<String>| DraftValue::List(l.clone());
         let text = |t: &Option<String>| DraftValue::Text(t.clone());
         match key {
@@ -74,7 +81,7 @@ impl ServiceDraft {
     }
 
     /// Sets the value of `key`.
-    pub fn set(&mut self, key: ServiceKey, value: DraftValue) {
+    fn set(&mut self, key: ServiceKey, value: DraftValue) {
         match key {
             ServiceKey::Description => self.description = value.into_text(),
             ServiceKey::Ports => self.ports = value.into_list(),
@@ -84,6 +91,67 @@ impl ServiceDraft {
             ServiceKey::On => self.on = value.into_list(),
             ServiceKey::Limit => self.limit = value.into_text(),
             ServiceKey::Burst => self.burst = value.into_text(),
+        }
+    }
+}
+
+impl Draft<BlockKey> for BlockDraft {
+    fn get(&self, key: BlockKey) -> DraftValue {
+        match key {
+            BlockKey::Description => DraftValue::Text(self.description.clone()),
+            BlockKey::From => DraftValue::List(self.from.clone()),
+            BlockKey::Ports => DraftValue::List(self.ports.clone()),
+            BlockKey::Action => DraftValue::Text(self.action.clone()),
+            BlockKey::Direction => DraftValue::Text(self.direction.clone()),
+        }
+    }
+
+    fn set(&mut self, key: BlockKey, value: DraftValue) {
+        match key {
+            BlockKey::Description => self.description = value.into_text(),
+            BlockKey::From => self.from = value.into_list(),
+            BlockKey::Ports => self.ports = value.into_list(),
+            BlockKey::Action => self.action = value.into_text(),
+            BlockKey::Direction => self.direction = value.into_text(),
+        }
+    }
+}
+
+/// Reads a draft from a table of the file, key by key.
+fn read_draft<K: FieldKey, D: Draft<K>>(t: &dyn toml_edit::TableLike) -> D {
+    let mut draft = D::default();
+    for &key in K::ALL {
+        let value = match key.kind() {
+            ValueKind::List => DraftValue::List(strings(t, key.name())),
+            ValueKind::Text => DraftValue::Text(text(t, key.name())),
+            // A number, or whatever else was written there, as the form shows it.
+            ValueKind::Number => DraftValue::Text(
+                t.get(key.name())
+                    .and_then(Item::as_value)
+                    .map(|v| {
+                        v.as_integer()
+                            .map_or_else(|| v.to_string(), |n| n.to_string())
+                    })
+                    .map(|b| b.trim().to_string()),
+            ),
+        };
+        draft.set(key, value);
+    }
+    draft
+}
+
+/// Writes a draft into a table of the file, key by key, keeping what did not change.
+fn write_draft<K: FieldKey, D: Draft<K>>(table: &mut Table, draft: &D) {
+    for &key in K::ALL {
+        let value = draft.get(key);
+        match key.kind() {
+            ValueKind::List => set_list(table, key.name(), &value.into_list(), key.required()),
+            ValueKind::Text => {
+                let text = value.into_text();
+                let text = text.as_deref().filter(|t| Some(*t) != key.default_word());
+                set_text(table, key.name(), text);
+            }
+            ValueKind::Number => set_number(table, key.name(), value.into_text().as_deref()),
         }
     }
 }
@@ -143,37 +211,13 @@ impl PolicyDocument {
     /// A service as the form shows it, read from the file.
     pub fn service(&self, name: &str) -> Option<ServiceDraft> {
         let t = self.table_in("services", name)?;
-        let mut draft = ServiceDraft::default();
-        for key in ServiceKey::ALL {
-            let value = match key.kind() {
-                ValueKind::List => DraftValue::List(strings(t, key.name())),
-                ValueKind::Text => DraftValue::Text(text(t, key.name())),
-                // A number, or whatever else was written there, as the form shows it.
-                ValueKind::Number => DraftValue::Text(
-                    t.get(key.name())
-                        .and_then(Item::as_value)
-                        .map(|v| {
-                            v.as_integer()
-                                .map_or_else(|| v.to_string(), |n| n.to_string())
-                        })
-                        .map(|b| b.trim().to_string()),
-                ),
-            };
-            draft.set(key, value);
-        }
-        Some(draft)
+        Some(read_draft(t))
     }
 
     /// A block as the form shows it, read from the file.
     pub fn block(&self, name: &str) -> Option<BlockDraft> {
         let t = self.table_in("blocks", name)?;
-        Some(BlockDraft {
-            description: text(t, "description"),
-            from: strings(t, "from"),
-            ports: strings(t, "ports"),
-            action: text(t, "action"),
-            direction: text(t, "direction"),
-        })
+        Some(read_draft(t))
     }
 
     /// `[SECTION.NAME]` as a table.
@@ -220,22 +264,7 @@ impl PolicyDocument {
         draft: &ServiceDraft,
     ) -> Result<(), EditError> {
         let mut table = self.take("services", "service", original, name)?;
-        for key in ServiceKey::ALL {
-            let value = draft.get(key);
-            match key.kind() {
-                ValueKind::List => {
-                    set_list(&mut table, key.name(), &value.into_list(), key.required())
-                }
-                ValueKind::Text => {
-                    let text = value.into_text();
-                    let text = text.as_deref().filter(|t| Some(*t) != key.default_word());
-                    set_text(&mut table, key.name(), text);
-                }
-                ValueKind::Number => {
-                    set_number(&mut table, key.name(), value.into_text().as_deref())
-                }
-            }
-        }
+        write_draft(&mut table, draft);
         section(&mut self.doc, "services")?.insert(name, Item::Table(table));
         Ok(())
     }
@@ -248,13 +277,7 @@ impl PolicyDocument {
         draft: &BlockDraft,
     ) -> Result<(), EditError> {
         let mut table = self.take("blocks", "block", original, name)?;
-        set_text(&mut table, "description", draft.description.as_deref());
-        set_list(&mut table, "from", &draft.from, true);
-        set_list(&mut table, "ports", &draft.ports, false);
-        let action = draft.action.as_deref().filter(|a| *a != "drop");
-        set_text(&mut table, "action", action);
-        let direction = draft.direction.as_deref().filter(|d| *d != "in");
-        set_text(&mut table, "direction", direction);
+        write_draft(&mut table, draft);
         section(&mut self.doc, "blocks")?.insert(name, Item::Table(table));
         Ok(())
     }
@@ -506,6 +529,32 @@ allow = ["siem"]
 
     fn doc() -> PolicyDocument {
         PolicyDocument::parse(FILE).expect("valid TOML")
+    }
+
+    #[test]
+    fn every_block_key_is_written_and_read_back() {
+        let full = BlockDraft {
+            description: Some("scanners".into()),
+            from: vec!["198.51.100.0/24".into()],
+            ports: vec!["22/tcp".into()],
+            action: Some("reject".into()),
+            direction: Some("both".into()),
+        };
+        let mut d = doc();
+        d.set_block(None, "every", &full).expect("set");
+        assert_eq!(d.block("every"), Some(full), "{}", d.text());
+        for key in BlockKey::ALL {
+            assert!(d.text().contains(&format!("{} = ", key.name())), "{key:?}: {}", d.text());
+        }
+        // The defaults are left out of the file.
+        let plain = BlockDraft {
+            from: vec!["198.51.100.0/24".into()],
+            action: Some("drop".into()),
+            direction: Some("in".into()),
+            ..BlockDraft::default()
+        };
+        d.set_block(Some("every"), "every", &plain).expect("set");
+        assert!(!d.text().contains("action"), "{}", d.text());
     }
 
     #[test]
