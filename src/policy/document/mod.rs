@@ -544,7 +544,11 @@ allow = ["siem"]
         d.set_block(None, "every", &full).expect("set");
         assert_eq!(d.block("every"), Some(full), "{}", d.text());
         for key in BlockKey::ALL {
-            assert!(d.text().contains(&format!("{} = ", key.name())), "{key:?}: {}", d.text());
+            assert!(
+                d.text().contains(&format!("{} = ", key.name())),
+                "{key:?}: {}",
+                d.text()
+            );
         }
         // The defaults are left out of the file.
         let plain = BlockDraft {
