@@ -206,7 +206,10 @@ def phase_apply(module):
     text = with_table(module, module.params["policy"])
     dest = module.params["dest"]
     pending = pending_path(module)
-    write_private(pending, text)
+    try:
+        write_private(pending, text)
+    except (IOError, OSError) as e:
+        module.fail_json(msg="cannot write the policy beside %s: %s; nothing changed" % (dest, e))
     rc, out, err = run(module, ["--policy", pending, "check"])
     if rc != 0:
         os.unlink(pending)
@@ -267,7 +270,11 @@ def phase_confirm(module):
     if rc == 0:
         pending = pending_path(module)
         if os.path.exists(pending):
-            os.rename(pending, module.params["dest"])
+            try:
+                os.rename(pending, module.params["dest"])
+            except (IOError, OSError) as e:
+                # The change is kept (confirmed); only the host's copy of the policy is old.
+                message += "; but %s could not be replaced: %s" % (module.params["dest"], e)
         module.exit_json(changed=True, outcome="confirmed", commit=commit, msg=message)
     # 1: too late (rolled back); 2: refused (e.g. not a new session): the caller decides.
     module.exit_json(changed=False, outcome="not-confirmed", rc=rc, commit=commit, msg=message)
