@@ -300,8 +300,8 @@ fn the_readme_documents_every_key_of_the_policy_file() {
         .expect("README has a section on the policy");
     for key in policy::keys::SETTINGS
         .iter()
-        .chain(policy::keys::SERVICE)
-        .chain(policy::keys::BLOCK)
+        .chain(&policy::keys::keys_of::<policy::keys::ServiceKey>())
+        .chain(&policy::keys::keys_of::<policy::keys::BlockKey>())
     {
         assert!(
             section.contains(&format!("\n{} ", key.name))

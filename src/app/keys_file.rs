@@ -101,7 +101,11 @@ pub fn layer(file: &str, text: &str) -> Result<Vec<Binding>, String> {
         // toml's Table keeps no spans; find the key's line in the text for messages.
         let line = text
             .lines()
-            .position(|l| l.trim_start().starts_with(name.as_str()))
+            .position(|l| {
+                l.trim_start()
+                    .strip_prefix(name.as_str())
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
             .map_or(1, |i| i + 1);
         let at = |message: String| format!("{file}:{line}: {message}");
         let Some(action) = actions.get(name) else {
@@ -238,6 +242,11 @@ mod tests {
             err("quit = [\"q\"]\nhepl = [\"h\"]\n").starts_with("keys.toml:2: no action \"hepl\"")
         );
         assert!(err("help = [\"alt-h\"]\n").contains("keys.toml:1: help: \"alt-h\" is not a key"));
+        // The line of `filter`, not of `filter_done` above it.
+        assert!(
+            err("filter_done = [\"enter\"]\nfilter = [\"alt-f\"]\n")
+                .starts_with("keys.toml:2: filter:")
+        );
         assert!(err("help = []\n").contains("help would have no key"));
         assert!(err("help = \"h\"\n").contains("takes a list of keys"));
         // `a` is already add-service on the overview.

@@ -2,6 +2,7 @@
 //! same clap definitions as `--help`, so the two cannot disagree) and shell completions,
 //! printed for packagers to install (`man 1 portcullis`, bash, zsh, fish).
 
+use crate::policy::keys;
 use std::io::Write;
 
 use clap::CommandFactory;
@@ -75,12 +76,12 @@ fn render_page(command: &clap::Command, out: &mut Vec<u8>) -> std::io::Result<()
          [networks] maps names to lists of addresses and prefixes (\\fBany\\fR is built in)."
     )?;
     for (table, keys) in [
-        ("[settings]", crate::policy::keys::SETTINGS),
-        ("[services.NAME]", crate::policy::keys::SERVICE),
-        ("[blocks.NAME]", crate::policy::keys::BLOCK),
+        ("[settings]", keys::SETTINGS.to_vec()),
+        ("[services.NAME]", keys::keys_of::<keys::ServiceKey>()),
+        ("[blocks.NAME]", keys::keys_of::<keys::BlockKey>()),
     ] {
         writeln!(out, ".SS {}", roff_escape(table))?;
-        for k in keys {
+        for k in &keys {
             writeln!(
                 out,
                 ".TP\n\\fB{}\\fR = {}\n{}",

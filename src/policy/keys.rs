@@ -148,17 +148,6 @@ impl ServiceKey {
     }
 }
 
-/// `[services.NAME]`, from [`ServiceKey::ALL`].
-pub const SERVICE: &[Key] = &{
-    let mut out = [key("", "", ""); ServiceKey::ALL.len()];
-    let mut i = 0;
-    while i < out.len() {
-        out[i] = ServiceKey::ALL[i].key();
-        i += 1;
-    }
-    out
-};
-
 /// The keys of `[blocks.NAME]`, one variant each, as [`ServiceKey`] is for services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum BlockKey {
@@ -205,22 +194,15 @@ impl BlockKey {
     }
 }
 
-/// `[blocks.NAME]`, from [`BlockKey::ALL`].
-pub const BLOCK: &[Key] = &{
-    let mut out = [key("", "", ""); BlockKey::ALL.len()];
-    let mut i = 0;
-    while i < out.len() {
-        out[i] = BlockKey::ALL[i].key();
-        i += 1;
-    }
-    out
-};
-
 /// What the policy document and the forms need of a key of a service or a block.
 pub trait FieldKey: Copy + 'static {
     /// Every key, in the order the file, the manual and the form list them.
     const ALL: &'static [Self];
-    fn name(self) -> &'static str;
+    /// Its name, what it takes and what it means.
+    fn key(self) -> Key;
+    fn name(self) -> &'static str {
+        self.key().name
+    }
     fn kind(self) -> ValueKind;
     /// Every table has it (kept even when empty, for `check` to name).
     fn required(self) -> bool;
@@ -230,8 +212,8 @@ pub trait FieldKey: Copy + 'static {
 
 impl FieldKey for ServiceKey {
     const ALL: &'static [ServiceKey] = &ServiceKey::ALL;
-    fn name(self) -> &'static str {
-        self.key().name
+    fn key(self) -> Key {
+        ServiceKey::key(self)
     }
     fn kind(self) -> ValueKind {
         match self {
@@ -255,8 +237,8 @@ impl FieldKey for ServiceKey {
 
 impl FieldKey for BlockKey {
     const ALL: &'static [BlockKey] = &BlockKey::ALL;
-    fn name(self) -> &'static str {
-        self.key().name
+    fn key(self) -> Key {
+        BlockKey::key(self)
     }
     fn kind(self) -> ValueKind {
         match self {
@@ -274,6 +256,11 @@ impl FieldKey for BlockKey {
             _ => None,
         }
     }
+}
+
+/// The keys of `[services.NAME]` (`ServiceKey`) or `[blocks.NAME]` (`BlockKey`), in order.
+pub fn keys_of<K: FieldKey>() -> Vec<Key> {
+    K::ALL.iter().map(|k| k.key()).collect()
 }
 
 /// The names of `keys`, for the validator's messages.

@@ -22,7 +22,11 @@ impl<'b> Validator<'b> {
     ) -> Option<Block> {
         let ctx = format!("[blocks.{name}]");
         let table = self.table(value, &ctx)?;
-        self.check_keys(table, &keys::names(keys::BLOCK), &ctx);
+        self.check_keys(
+            table,
+            &keys::names(&keys::keys_of::<keys::BlockKey>()),
+            &ctx,
+        );
         let description = self.description(table, &format!("blocks.{name}.description"));
 
         let from = match table.get("from") {

@@ -47,7 +47,11 @@ impl<'b> Validator<'b> {
     ) -> Option<Service> {
         let ctx = format!("[services.{name}]");
         let table = self.table(value, &ctx)?;
-        self.check_keys(table, &keys::names(keys::SERVICE), &ctx);
+        self.check_keys(
+            table,
+            &keys::names(&keys::keys_of::<keys::ServiceKey>()),
+            &ctx,
+        );
 
         let description = self.description(table, &format!("services.{name}.description"));
 
