@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use portcullis::sockets::{ServiceNames, scan};
+use portcullis::sockets::{Owners, ServiceNames, scan};
 
 fn main() {
     let runs: usize = std::env::args()
@@ -17,7 +17,7 @@ fn main() {
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
             let start = Instant::now();
-            let table = scan(false, &names).expect("socket table");
+            let table = scan(Owners::Skip, &names).expect("socket table");
             std::hint::black_box(table);
             start.elapsed().as_secs_f64() * 1000.0
         })

@@ -70,6 +70,8 @@ impl Setup {
         };
         let pty = Pty::spawn("ip", &args, &env, unset);
         shows(&pty, "the first frame", "Sockets");
+        // The first reading, with the policy file the keys below edit, has come.
+        shows(&pty, "the first reading", "refreshed");
         pty
     }
 

@@ -156,6 +156,20 @@ ports = ["2222/tcp", "2223/tcp"]
 allow = ["any"]
 "#;
 
+/// Applies `policy` with a 5-minute window, not waiting; the pending commit's id.
+fn apply_pending(lab: &Lab, policy: &tempfile::NamedTempFile) -> String {
+    let path = policy.path().to_str().expect("utf-8");
+    lab.portcullis_ok(&[
+        "--policy",
+        path,
+        "apply",
+        "--no-wait",
+        "--confirm-timeout",
+        "5m",
+    ]);
+    pending_id(lab).expect("a pending commit")
+}
+
 fn pending_id(lab: &Lab) -> Option<String> {
     let status: serde_json::Value =
         serde_json::from_str(&lab.portcullis_ok(&["status", "--json"])).expect("status json");
@@ -167,18 +181,7 @@ fn c_keeps_and_b_rolls_back_the_pending_commit_from_the_ui() {
     let Some((lab, policy)) = setup() else { return };
     let path = policy.path().to_str().expect("utf-8");
     let wider = policy_file(WIDER);
-    let wider_path = wider.path().to_str().expect("utf-8");
-    let apply_pending = || {
-        lab.portcullis_ok(&[
-            "--policy",
-            wider_path,
-            "apply",
-            "--no-wait",
-            "--confirm-timeout",
-            "5m",
-        ]);
-        pending_id(&lab).expect("a pending commit")
-    };
+    let apply_pending = || apply_pending(&lab, &wider);
     let mut pty = spawn(&ui_argv(&lab, path, false));
     pty.wait_screen("the first frame", Duration::from_secs(10), counter);
 
@@ -221,6 +224,56 @@ fn c_keeps_and_b_rolls_back_the_pending_commit_from_the_ui() {
             .contains("2223")
     );
 
+    pty.type_text("q");
+    assert_eq!(pty.wait(Duration::from_secs(10)), 0);
+}
+
+/// The refresh runs beside the operator's effects: while `c` waits for the operator lock
+/// (held here by the test, as a slow `apply` in another shell would hold it, for up to
+/// 10 s), the counters on screen still move, and the confirm goes through once the lock
+/// is free.
+#[test]
+fn the_counters_keep_moving_while_a_confirm_waits_for_the_lock() {
+    let Some((lab, policy)) = setup() else { return };
+    let path = policy.path().to_str().expect("utf-8");
+    let mut pty = spawn(&ui_argv(&lab, path, false));
+    pty.wait_screen("the first frame", Duration::from_secs(10), counter);
+    let id = apply_pending(&lab, &policy_file(WIDER));
+    pty.wait_screen("the pending commit", Duration::from_secs(10), |s| {
+        s.contents()
+            .contains(&format!("PENDING commit {id}"))
+            .then_some(())
+    });
+    let before = pty.wait_screen("the counter", Duration::from_secs(10), counter);
+
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(lab.state_dir.path().join("lock"))
+        .expect("the operator lock's file");
+    lock.lock().expect("take the operator lock");
+    pty.type_text("c");
+    std::thread::sleep(Duration::from_millis(500));
+    send_syns(&lab, 5);
+    // Well inside the confirm's 10 s lock wait.
+    pty.wait_screen(
+        "the counter rising while the confirm waits",
+        Duration::from_secs(5),
+        |s| counter(s).filter(|&n| n >= before + 5),
+    );
+    assert_eq!(
+        pending_id(&lab).as_deref(),
+        Some(id.as_str()),
+        "still waiting"
+    );
+
+    drop(lock);
+    pty.wait_screen("the confirmation", Duration::from_secs(15), |s| {
+        s.contents()
+            .contains(&format!("confirmed commit {id}"))
+            .then_some(())
+    });
+    assert_eq!(pending_id(&lab), None);
     pty.type_text("q");
     assert_eq!(pty.wait(Duration::from_secs(10)), 0);
 }

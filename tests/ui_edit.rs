@@ -9,7 +9,7 @@
 mod fixtures;
 
 use fixtures::*;
-use portcullis::app::observation::{LastCommit, RulesState};
+use portcullis::app::observation::{Record, RulesState};
 use portcullis::app::review::{ApplyDone, ApplyFailed};
 use portcullis::app::{App, Effect, Modal, Msg, SaveFailed, Screen, update};
 use portcullis::commit::Outcome;
@@ -317,15 +317,15 @@ fn a_commit_refused_because_the_table_changed_makes_the_diff_again() {
     assert!(app.notice.as_ref().expect("notice").error);
 }
 
-fn observe_pending(app: &mut App, i: u64, last: Option<LastCommit>) {
+fn observe_pending(app: &mut App, i: u64, last: Option<Record>) {
     let table = RulesState::Table {
         objects: Vec::new().into(),
         structure: structure_of(&rules_at(i)),
         rules: rules_at(i),
     };
     let mut obs = observation(i, table, Ok(sockets(true)));
-    obs.pending = Some(pending());
-    obs.last_commit = last;
+    journal(&mut obs).pending = Some(pending());
+    journal(&mut obs).last = last;
     update(app, Msg::Refreshed(Box::new(obs)));
 }
 
@@ -375,24 +375,86 @@ fn started_while_a_commit_is_pending_it_offers_keep_or_revert() {
     ));
 }
 
+/// The journal's last record: a commit of alice's rolled back an hour ago.
+fn rolled_back_an_hour_ago() -> Record {
+    Record {
+        id: "20261122-230000-77".into(),
+        table: "portcullis".into(),
+        applied_at_ms: NOW - 3_700_000,
+        resolved_at_ms: NOW - 3_600_000,
+        outcome: Outcome::RolledBack,
+        reason: Some("deadline passed without a confirm".into()),
+        user: "alice".into(),
+        rules_added: 1,
+        rules_removed: 0,
+    }
+}
+
 #[test]
 fn a_rollback_while_away_is_shown_at_start() {
     let mut app = App::new(config(false), now());
     let table = RulesState::NoTable;
     let mut obs = observation(0, table, Ok(sockets(true)));
-    obs.last_commit = Some(LastCommit {
-        id: "20261122-230000-77".into(),
-        outcome: Outcome::RolledBack,
-        reason: Some("deadline passed without a confirm".into()),
-        user: "alice".into(),
-        resolved_at_ms: NOW - 3_600_000,
-    });
+    journal(&mut obs).last = Some(rolled_back_an_hour_ago());
     update(&mut app, Msg::Refreshed(Box::new(obs)));
     let notice = app.notice.clone().expect("news");
     assert!(notice.error);
     assert!(notice.text.contains("while you were away"), "{notice:?}");
     assert!(notice.text.contains("deadline passed"), "{notice:?}");
     small("rolled_back_while_away", &mut app);
+}
+
+/// An operator quick enough to go to the services screen before the first reading came
+/// (seen under load in `kernel_edit`) gets the editor as soon as the file is read, not
+/// only on coming back to the screen.
+#[test]
+fn a_screen_entered_before_the_first_reading_edits_once_the_file_is_read() {
+    let mut app = App::new(config(false), now());
+    press(&mut app, "2");
+    press(&mut app, "a");
+    assert!(app.editor.is_none(), "nothing read yet");
+    let obs = observation(0, RulesState::NoTable, Ok(sockets(true)));
+    update(&mut app, Msg::Refreshed(Box::new(obs)));
+    assert!(
+        app.editor.is_some(),
+        "the editor opened on the services screen"
+    );
+    press(&mut app, "a");
+    assert!(matches!(app.modal, Modal::Form(_)), "the new-service form");
+}
+
+/// A refresh that could not read the journal (an effect of the UI's was running) changes
+/// nothing it says: the countdown stays open, and the news at start waits for a reading.
+#[test]
+fn a_refresh_that_did_not_read_the_journal_keeps_what_it_said() {
+    let mut app = running_app();
+    observe_pending(&mut app, 61, None);
+    assert!(matches!(app.modal, Modal::Countdown));
+    let mut obs = observation(62, RulesState::NoTable, Ok(sockets(true)));
+    obs.journal = None;
+    update(&mut app, Msg::Refreshed(Box::new(obs)));
+    assert!(
+        matches!(app.modal, Modal::Countdown),
+        "not closed by a skipped read"
+    );
+    assert_eq!(
+        app.pending.as_ref().map(|p| p.id.clone()),
+        Some(pending().id)
+    );
+
+    let mut app = App::new(config(false), now());
+    let mut obs = observation(0, RulesState::NoTable, Ok(sockets(true)));
+    obs.journal = None;
+    update(&mut app, Msg::Refreshed(Box::new(obs)));
+    assert!(app.notice.is_none());
+    let mut obs = observation(1, RulesState::NoTable, Ok(sockets(true)));
+    journal(&mut obs).last = Some(rolled_back_an_hour_ago());
+    update(&mut app, Msg::Refreshed(Box::new(obs)));
+    let notice = app
+        .notice
+        .clone()
+        .expect("the news, from the first reading of the journal");
+    assert!(notice.text.contains("while you were away"), "{notice:?}");
 }
 
 #[test]

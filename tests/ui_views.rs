@@ -117,7 +117,7 @@ fn read_only_state() {
 fn read_only_editing_keys_say_why_they_are_disabled() {
     let mut app = App::new(config(true), now());
     let mut obs = observation(0, RulesState::NeedsPrivilege, Ok(sockets(false)));
-    obs.pending = Some(pending());
+    journal(&mut obs).pending = Some(pending());
     update(&mut app, Msg::Refreshed(Box::new(obs)));
     for k in ['c', 'b'] {
         let outcome = update(
@@ -137,7 +137,7 @@ fn read_only_editing_keys_say_why_they_are_disabled() {
     snapshot_both("read_only_key", || {
         let mut app = App::new(config(true), now());
         let mut obs = observation(0, RulesState::NeedsPrivilege, Ok(sockets(false)));
-        obs.pending = Some(pending());
+        journal(&mut obs).pending = Some(pending());
         update(&mut app, Msg::Refreshed(Box::new(obs)));
         key(&mut app, KeyCode::Char('c'));
         app
@@ -221,10 +221,7 @@ fn every_theme_renders_and_no_color_leaves_no_colour() {
 }
 
 /// The app after a refresh that brings `pending` (and `other`, the other tables).
-fn app_with_pending(
-    pending: portcullis::app::observation::PendingCommit,
-    other: Vec<OtherTable>,
-) -> App {
+fn app_with_pending(pending: portcullis::app::observation::Pending, other: Vec<OtherTable>) -> App {
     let mut app = running_app();
     let table = RulesState::Table {
         objects: Vec::new().into(),
@@ -232,7 +229,7 @@ fn app_with_pending(
         rules: rules_at(61),
     };
     let mut obs = observation(61, table, Ok(sockets(true)));
-    obs.pending = Some(pending);
+    journal(&mut obs).pending = Some(pending);
     obs.other_tables = other;
     update(&mut app, Msg::Refreshed(Box::new(obs)));
     app
@@ -261,7 +258,7 @@ fn the_countdown_counts_on_the_boot_clock_whatever_the_wall_clock_does() {
 #[test]
 fn a_commit_still_applying_says_so_instead_of_a_countdown() {
     let mut p = pending();
-    p.deadline = None;
+    p.stage = portcullis::commit::journal::Stage::Applying;
     let mut app = app_with_pending(p, Vec::new());
     for (w, h) in [(80, 24), (113, 34)] {
         let screen = render(&mut app, w, h);
@@ -307,7 +304,7 @@ fn the_selected_rule_says_since_when_it_counts() {
             1_795_947_300_000
         }
     };
-    obs.counting = Some(portcullis::commit::counting::Counting {
+    journal(&mut obs).counting = Some(portcullis::commit::counting::Counting {
         table: "portcullis".into(),
         since: (4u32..12).map(|h| (h, at(h))).collect(),
         ..Default::default()
@@ -402,7 +399,7 @@ fn the_countdown_shows_drops_from_the_operators_own_address_loudly() {
         rules: rules_at(62),
     };
     let mut obs = observation(62, table, Ok(sockets(true)));
-    obs.pending = Some(pending());
+    journal(&mut obs).pending = Some(pending());
     obs.operator_peers = vec!["192.0.2.10".parse().unwrap()];
     let mut feed = drop_feed();
     if let portcullis::app::observation::DropFeed::Reading { entries, .. } = &mut feed {

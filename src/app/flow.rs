@@ -4,7 +4,7 @@
 //! start) and closes with the news of how it ended.
 
 use super::keymap::Action;
-use super::observation::PendingCommit;
+use super::observation::Pending;
 use super::review::{ApplyDone, ApplyFailed, ApplyJob, Review, ReviewRequest, ReviewState, Watch};
 use super::{App, Effect, LiveRequest, Modal, Notice, Screen};
 use crate::commit::Outcome;
@@ -203,7 +203,7 @@ impl App {
 
     /// The pending commit as the journal says now: the countdown opens for a new one and
     /// closes, with the news, when it is resolved (by anyone: us, a guard, another shell).
-    pub(super) fn pending_changed(&mut self, now: Option<PendingCommit>) {
+    pub(super) fn pending_changed(&mut self, now: Option<Pending>) {
         let before = std::mem::replace(&mut self.pending, now);
         match (&self.pending, before) {
             (Some(p), _) => {
@@ -226,7 +226,7 @@ impl App {
                     self.notice = self.news_of(&gone.id);
                 }
             }
-            (None, None) if !self.started => {
+            (None, None) if !self.journal_read => {
                 // News from while the UI was not running: the last commit was rolled back.
                 if let Some(last) = &self.last_commit
                     && last.outcome == Outcome::RolledBack

@@ -38,7 +38,7 @@ use crate::commit::clock::Now;
 use editor::{Editor, Section};
 use form::Form;
 use keymap::Scope;
-use observation::{LastCommit, Observation, OtherTable, PendingCommit, PolicyLoad, RulesState};
+use observation::{Observation, OtherTable, Pending, PolicyLoad, Record, RulesState};
 use review::{ApplyDone, ApplyFailed, ApplyJob, ReviewState, Watch};
 use rules::RuleBook;
 use sockets::SocketRow;
@@ -196,11 +196,11 @@ pub struct App {
     /// The drop log.
     pub drops: DropsPane,
     pub drop_table: TableState,
-    pub pending: Option<PendingCommit>,
+    pub pending: Option<Pending>,
     /// The pending commit's id and when (wall clock) this UI first saw it: drops from the
     /// operators' peers since then are shown in the countdown.
     pub pending_since: Option<(String, u64)>,
-    pub last_commit: Option<LastCommit>,
+    pub last_commit: Option<Record>,
     /// What the countdown watches.
     pub watch: Option<Watch>,
     /// The pending commit whose countdown the operator hid.
@@ -222,8 +222,9 @@ pub struct App {
     pub notice: Option<Notice>,
     pub areas: Areas,
     pub quitting: bool,
-    /// The first refresh has come in (it may bring news of a rollback while away).
-    started: bool,
+    /// A refresh has read the journal (the first one may bring news of a rollback while
+    /// away).
+    journal_read: bool,
 }
 
 #[derive(Debug)]
@@ -343,7 +344,7 @@ impl App {
             notice: None,
             areas: Areas::default(),
             quitting: false,
-            started: false,
+            journal_read: false,
         }
     }
 
@@ -351,7 +352,7 @@ impl App {
     /// status bar and the countdown alike; and whether it can still be kept.
     pub fn countdown(&self) -> Option<(String, bool)> {
         let p = self.pending.as_ref()?;
-        Some(match &p.deadline {
+        Some(match p.deadline() {
             // The window starts when the new table is live.
             None => ("still applying".into(), false),
             Some(d) if d.passed(&self.now) => ("rolling back".into(), false),
@@ -415,7 +416,13 @@ impl App {
         if let Some(text) = obs.policy_text {
             match &mut self.editor {
                 Some(editor) => editor.disk_read(text),
-                None => self.policy_text = Some(text),
+                None => {
+                    self.policy_text = Some(text);
+                    // Gone to edit before the first reading came: edit now.
+                    if self.screen != Screen::Overview {
+                        self.open_editor();
+                    }
+                }
             }
         }
         let live = match &obs.rules {
@@ -445,13 +452,15 @@ impl App {
             }
             Err(e) => self.sockets_error = Some(e),
         }
-        // The baseline is the pending commit's only while it is pending.
-        self.book.counting = obs.counting.clone().map(|mut c| {
-            if obs.pending.as_ref().map(|p| &p.id) != c.baseline_commit.as_ref() {
-                c.baseline_commit = None;
-            }
-            c
-        });
+        if let Some(journal) = &obs.journal {
+            // The baseline is the pending commit's only while it is pending.
+            self.book.counting = journal.counting.clone().map(|mut c| {
+                if journal.pending.as_ref().map(|p| &p.id) != c.baseline_commit.as_ref() {
+                    c.baseline_commit = None;
+                }
+                c
+            });
+        }
         match &obs.rules {
             RulesState::Table {
                 rules, structure, ..
@@ -462,13 +471,16 @@ impl App {
         self.rules_state = obs.rules;
         self.other_tables = obs.other_tables;
         self.grants = obs.grants;
-        self.last_commit = obs.last_commit;
-        match (&obs.pending, &self.pending_since) {
-            (Some(p), Some((id, _))) if *id == p.id => {}
-            (Some(p), _) => self.pending_since = Some((p.id.clone(), obs.at.wall_ms)),
-            (None, _) => self.pending_since = None,
+        if let Some(journal) = obs.journal {
+            self.last_commit = journal.last;
+            match (&journal.pending, &self.pending_since) {
+                (Some(p), Some((id, _))) if *id == p.id => {}
+                (Some(p), _) => self.pending_since = Some((p.id.clone(), obs.at.wall_ms)),
+                (None, _) => self.pending_since = None,
+            }
+            self.pending_changed(journal.pending);
+            self.journal_read = true;
         }
-        self.pending_changed(obs.pending);
         // Every socket, not the filtered ones: "nothing listens" must not depend on `/`.
         // Copied only when there are drops to attribute (the quiet tick copies nothing).
         let listeners: Vec<crate::sockets::Listener> = match &obs.drops {
@@ -486,6 +498,5 @@ impl App {
             &listeners,
         );
         self.apply_filters();
-        self.started = true;
     }
 }

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::commit::Outcome;
-use crate::commit::clock::{Deadline, Now};
+use crate::commit::clock::Now;
+use crate::commit::counting::Counting;
+pub use crate::commit::journal::{Pending, Record};
 use crate::nft::counters::LiveRule;
 use crate::nft::live::LiveObject;
 pub use crate::nft::tables::{OtherChain, OtherTable};
@@ -22,16 +23,15 @@ pub struct Observation {
     pub rules: RulesState,
     /// The other tables in the ruleset, read-only.
     pub other_tables: Vec<OtherTable>,
-    /// The pending commit from the journal, if any.
-    pub pending: Option<PendingCommit>,
-    /// The policy, when the file is new or changed since the last refresh.
+    /// What the journal says; None when it was not read this tick, because one of the
+    /// UI's effects (a confirm, a save, an apply…) was running and may have been writing
+    /// it: the app keeps what it had.
+    pub journal: Option<JournalView>,
+    /// The policy, when the file is new or changed since the last refresh (and was read:
+    /// not while an effect may have been writing it).
     pub policy: Option<PolicyLoad>,
     /// The policy file's text, with the policy (for the editor).
     pub policy_text: Option<Loaded>,
-    /// The last resolved commit in the journal.
-    pub last_commit: Option<LastCommit>,
-    /// Since when our rules count, and the pending commit's baseline.
-    pub counting: Option<crate::commit::counting::Counting>,
     /// What the drop log reader has.
     pub drops: DropFeed,
     /// The addresses the operators are connected from (SSH_CONNECTION, and peers of
@@ -39,6 +39,21 @@ pub struct Observation {
     pub operator_peers: Vec<std::net::IpAddr>,
     /// The live table's grants (temporary access), with their time left.
     pub grants: Vec<crate::nft::grants::Grant>,
+    /// How many of the UI's effects had finished when this reading began: the runtime
+    /// drops a reading that an effect's result overtook (`tui::worker`), since it may
+    /// show the firewall or the files from before that effect.
+    pub effects_done: u64,
+}
+
+/// The journal as a refresh read it: the journal's own records, not copies of them.
+#[derive(Debug, Clone, Default)]
+pub struct JournalView {
+    /// The pending commit, if any.
+    pub pending: Option<Pending>,
+    /// The last resolved commit, for the news after a countdown (or a rollback while away).
+    pub last: Option<Record>,
+    /// Since when our rules count, and the pending commit's baseline.
+    pub counting: Option<Counting>,
 }
 
 /// The drop log as of this refresh.
@@ -63,16 +78,6 @@ impl Default for DropFeed {
     }
 }
 
-/// How the last commit ended, for the news after a countdown (or a rollback while away).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LastCommit {
-    pub id: String,
-    pub outcome: Outcome,
-    pub reason: Option<String>,
-    pub user: String,
-    pub resolved_at_ms: u64,
-}
-
 /// What the rules pane can show.
 #[derive(Debug, Clone)]
 pub enum RulesState {
@@ -91,17 +96,6 @@ pub enum RulesState {
         /// Equal for two readings whose rules differ only in their counters.
         structure: u64,
     },
-}
-
-/// The pending commit, as the status bar needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingCommit {
-    pub id: String,
-    /// None while it is still applying (its window starts when the new table is live).
-    pub deadline: Option<Deadline>,
-    pub user: String,
-    /// The last rollback error, while the guard keeps retrying.
-    pub rollback_error: Option<String>,
 }
 
 /// The policy file as last read.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::prompt::{self, Answer};
 use super::{Cli, eprint, open_backends, print_warnings};
+use crate::commit::Create;
 use crate::commit::backends::RealBackends;
 use crate::commit::clock::Clock;
 use crate::commit::journal::format_time;
@@ -40,7 +41,7 @@ pub fn run(cli: &Cli, opts: &Options) -> u8 {
         }
     };
     let table = policy.settings.table.clone();
-    let m = match open_backends(cli, true) {
+    let m = match open_backends(cli, Create::IfMissing) {
         Ok(m) => m,
         Err(e) => {
             eprint(&format!(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use super::{Cli, RealBackends, eprint, open_backends, print_warnings};
-use crate::commit::Actor;
+use crate::commit::{Actor, Create};
 use crate::policy::Policy;
 use crate::policy::file::load as load_policy;
 
@@ -40,7 +40,7 @@ fn prepare(cli: &Cli, service: &str, source: &str) -> Result<(Policy, IpNet, Rea
         eprint(&format!("portcullis: {source:?}: {e}"));
         INVALID
     })?;
-    let m = open_backends(cli, true).map_err(|e| {
+    let m = open_backends(cli, Create::IfMissing).map_err(|e| {
         eprint(&format!("portcullis: cannot use the state directory: {e}"));
         FAILED
     })?;

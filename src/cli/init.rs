@@ -36,7 +36,7 @@ pub fn run(path: &Path, opts: &Options) -> u8 {
         return EXISTS;
     }
     let names = ServiceNames::load();
-    let table = match sockets::scan(true, &names) {
+    let table = match sockets::scan(sockets::Owners::Find, &names) {
         Ok(t) => t,
         Err(e) => {
             eprint(&format!("portcullis: cannot read the socket table: {e}"));

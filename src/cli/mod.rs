@@ -32,11 +32,11 @@ mod status;
 
 use std::process::ExitCode;
 
-use crate::commit::Actor;
 use crate::commit::backends::{Paths, RealBackends};
 use crate::commit::engine::Engine;
 use crate::commit::guard::absolute;
 use crate::commit::state::StateError;
+use crate::commit::{Actor, Create};
 use crate::nft::backend::NftProcess;
 
 pub use args::{Cli, Command, ImportFrom};
@@ -83,7 +83,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Export { json }) => export::run(&cli.policy, *json),
         Some(Command::Diff) => {
             // The record of the last load spares reading sets that have not changed.
-            let known = open_backends(&cli, false)
+            let known = open_backends(&cli, Create::Never)
                 .ok()
                 .and_then(|m| m.state.load_journal().ok())
                 .and_then(|j| j.live);
@@ -109,7 +109,7 @@ pub fn run(cli: Cli) -> ExitCode {
         ),
         Some(Command::Rules { json }) => {
             let here = crate::commit::plan::place();
-            let counting = open_backends(&cli, false)
+            let counting = open_backends(&cli, Create::Never)
                 .ok()
                 .and_then(|m| m.state.load_counting())
                 .filter(|c| c.place == here);
@@ -166,7 +166,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }) => rollback::run(&cli, commit.as_deref(), *at_deadline),
         Some(Command::Status { json }) => status::run(&cli, *json),
         Some(Command::Restore) => restore::run(&cli),
-        Some(Command::Guard { commit }) => match open_backends(&cli, false) {
+        Some(Command::Guard { commit }) => match open_backends(&cli, Create::Never) {
             Ok(m) => crate::commit::guard::run_guard(&m.engine(Actor::Guard), &m.state, commit),
             Err(_) => 2,
         },
@@ -199,15 +199,15 @@ pub fn paths(cli: &Cli) -> Paths {
     }
 }
 
-/// Opens the state directory (creating it if `create`) and the other backends.
-pub fn open_backends(cli: &Cli, create: bool) -> Result<RealBackends, StateError> {
+/// Opens the state directory (creating it if `create` says so) and the other backends.
+pub fn open_backends(cli: &Cli, create: Create) -> Result<RealBackends, StateError> {
     RealBackends::open(&paths(cli), create)
 }
 
 /// The machinery for `confirm` and `rollback`, or the exit status after saying why not:
 /// 1 if nothing was ever applied here, 2 if the state directory is unusable.
 pub fn open_existing(cli: &Cli) -> Result<RealBackends, u8> {
-    match open_backends(cli, false) {
+    match open_backends(cli, Create::Never) {
         Ok(m) => Ok(m),
         Err(e) if e.is_not_found() => {
             eprint("portcullis: no commit is pending (nothing was ever applied here)");
@@ -232,7 +232,7 @@ pub fn print_warnings(engine: &Engine<'_>) {
 /// the operator told.
 pub fn recover_first(cli: &Cli) {
     // No state directory, or not ours to read (not root): nothing we could recover.
-    let Ok(m) = open_backends(cli, false) else {
+    let Ok(m) = open_backends(cli, Create::Never) else {
         return;
     };
     let engine = m.engine(Actor::Recovery);

@@ -2,10 +2,10 @@
 //! ruleset that verifies (never a pending one).
 
 use super::{Cli, eprint, open_backends, print_warnings};
-use crate::commit::Actor;
+use crate::commit::{Actor, Create};
 
 pub fn run(cli: &Cli) -> u8 {
-    let m = match open_backends(cli, false) {
+    let m = match open_backends(cli, Create::Never) {
         Ok(m) => m,
         Err(e) if e.is_not_found() => {
             outln!("no confirmed ruleset yet; nothing loaded");

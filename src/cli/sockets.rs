@@ -56,7 +56,14 @@ pub struct Options {
 pub fn run(path: &Path, nft: &dyn Nft, opts: &Options) -> u8 {
     let (as_json, suggestions) = (opts.json, opts.suggest);
     let names = ServiceNames::load();
-    let table = match sockets::scan(opts.processes, &names) {
+    let table = match sockets::scan(
+        if opts.processes {
+            sockets::Owners::Find
+        } else {
+            sockets::Owners::Skip
+        },
+        &names,
+    ) {
         Ok(t) => t,
         Err(e) => {
             eprint(&format!("portcullis: cannot read the socket table: {e}"));

@@ -4,10 +4,10 @@
 use serde_json::{Value, json};
 
 use super::{Cli, eprint, open_backends};
-use crate::commit::Journal;
 use crate::commit::clock::{Clock, Now, SystemClock};
 use crate::commit::journal::format_time;
 use crate::commit::state::StateError;
+use crate::commit::{Create, Journal};
 
 /// How many past commits the text view lists (JSON lists all the journal keeps).
 const SHOWN: usize = 5;
@@ -29,7 +29,7 @@ pub struct Health {
 
 pub fn run(cli: &Cli, as_json: bool) -> u8 {
     let now = SystemClock::new().now();
-    let (journal, health) = match open_backends(cli, false) {
+    let (journal, health) = match open_backends(cli, Create::Never) {
         Ok(m) => {
             let (journal, journal_error) = match m.state.load_journal() {
                 Ok(j) => (j, None),

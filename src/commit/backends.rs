@@ -9,7 +9,7 @@ use super::audit::{Actor, Who};
 use super::clock::SystemClock;
 use super::engine::{Backends, Engine};
 use super::guard::{ProcessGuards, absolute};
-use super::state::{StateDir, StateError};
+use super::state::{Create, StateDir, StateError};
 use crate::nft::backend::NftProcess;
 
 /// Where the backends are.
@@ -31,8 +31,8 @@ pub struct RealBackends {
 }
 
 impl RealBackends {
-    /// Opens the state directory (creating it if `create`).
-    pub fn open(paths: &Paths, create: bool) -> Result<RealBackends, StateError> {
+    /// Opens the state directory (creating it if `create` says so) and the rest.
+    pub fn open(paths: &Paths, create: Create) -> Result<RealBackends, StateError> {
         let state = StateDir::open(&absolute(&paths.state_dir), create)?;
         let nft = absolute(&paths.nft);
         Ok(RealBackends {

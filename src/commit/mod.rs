@@ -27,4 +27,4 @@ pub mod syslog;
 pub use audit::{Actor, Who};
 pub use engine::{Applied, ApplyRequest, CommitError, Engine, RollbackOutcome, Window};
 pub use journal::{Journal, Outcome, Pending};
-pub use state::StateDir;
+pub use state::{Create, StateDir};

@@ -152,6 +152,11 @@ impl Plan {
         }
     }
 
+    /// The confirm window as the policy sets it (the UI's commit).
+    pub fn policy_window(&self) -> Window {
+        self.window(None, false)
+    }
+
     /// The confirm window: the policy's `confirm_timeout` and `confirm` setting unless the
     /// caller overrides them (`apply --confirm-timeout`, `--require-new-session`).
     pub fn window(&self, timeout: Option<Duration>, require_new_session: bool) -> Window {
@@ -357,7 +362,7 @@ fn operator_connections() -> Vec<(SshConnection, String)> {
         candidates.push((c, "your SSH session".to_string()));
     }
     // Without the socket table (no permission, no netlink) SSH_CONNECTION still counts.
-    if let Ok(table) = sockets::scan(true, &ServiceNames::default()) {
+    if let Ok(table) = sockets::scan(sockets::Owners::Find, &ServiceNames::default()) {
         for c in &table.connections {
             let Some(p) = c
                 .process

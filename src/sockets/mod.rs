@@ -105,15 +105,20 @@ pub fn ephemeral_range() -> std::ops::RangeInclusive<u16> {
         .unwrap_or(suggest::DEFAULT_EPHEMERAL)
 }
 
-/// Reads the socket table. With `processes`, owners are found by scanning /proc/*/fd,
-/// which costs in proportion to all open files on the machine.
-pub fn scan(processes: bool, names: &ServiceNames) -> io::Result<Table> {
-    scan_with_owners(names, |_listeners| {
-        if processes {
-            procs::socket_owners()
-        } else {
-            HashMap::new()
-        }
+/// Whether a scan finds the process that owns each socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owners {
+    /// By walking /proc/*/fd, which costs in proportion to all open files on the machine.
+    Find,
+    /// Leave `process` empty.
+    Skip,
+}
+
+/// Reads the socket table, with its owners if `owners` says so.
+pub fn scan(owners: Owners, names: &ServiceNames) -> io::Result<Table> {
+    scan_with_owners(names, |_listeners| match owners {
+        Owners::Find => procs::socket_owners(),
+        Owners::Skip => HashMap::new(),
     })
 }
 

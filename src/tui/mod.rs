@@ -1,16 +1,19 @@
 //! The terminal UI's runtime: one event loop that blocks on one channel, fed by an input
-//! thread (crossterm), a signal thread (SIGTERM, SIGHUP, SIGINT) and a worker thread that
-//! does all IO (refresh, confirm, rollback). The loop wakes for a message, for the refresh
+//! thread (crossterm), a signal thread (SIGTERM, SIGHUP, SIGINT) and the worker's two
+//! threads that do all IO (`worker`: the refresh, and the effects: confirm, apply…). The
+//! loop wakes for a message, for the refresh
 //! tick, and for the countdown second while a commit is pending; otherwise it sleeps, and
 //! it draws only when `update` says something changed.
 
 pub mod drop_feed;
+mod in_flight;
 mod operations;
 mod owners;
 pub mod refresh;
 pub mod ruleset;
 pub mod start;
 mod terminal;
+mod worker;
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -28,8 +31,9 @@ pub use owners::OwnerCache;
 pub use refresh::Sources;
 pub use ruleset::RulesetReader;
 pub use terminal::NoTerminal;
+use worker::Worker;
 
-/// What the UI does to the firewall and the policy file, run on the worker thread:
+/// What the UI does to the firewall and the policy file, run on the worker's effects thread:
 /// `operations` does it through the same engine as the CLI's commands; tests use fakes.
 pub trait Operations: Send {
     /// A confirm, a rollback, a grant or a revoke; what to tell the operator.
@@ -54,12 +58,6 @@ pub struct Options {
     pub operations: Box<dyn Operations>,
 }
 
-/// What the worker thread is asked to do.
-enum Job {
-    Refresh,
-    Effect(Effect),
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum TuiError {
     #[error(transparent)]
@@ -77,7 +75,7 @@ pub fn run(opts: Options) -> Result<(), TuiError> {
     } = opts;
     let refresh_every = config.refresh;
     let (tx, rx) = mpsc::channel::<Msg>();
-    let jobs = spawn_worker(sources, operations, tx.clone());
+    let worker = Worker::spawn(sources, operations, tx.clone());
     spawn_signals(tx.clone());
     let mut terminal = terminal::enter()?;
     spawn_input(tx);
@@ -89,7 +87,7 @@ pub fn run(opts: Options) -> Result<(), TuiError> {
         &mut app,
         &theme,
         &rx,
-        &jobs,
+        &worker,
         refresh_every,
         &clock,
     );
@@ -103,18 +101,18 @@ fn event_loop(
     app: &mut App,
     theme: &Theme,
     rx: &Receiver<Msg>,
-    jobs: &Sender<Job>,
+    worker: &Worker,
     refresh_every: Duration,
     clock: &dyn Clock,
 ) -> Result<(), TuiError> {
     let mut next_refresh = Instant::now() + refresh_every;
-    let _ = jobs.send(Job::Refresh);
+    worker.refresh();
     app.refreshing = true;
     terminal.draw(|f| crate::ui::draw(f, app, theme))?;
     loop {
         let now = Instant::now();
         let mut wake = next_refresh.saturating_duration_since(now);
-        if let Some(deadline) = app.pending.as_ref().and_then(|p| p.deadline.as_ref()) {
+        if let Some(deadline) = app.pending.as_ref().and_then(|p| p.deadline()) {
             // The countdown moves every second even with a slower refresh: wake when the
             // seconds left change.
             let left = deadline.left(&clock.now()).as_millis() as u64;
@@ -124,6 +122,11 @@ fn event_loop(
             }));
         }
         let msg = match rx.recv_timeout(wake) {
+            // Taken before an effect whose result is already here: read again.
+            Ok(Msg::Refreshed(obs)) if worker.overtaken(&obs) => {
+                worker.read_again();
+                continue;
+            }
             Ok(msg) => msg,
             Err(RecvTimeoutError::Timeout) => Msg::Clock {
                 now: clock.now(),
@@ -137,43 +140,15 @@ fn event_loop(
                 Effect::Quit => return Ok(()),
                 Effect::Refresh => {
                     next_refresh = Instant::now() + refresh_every;
-                    let _ = jobs.send(Job::Refresh);
+                    worker.refresh();
                 }
-                other => {
-                    let _ = jobs.send(Job::Effect(other));
-                }
+                other => worker.run(other),
             }
         }
         if reaction.redraw {
             terminal.draw(|f| crate::ui::draw(f, app, theme))?;
         }
     }
-}
-
-/// All IO, one job at a time, so a slow nft never piles refreshes up.
-fn spawn_worker(mut sources: Sources, ops: Box<dyn Operations>, tx: Sender<Msg>) -> Sender<Job> {
-    let (jobs, queue) = mpsc::channel::<Job>();
-    std::thread::spawn(move || {
-        for job in queue {
-            let msg = match job {
-                Job::Refresh => Msg::Refreshed(Box::new(sources.observe())),
-                Job::Effect(effect) => match effect {
-                    Effect::Live(request) => Msg::LiveDone(ops.live(request)),
-                    Effect::Review(request) => Msg::Reviewed(ops.review(&request).map(Box::new)),
-                    Effect::Save { text, stamp } => Msg::Saved(ops.save(&text, stamp.as_ref())),
-                    Effect::Reload => Msg::Reloaded(ops.reload()),
-                    Effect::Apply(job) => {
-                        Msg::Applied(ops.apply(&job).map(Box::new).map_err(Box::new))
-                    }
-                    Effect::Refresh | Effect::Quit => continue,
-                },
-            };
-            if tx.send(msg).is_err() {
-                break;
-            }
-        }
-    });
-    jobs
 }
 
 fn spawn_input(tx: Sender<Msg>) {

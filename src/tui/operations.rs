@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::Operations;
 use crate::app::review::{ApplyDone, ApplyFailed, ApplyJob, Review, ReviewRequest};
 use crate::app::{LiveRequest, SaveFailed};
+use crate::commit::Create;
 use crate::commit::backends::{Paths, RealBackends};
 use crate::commit::clock::Clock;
 use crate::commit::engine::Engine;
@@ -51,7 +52,7 @@ impl TuiOperations {
         self.policy.display().to_string()
     }
 
-    fn open_backends(&self, create: bool) -> Result<RealBackends, String> {
+    fn open_backends(&self, create: Create) -> Result<RealBackends, String> {
         RealBackends::open(&self.paths, create)
             .map_err(|e| format!("cannot use the state directory: {e}"))
     }
@@ -62,7 +63,9 @@ impl TuiOperations {
     /// operator accepted it. The error says why not, and whether the review is stale.
     fn apply_saved(&self, job: &ApplyJob) -> Result<(Pending, u64), (String, bool)> {
         let policy = load_policy(self.path()).map_err(|e| (e, false))?;
-        let m = self.open_backends(true).map_err(|e| (e, false))?;
+        let m = self
+            .open_backends(Create::IfMissing)
+            .map_err(|e| (e, false))?;
         let known = m.state.load_journal().ok().and_then(|j| j.live);
         let plan = Plan::read(&m.nft, policy, known.as_ref(), &self.name(), WithDiff::Yes)
             .map_err(|e| (format!("cannot read the live table: {e}"), false))?;
@@ -79,7 +82,7 @@ impl TuiOperations {
         let applied = engine.apply(&ApplyRequest {
             plan: &plan,
             shown: Some(&job.review.live_text),
-            window: Some(plan.window(None, false)),
+            window: Some(plan.policy_window()),
             adopt: false,
             policy_name: &name,
         });
@@ -110,7 +113,7 @@ impl TuiOperations {
 
 impl Operations for TuiOperations {
     fn live(&self, request: LiveRequest) -> Result<String, String> {
-        let m = self.open_backends(false)?;
+        let m = self.open_backends(Create::Never)?;
         let engine = m.engine(Actor::Operator);
         let result = match request {
             LiveRequest::Confirm => engine
@@ -192,7 +195,7 @@ impl Operations for TuiOperations {
         let saved = policy::parse(&request.saved).unwrap_or_default();
         let nft = crate::nft::backend::NftProcess::new(&self.paths.nft);
         let known = self
-            .open_backends(false)
+            .open_backends(Create::Never)
             .ok()
             .and_then(|m| m.state.load_journal().ok())
             .and_then(|j| j.live);

@@ -1,19 +1,19 @@
 //! The refresh worker's reading of the system: sockets (netlink and /proc), the ruleset
 //! (`nft -t -j list ruleset`: counters, and milliseconds even with huge sets), the journal
-//! and the policy file. Runs on the worker thread, never on the render path.
+//! and the policy file. Runs on the worker's refresh thread, never on the render path.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::drop_feed::DropSource;
+use super::in_flight::InFlight;
 use super::owners::OwnerCache;
 use super::ruleset::RulesetReader;
 use crate::app::observation::{
-    DropFeed, LastCommit, Observation, OtherTable, PendingCommit, PolicyLoad, RulesState,
+    DropFeed, JournalView, Observation, OtherTable, PolicyLoad, RulesState,
 };
-use crate::commit::StateDir;
 use crate::commit::clock::{Clock, SystemClock};
-use crate::commit::counting::Counting;
+use crate::commit::{Create, StateDir};
 use crate::nft::backend::Nft;
 use crate::nft::droplog;
 use crate::policy::file::{self, Loaded};
@@ -33,7 +33,7 @@ pub struct Sources {
     /// The policy file as last read (None: not yet), to read it again only when it changes.
     pub policy_seen: Option<FileStamp>,
     /// The policy as read at start, handed to the first refresh: reading a big policy
-    /// again on the worker thread would double the start's peak memory.
+    /// again on the refresh thread would double the start's peak memory.
     pub first_policy: Option<PolicyLoad>,
     /// The policy file's text as read at start, for the editor.
     pub first_text: Option<Loaded>,
@@ -75,12 +75,15 @@ impl SocketTable for KernelSockets {
 }
 
 impl Sources {
-    pub fn observe(&mut self) -> Observation {
+    /// One reading of everything. The journal and the policy file are read only while
+    /// none of the UI's effects runs (`in_flight`): a save or an apply writes them, and a
+    /// reading from halfway through would look like someone else's change.
+    pub fn observe(&mut self, in_flight: &InFlight) -> Observation {
+        let effects_done = in_flight.finished();
+        let (policy, policy_text, journal) = self.files_if_quiet(in_flight);
         let table = self.sockets.read(&self.names);
         let operator_peers = operator_peers(self.ssh_peer, table.as_ref().ok());
         let sockets = table.map(|t| t.listeners).map_err(|e| e.to_string());
-        let (policy, policy_text) = self.policy_if_changed();
-        let (pending, last_commit, counting) = self.journal();
         let (rules, other_tables) = if self.read_only {
             (RulesState::NeedsPrivilege, Vec::new())
         } else {
@@ -93,15 +96,50 @@ impl Sources {
             sockets,
             rules,
             other_tables,
-            pending,
+            journal,
             policy,
             policy_text,
-            last_commit,
-            counting,
             drops,
             operator_peers,
             grants,
+            effects_done,
         }
+    }
+
+    /// Counts the policy file as never read, so the next reading sends it: the reading
+    /// that last sent it was dropped (`Worker::overtaken`).
+    pub fn forget_files(&mut self) {
+        self.policy_seen = None;
+    }
+
+    /// The policy file (when it changed) and the journal, read with no effect running;
+    /// nothing, and the file still counted as unread, when one ran at any point.
+    fn files_if_quiet(
+        &mut self,
+        in_flight: &InFlight,
+    ) -> (Option<PolicyLoad>, Option<Loaded>, Option<JournalView>) {
+        let Some(quiet) = in_flight.quiet() else {
+            return (None, None, None);
+        };
+        let (seen, first_policy, first_text) = (
+            self.policy_seen,
+            self.first_policy.is_some(),
+            self.first_text.is_some(),
+        );
+        let (policy, text) = self.policy_if_changed();
+        let journal = self.journal();
+        if in_flight.still_quiet(quiet) {
+            return (policy, text, Some(journal));
+        }
+        // An effect began while reading: next time, read again what was read now.
+        self.policy_seen = seen;
+        if first_policy {
+            self.first_policy = policy;
+        }
+        if first_text {
+            self.first_text = text;
+        }
+        (None, None, None)
     }
 
     /// The grants, read (one listing per grant set) only when the table has grant sets,
@@ -177,30 +215,24 @@ impl Sources {
     }
 
     /// The pending commit, the last resolved one, and since when the rules count.
-    fn journal(&self) -> (Option<PendingCommit>, Option<LastCommit>, Option<Counting>) {
+    fn journal(&self) -> JournalView {
         // Not root, or nothing ever applied: no journal to read, nothing pending.
-        let Some(state) = StateDir::open(&self.state_dir, false).ok() else {
-            return (None, None, None);
+        let Some(state) = StateDir::open(&self.state_dir, Create::Never).ok() else {
+            return JournalView::default();
         };
         // A record made in another boot or namespace numbers other rules.
         let counting = state.load_counting().filter(|c| c.place == self.place);
-        let Some(journal) = state.load_journal().ok() else {
-            return (None, None, counting);
+        let Some(mut journal) = state.load_journal().ok() else {
+            return JournalView {
+                counting,
+                ..JournalView::default()
+            };
         };
-        let pending = journal.pending.map(|p| PendingCommit {
-            deadline: p.deadline().cloned(),
-            id: p.id,
-            user: p.user,
-            rollback_error: p.rollback_error,
-        });
-        let last = journal.history.last().map(|r| LastCommit {
-            id: r.id.clone(),
-            outcome: r.outcome,
-            reason: r.reason.clone(),
-            user: r.user.clone(),
-            resolved_at_ms: r.resolved_at_ms,
-        });
-        (pending, last, counting)
+        JournalView {
+            pending: journal.pending,
+            last: journal.history.pop(),
+            counting,
+        }
     }
 
     /// The policy and its text when the file changed since the last look (by mtime; the
@@ -267,7 +299,7 @@ fn operator_peers(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -276,7 +308,7 @@ mod tests {
     use crate::nft::live::LiveObject;
 
     /// A socket table of the test's: the listeners and connections given, or a failure.
-    struct FakeSockets(Option<sockets::Table>);
+    pub(in crate::tui) struct FakeSockets(pub Option<sockets::Table>);
 
     impl SocketTable for FakeSockets {
         fn read(&mut self, _: &ServiceNames) -> std::io::Result<sockets::Table> {
@@ -286,7 +318,10 @@ mod tests {
         }
     }
 
-    fn sources_with(sockets: FakeSockets, ssh_peer: Option<std::net::IpAddr>) -> Sources {
+    pub(in crate::tui) fn sources_with(
+        sockets: FakeSockets,
+        ssh_peer: Option<std::net::IpAddr>,
+    ) -> Sources {
         Sources {
             clock: SystemClock::new(),
             nft: Box::new(OneGrant {
@@ -335,7 +370,7 @@ mod tests {
             ],
         };
         let own: std::net::IpAddr = "203.0.113.5".parse().expect("address");
-        let obs = sources_with(FakeSockets(Some(table)), Some(own)).observe();
+        let obs = sources_with(FakeSockets(Some(table)), Some(own)).observe(&InFlight::default());
         let want: Vec<std::net::IpAddr> = ["203.0.113.5", "192.0.2.7", "2001:db8::9"]
             .iter()
             .map(|a| a.parse().expect("address"))
@@ -347,7 +382,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_socket_table_is_said_and_the_rest_still_read() {
-        let obs = sources_with(FakeSockets(None), None).observe();
+        let obs = sources_with(FakeSockets(None), None).observe(&InFlight::default());
         assert_eq!(obs.sockets, Err("no socket table in this test".to_string()));
         assert!(obs.operator_peers.is_empty());
     }

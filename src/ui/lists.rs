@@ -47,17 +47,16 @@ pub fn draw_services(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
         })
         .collect();
     let columns = [
-        column(&[""], 1, None, false),
-        column(&["NAME"], 8, None, false),
-        column(&["PORTS"], 7, None, true),
-        column(
+        fixed(&[""], 1, None),
+        fixed(&["NAME"], 8, None),
+        growing(&["PORTS"], 7, None),
+        growing(
             &["ALLOW (→ out: TO, ↔ both)", "ALLOW (→ out: TO)", "ALLOW"],
             7,
             None,
-            true,
         ),
-        column(&["INTERFACES", "IFACES"], 6, Some(1), false),
-        column(&["PKT/S"], 5, Some(2), false),
+        fixed(&["INTERFACES", "IFACES"], 6, Some(1)),
+        fixed(&["PKT/S"], 5, Some(2)),
     ];
     let detail = app.service_table.selected().and_then(|i| {
         let row = app.visible_services().get(i).copied()?;
@@ -120,11 +119,11 @@ pub fn draw_networks(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
         })
         .collect();
     let columns = [
-        column(&[""], 1, None, false),
-        column(&["NAME"], 8, None, false),
-        column(&["ENTRIES"], 7, Some(1), false),
-        column(&["ADDRESSES"], 10, None, true),
-        column(&["USED BY"], 7, None, true),
+        fixed(&[""], 1, None),
+        fixed(&["NAME"], 8, None),
+        fixed(&["ENTRIES"], 7, Some(1)),
+        growing(&["ADDRESSES"], 10, None),
+        growing(&["USED BY"], 7, None),
     ];
     draw_list(
         frame,
@@ -140,15 +139,23 @@ pub fn draw_networks(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect
     );
 }
 
-/// A column of a list: its headers (longest first), how narrow a cut may make it,
-/// when it gives way whole, whether it takes spare width.
-fn column<'a>(headers: &'a [&'a str], min: u16, drop_rank: Option<u8>, grows: bool) -> Column<'a> {
+/// A column of a list that keeps its width: its headers (longest first), how narrow a cut
+/// may make it, when it gives way whole.
+fn fixed<'a>(headers: &'a [&'a str], min: u16, drop_rank: Option<u8>) -> Column<'a> {
     Column {
         headers,
         widest: 0,
         min,
         drop_rank,
-        grows,
+        grows: false,
+    }
+}
+
+/// A column of a list that takes spare width (the lists' values of any length).
+fn growing<'a>(headers: &'a [&'a str], min: u16, drop_rank: Option<u8>) -> Column<'a> {
+    Column {
+        grows: true,
+        ..fixed(headers, min, drop_rank)
     }
 }
 
@@ -174,13 +181,13 @@ pub fn draw_blocks(frame: &mut Frame, app: &mut App, theme: &Theme, area: Rect) 
         })
         .collect();
     let columns = [
-        column(&[""], 1, None, false),
-        column(&["NAME"], 8, None, false),
-        column(&["FROM"], 10, None, true),
-        column(&["PORTS"], 7, None, true),
-        column(&["ACTION"], 6, None, false),
-        column(&["DIRECTION", "DIR"], 3, Some(1), false),
-        column(&["PKT/S"], 5, Some(2), false),
+        fixed(&[""], 1, None),
+        fixed(&["NAME"], 8, None),
+        growing(&["FROM"], 10, None),
+        growing(&["PORTS"], 7, None),
+        fixed(&["ACTION"], 6, None),
+        fixed(&["DIRECTION", "DIR"], 3, Some(1)),
+        fixed(&["PKT/S"], 5, Some(2)),
     ];
     let detail = app.block_table.selected().and_then(|i| {
         let row = app.visible_blocks().get(i).copied()?;

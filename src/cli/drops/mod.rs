@@ -173,7 +173,9 @@ impl Sockets {
             .is_none_or(|t| t.elapsed() > Duration::from_secs(5))
         {
             self.read_at = Some(Instant::now());
-            self.listeners = sockets::scan(false, &self.names).ok().map(|t| t.listeners);
+            self.listeners = sockets::scan(sockets::Owners::Skip, &self.names)
+                .ok()
+                .map(|t| t.listeners);
         }
         self.listeners.as_deref()
     }

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::*;
+use crate::commit::Create;
 use crate::commit::audit::Who;
 use crate::commit::clock::{Clock, FakeClock, Now};
 use crate::commit::journal::{Outcome, Pending, Stage};
@@ -190,7 +191,7 @@ struct World {
 impl World {
     fn new() -> World {
         let dir = tempfile::tempdir().expect("tempdir");
-        let state = StateDir::open(&dir.path().join("state"), true).expect("state");
+        let state = StateDir::open(&dir.path().join("state"), Create::IfMissing).expect("state");
         World {
             _dir: dir,
             state,

@@ -138,10 +138,23 @@ fn make_dir(dir: &Path, recursive: bool) -> Result<(), StateError> {
     }
 }
 
+/// Whether opening a state directory may make it: only what is about to record a commit
+/// (`apply`, `grant`, the UI's commit) does; what reads it, or puts the firewall back,
+/// opens what is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// Make the directory (0700) and its subdirectories where missing.
+    IfMissing,
+    /// Open it as it is; a missing one is an error that `is_not_found`.
+    Never,
+}
+
 impl StateDir {
-    /// Opens the directory, creating it (0700) if `create`. Refuses one that another user
-    /// can write to, and one that is (or whose `commits/` or `guards/` is) a symlink.
-    pub fn open(root: &Path, create: bool) -> Result<StateDir, StateError> {
+    /// Opens the directory, creating it (0700) if `create` says so. Refuses one that
+    /// another user can write to, and one that is (or whose `commits/` or `guards/` is) a
+    /// symlink.
+    pub fn open(root: &Path, create: Create) -> Result<StateDir, StateError> {
+        let create = create == Create::IfMissing;
         if create {
             make_dir(root, true)?;
         }

@@ -11,7 +11,7 @@ use crate::commit::state::scripts::{applied_file, before_file};
 fn journal_round_trips_and_is_private() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("state");
-    let dir = StateDir::open(&root, true).expect("open");
+    let dir = StateDir::open(&root, Create::IfMissing).expect("open");
     assert_eq!(dir.load_journal().expect("empty"), Journal::default());
     let j = Journal {
         pending: Some(sample_pending("x", 9)),
@@ -34,7 +34,7 @@ fn journal_round_trips_and_is_private() {
 fn a_directory_others_can_write_is_refused() {
     let tmp = tempfile::tempdir().expect("tempdir");
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
-    let err = StateDir::open(tmp.path(), false).expect_err("refused");
+    let err = StateDir::open(tmp.path(), Create::Never).expect_err("refused");
     assert!(err.to_string().contains("chmod 700"), "{err}");
 }
 
@@ -46,18 +46,18 @@ fn a_state_directory_that_is_a_symlink_is_refused_even_to_a_private_directory() 
     fs::set_permissions(&real, fs::Permissions::from_mode(0o700)).expect("chmod");
     let link = tmp.path().join("link");
     std::os::unix::fs::symlink(&real, &link).expect("link");
-    let err = StateDir::open(&link, true).expect_err("refused");
+    let err = StateDir::open(&link, Create::IfMissing).expect_err("refused");
     assert!(err.to_string().contains("symbolic link"), "{err}");
 }
 
 #[test]
 fn symlinked_subdirectories_and_files_are_refused() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = StateDir::open(&tmp.path().join("s"), true).expect("open");
+    let dir = StateDir::open(&tmp.path().join("s"), Create::IfMissing).expect("open");
     let elsewhere = tempfile::tempdir().expect("elsewhere");
     fs::remove_dir(dir.path("guards")).expect("rm");
     std::os::unix::fs::symlink(elsewhere.path(), dir.path("guards")).expect("plant");
-    let err = StateDir::open(dir.root(), true).expect_err("refused");
+    let err = StateDir::open(dir.root(), Create::IfMissing).expect_err("refused");
     assert!(err.to_string().contains("symbolic link"), "{err}");
 
     let victim = elsewhere.path().join("victim");
@@ -73,7 +73,7 @@ fn symlinked_subdirectories_and_files_are_refused() {
 #[test]
 fn a_damaged_journal_is_reported_by_load_and_set_aside_by_repair() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = StateDir::open(tmp.path(), true).expect("open");
+    let dir = StateDir::open(tmp.path(), Create::IfMissing).expect("open");
     fs::write(dir.path("journal.json"), "{ not json").expect("write");
     let err = dir.load_journal().expect_err("corrupt");
     assert!(err.to_string().contains("damaged"), "{err}");
@@ -98,7 +98,7 @@ fn a_damaged_journal_is_reported_by_load_and_set_aside_by_repair() {
 #[test]
 fn pruning_keeps_the_files_of_commits_the_journal_still_names() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = StateDir::open(tmp.path(), true).expect("open");
+    let dir = StateDir::open(tmp.path(), Create::IfMissing).expect("open");
     let mut j = Journal::default();
     for n in 0..HISTORY_LIMIT + 5 {
         let id = format!("c{n:02}");
@@ -124,7 +124,7 @@ fn pruning_keeps_the_files_of_commits_the_journal_still_names() {
 #[test]
 fn the_lock_is_exclusive_and_names_its_holder() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = StateDir::open(tmp.path(), true).expect("open");
+    let dir = StateDir::open(tmp.path(), Create::IfMissing).expect("open");
     let held = dir.lock(Duration::ZERO, "apply by alice").expect("first");
     let err = dir
         .lock(Duration::from_millis(50), "apply by bob")
@@ -139,7 +139,7 @@ fn the_lock_is_exclusive_and_names_its_holder() {
 fn a_copy_of_the_lock_keeps_it_held_after_the_holder_lets_go() {
     // What an nft child does with the descriptor it inherits.
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = StateDir::open(tmp.path(), true).expect("open");
+    let dir = StateDir::open(tmp.path(), Create::IfMissing).expect("open");
     let held = dir.lock(Duration::ZERO, "apply").expect("lock");
     let child_copy = held.file().try_clone().expect("dup");
     drop(held);
@@ -161,7 +161,7 @@ fn the_default_state_directory_locks_in_run_and_others_lock_in_themselves() {
 #[test]
 fn a_lock_directory_others_can_write_is_refused() {
     let dir = tempfile::tempdir().expect("dir");
-    let state = StateDir::open(&dir.path().join("state"), true).expect("state");
+    let state = StateDir::open(&dir.path().join("state"), Create::IfMissing).expect("state");
     let run = dir.path().join("run");
     fs::create_dir(&run).expect("run");
     fs::set_permissions(&run, fs::Permissions::from_mode(0o777)).expect("chmod");
@@ -180,7 +180,7 @@ fn a_lock_directory_others_can_write_is_refused() {
 #[test]
 fn the_confirmed_copy_is_a_file_of_its_own_that_replaces_atomically() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = StateDir::open(tmp.path(), true).expect("open");
+    let dir = StateDir::open(tmp.path(), Create::IfMissing).expect("open");
     for id in ["a", "b"] {
         let script = scripts::with_header(id, "t", &format!("# {id}\n"));
         dir.write(&applied_file(id), script.as_bytes())
