@@ -617,3 +617,95 @@ proptest! {
         }
     }
 }
+
+// ---------- the exposure names whom the evaluator lets in ----------
+
+/// Whether `address` is in `label`, as an exposure names it: a network of the policy, or
+/// a prefix written in an `allow`.
+fn in_label(policy: &Policy, label: &str, address: IpAddr) -> bool {
+    match policy.networks.get(label) {
+        Some(network) => network.entries.iter().any(|n| n.contains(&address)),
+        None => label
+            .parse::<IpNet>()
+            .is_ok_and(|net| net.contains(&address)),
+    }
+}
+
+fn random_address() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        any::<u32>().prop_map(|a| IpAddr::from(a.to_be_bytes())),
+        any::<u128>().prop_map(|a| IpAddr::from(a.to_be_bytes())),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The evaluator (`eval`) is the reference the other readings of the input chain are
+    /// held to: the compiled rules admit what it accepts (above, and against the kernel in
+    /// `kernel_model`), the live exposure equals the policy's exposure (above), and here
+    /// the policy's exposure of a socket names exactly the sources the evaluator lets in
+    /// to it: anyone, the members of the networks named, or nobody.
+    #[test]
+    fn the_exposure_names_exactly_the_sources_the_evaluator_lets_in(
+        networks in prop::collection::vec(prop::collection::vec(net(), 1..4), 3),
+        services in prop::collection::vec(service(), 1..4),
+        pick in any::<prop::sample::Index>(),
+        random_port in 1u16..2100,
+        proto in prop::sample::select(vec!["tcp", "udp"]),
+        bound in 0u8..3,
+        random_addrs in prop::collection::vec(random_address(), 6),
+    ) {
+        let text = policy_text(&networks, &services);
+        let policy = policy::parse(&text).expect("generated policies are valid");
+        // Mostly a port some service names (its edges), so that few sockets are uncovered.
+        let mut ports: Vec<u16> = services
+            .iter()
+            .flat_map(|s| s.ports.iter().flat_map(|(a, b, _)| [*a, *b]))
+            .collect();
+        ports.push(random_port);
+        let port = *pick.get(&ports);
+        let socket = listener(proto, port, bound);
+        let exposure = portcullis::sockets::exposure::exposure(&policy, &socket);
+        let (v4, v6) = socket.families();
+        let takes = |a: IpAddr| (a.is_ipv4() && v4) || (a.is_ipv6() && v6);
+        // Whoever it names can come in: each network named has addresses the socket takes.
+        if let Exposure::Networks(labels) = &exposure {
+            for label in labels {
+                let entries: Vec<IpNet> = match policy.networks.get(label) {
+                    Some(network) => network.entries.clone(),
+                    None => label.parse().into_iter().collect(),
+                };
+                prop_assert!(
+                    entries.iter().any(|n| takes(n.addr())),
+                    "{} names {}, which has no address a {:?} socket takes:\n{}",
+                    exposure, label, socket.address, text
+                );
+            }
+        }
+        for source in probe_addresses(&policy, &random_addrs) {
+            if !takes(source) {
+                continue;
+            }
+            let packet = portcullis::eval::Packet {
+                source,
+                protocol: socket.protocol,
+                port,
+                interface: Some("eth0"),
+                destination: None,
+            };
+            let accepted =
+                portcullis::eval::evaluate(&policy, &packet).verdict == policy::Verdict::Accept;
+            let named = match &exposure {
+                Exposure::Anyone => true,
+                Exposure::Networks(labels) => labels.iter().any(|l| in_label(&policy, l, source)),
+                Exposure::LoopbackOnly | Exposure::Blocked | Exposure::Uncovered => false,
+            };
+            prop_assert_eq!(
+                accepted, named,
+                "{} to {}/{} on {:?}: the evaluator says {}, the exposure {}:\n{}",
+                source, port, proto, socket.address, accepted, exposure, text
+            );
+        }
+    }
+}

@@ -91,10 +91,14 @@ impl App {
         }
     }
 
-    /// ⏎ keeps the filter; Esc (here or on the list) clears it.
-    pub(super) fn finish_filter(&mut self, keep: bool) {
-        let list = self.filtering.take().or_else(|| self.focused_list());
-        if !keep && let Some(list) = list {
+    /// ⏎: the filter stays, shown in the list's title.
+    pub(super) fn keep_filter(&mut self) {
+        self.filtering = None;
+    }
+
+    /// Esc: the list the filter was typed for (else the focused one) is shown whole again.
+    pub(super) fn clear_filter(&mut self) {
+        if let Some(list) = self.filtering.take().or_else(|| self.focused_list()) {
             self.filters.get_mut(list).clear();
             self.apply_filters();
         }

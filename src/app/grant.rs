@@ -10,10 +10,19 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Effect, LiveRequest, Notice, Screen};
 
+/// What the footer line's question is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asking {
+    /// A source and how long: `g`, or a drop's way in.
+    Grant,
+    /// Which source's grant to take back: `G`.
+    Revoke,
+}
+
 /// A question on the footer line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
-    pub revoke: bool,
+    pub asking: Asking,
     pub service: String,
     pub text: String,
 }
@@ -23,7 +32,7 @@ impl Prompt {
     /// longest that fits).
     pub fn questions(&self) -> Vec<String> {
         let s = &self.service;
-        if self.revoke {
+        if self.asking == Asking::Revoke {
             vec![
                 format!("revoke {s}'s grant of (SOURCE): "),
                 format!("revoke {s} from: "),
@@ -39,13 +48,13 @@ impl Prompt {
 }
 
 /// `SOURCE DURATION` (a grant) or `SOURCE` (a revoke), or what is wrong with it.
-pub fn parse_answer(text: &str, revoke: bool) -> Result<(IpNet, Duration), String> {
+pub fn parse_answer(text: &str, asking: Asking) -> Result<(IpNet, Duration), String> {
     let mut words = text.split_whitespace();
     let source = words
         .next()
         .ok_or("type the source: an address or a prefix")?;
     let source = crate::policy::parse_net(source).map_err(|e| format!("{source:?}: {e}"))?;
-    if revoke {
+    if asking == Asking::Revoke {
         return Ok((source, Duration::ZERO));
     }
     let time = words
@@ -56,7 +65,7 @@ pub fn parse_answer(text: &str, revoke: bool) -> Result<(IpNet, Duration), Strin
 
 impl App {
     /// `g` (or `G`) on the services screen: ask about the selected service.
-    pub(super) fn start_grant(&mut self, revoke: bool) {
+    pub(super) fn start_prompt(&mut self, asking: Asking) {
         let Some(service) = self.service_table.selected().and_then(|i| {
             self.list_names(Screen::Services)
                 .get(i)
@@ -65,7 +74,7 @@ impl App {
             self.notice = Notice::error("select a service first");
             return;
         };
-        let text = if revoke {
+        let text = if asking == Asking::Revoke {
             // The one source it has a grant for, if it has one.
             let mut held: Vec<String> = self
                 .grants
@@ -83,7 +92,7 @@ impl App {
             String::new()
         };
         self.prompt = Some(Prompt {
-            revoke,
+            asking,
             service,
             text,
         });
@@ -92,7 +101,7 @@ impl App {
     /// A drop's way in: the grant's question, filled in with its source and an hour.
     pub(super) fn grant_from_drop(&mut self, service: &str, source: IpNet) {
         self.prompt = Some(Prompt {
-            revoke: false,
+            asking: Asking::Grant,
             service: service.to_string(),
             text: format!("{source} 1h"),
         });
@@ -115,28 +124,24 @@ impl App {
         true
     }
 
-    /// Enter: send it, if it reads; Esc: drop it.
-    pub(super) fn finish_prompt(&mut self, send: bool) -> Vec<Effect> {
+    /// Enter: send it, if it reads (Esc just drops it).
+    pub(super) fn send_prompt(&mut self) -> Vec<Effect> {
         let Some(prompt) = self.prompt.take() else {
             return Vec::new();
         };
-        if !send {
-            return Vec::new();
-        }
-        match parse_answer(&prompt.text, prompt.revoke) {
+        match parse_answer(&prompt.text, prompt.asking) {
             Ok((source, duration)) => {
                 self.busy = true;
-                let request = if prompt.revoke {
-                    LiveRequest::Revoke {
+                let request = match prompt.asking {
+                    Asking::Revoke => LiveRequest::Revoke {
                         service: prompt.service,
                         source,
-                    }
-                } else {
-                    LiveRequest::Grant {
+                    },
+                    Asking::Grant => LiveRequest::Grant {
                         service: prompt.service,
                         source,
                         duration,
-                    }
+                    },
                 };
                 vec![Effect::Live(request)]
             }
@@ -156,12 +161,12 @@ mod tests {
 
     #[test]
     fn an_answer_is_a_source_and_a_duration() {
-        let (s, d) = parse_answer("192.0.2.7 2h", false).unwrap();
+        let (s, d) = parse_answer("192.0.2.7 2h", Asking::Grant).unwrap();
         assert_eq!(s.to_string(), "192.0.2.7/32");
         assert_eq!(d, Duration::from_secs(7200));
-        assert!(parse_answer("192.0.2.7", false).is_err());
-        assert!(parse_answer("192.0.2.7 9000h", false).is_err());
-        assert!(parse_answer("nope 1h", false).is_err());
-        assert!(parse_answer("2001:db8::/64", true).is_ok());
+        assert!(parse_answer("192.0.2.7", Asking::Grant).is_err());
+        assert!(parse_answer("192.0.2.7 9000h", Asking::Grant).is_err());
+        assert!(parse_answer("nope 1h", Asking::Grant).is_err());
+        assert!(parse_answer("2001:db8::/64", Asking::Revoke).is_ok());
     }
 }

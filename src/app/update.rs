@@ -4,6 +4,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
+use super::grant::Asking;
 use super::keymap::{Action, action_of, binding_of};
 use super::review::ReviewState;
 use super::{App, Effect, Modal, Msg, Notice, Question, Screen};
@@ -66,12 +67,12 @@ impl App {
             Action::Down if matches!(self.modal, Modal::Help(_)) => self.help_scroll += 1,
             Action::Open => self.open_selected(),
             Action::Filter => self.start_filter(),
-            Action::Grant => self.start_grant(false),
-            Action::Revoke => self.start_grant(true),
-            Action::PromptSend => return self.finish_prompt(true),
-            Action::PromptCancel => return self.finish_prompt(false),
-            Action::FilterDone => self.finish_filter(true),
-            Action::FilterClear => self.finish_filter(false),
+            Action::Grant => self.start_prompt(Asking::Grant),
+            Action::Revoke => self.start_prompt(Asking::Revoke),
+            Action::PromptSend => return self.send_prompt(),
+            Action::PromptCancel => self.prompt = None,
+            Action::FilterDone => self.keep_filter(),
+            Action::FilterClear => self.clear_filter(),
             Action::Choose => self.choose_way_in(),
             Action::Up
             | Action::Down

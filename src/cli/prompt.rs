@@ -120,7 +120,7 @@ pub fn countdown(
         let _ = write!(stderr, "\r\x1b[K{text}");
         let _ = stderr.flush();
         // Wake at the next whole second of the countdown, or sooner to notice a confirm.
-        let wait = (deadline.left(&now).as_millis() % 1000).clamp(1, 250) as u16;
+        let wait = deadline.until_next_second(&now).as_millis().clamp(1, 250) as u16;
         let Some(k) = keys.as_ref().filter(|_| input_open) else {
             std::thread::sleep(std::time::Duration::from_millis(u64::from(wait)));
             continue;

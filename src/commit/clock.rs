@@ -55,6 +55,15 @@ impl Deadline {
         self.left(now).as_nanos().div_ceil(1_000_000_000) as u64
     }
 
+    /// How long `seconds_left` keeps its value from `now`: when a countdown on screen
+    /// next changes (never zero, so a loop that waits this long never spins).
+    pub fn until_next_second(&self, now: &Now) -> Duration {
+        match self.left(now).as_nanos() % 1_000_000_000 {
+            0 => Duration::from_secs(1),
+            part => Duration::from_nanos(part as u64),
+        }
+    }
+
     /// When it falls by the wall clock of `now`: for display. Recomputed from the boot
     /// clock at each reading, so a stepped wall clock moves the time shown, not the deadline.
     pub fn wall_ms(&self, now: &Now) -> u64 {
@@ -168,6 +177,25 @@ mod tests {
         clock.advance(Duration::from_millis(999));
         assert!(deadline.passed(&clock.now()));
         assert_eq!(deadline.seconds_left(&clock.now()), 0);
+    }
+
+    #[test]
+    fn the_countdown_changes_when_the_seconds_left_do() {
+        let clock = FakeClock::new(0, 5_000_000_000);
+        let deadline = Deadline::after(&clock.now(), Duration::from_secs(20));
+        // 20 s left: "20s" is right for the whole next second.
+        assert_eq!(
+            deadline.until_next_second(&clock.now()),
+            Duration::from_secs(1)
+        );
+        clock.advance(Duration::from_millis(300));
+        assert_eq!(deadline.seconds_left(&clock.now()), 20);
+        assert_eq!(
+            deadline.until_next_second(&clock.now()),
+            Duration::from_millis(700)
+        );
+        clock.advance(Duration::from_millis(700));
+        assert_eq!(deadline.seconds_left(&clock.now()), 19);
     }
 
     #[test]

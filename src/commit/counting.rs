@@ -37,6 +37,16 @@ pub struct Counting {
     pub baseline: BTreeMap<u32, u64>,
 }
 
+/// How a put back (a rollback, a restore) left the table's rules, for their counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutBack {
+    /// The inverse of a change in place: the rules it did not touch go on counting; those
+    /// it adds count from now.
+    Inverse,
+    /// A whole table: every rule counts from now.
+    WholeTable,
+}
+
 impl Counting {
     /// After a load of `table`: the rules listed now (handle, packets). `kept`: the load
     /// changed the table in place, so rules it did not touch go on counting; else every
@@ -71,16 +81,15 @@ impl Counting {
         }
     }
 
-    /// After a put back of `table`, without a listing: `kept`, the inverse of a change in
-    /// place (the rules it did not touch go on counting; those it adds count from now);
-    /// else a whole table, every rule from now.
+    /// After a put back of `table`, without a listing.
     pub fn after_put_back(
         previous: Option<&Counting>,
         place: &str,
         table: &str,
-        kept: bool,
+        how: PutBack,
         now_ms: u64,
     ) -> Counting {
+        let kept = how == PutBack::Inverse;
         match previous.filter(|p| kept && p.table == table && p.place == place) {
             Some(p) => {
                 let highest = p
@@ -152,10 +161,10 @@ mod tests {
     #[test]
     fn a_put_back_counts_the_rules_it_adds_from_then_without_a_listing() {
         let first = Counting::after_load(None, "p", "t", &[(4, 0), (5, 0)], true, 100, Some("c"));
-        let back = Counting::after_put_back(Some(&first), "p", "t", true, 200);
+        let back = Counting::after_put_back(Some(&first), "p", "t", PutBack::Inverse, 200);
         assert_eq!((back.since_of(4), back.since_of(9)), (Some(100), Some(200)));
         assert_eq!(back.baseline_commit, None);
-        let whole = Counting::after_put_back(Some(&first), "p", "t", false, 300);
+        let whole = Counting::after_put_back(Some(&first), "p", "t", PutBack::WholeTable, 300);
         assert_eq!(
             (whole.since_of(4), whole.since_of(9)),
             (Some(300), Some(300))

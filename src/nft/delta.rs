@@ -96,8 +96,8 @@ pub fn between(
     live: &[NfListObject<'static>],
     wanted: &[NfListObject<'static>],
 ) -> Result<Delta, Unmappable> {
-    let live = Parts::of(live, true)?;
-    let wanted = Parts::of(wanted, false)?;
+    let live = Parts::of(live, Side::Live)?;
+    let wanted = Parts::of(wanted, Side::Wanted)?;
     let mut delta = Delta::default();
 
     // Sets: new ones first, elements of changed ones next; removed ones at the very end.
@@ -168,9 +168,20 @@ struct Parts<'a> {
     rules: BTreeMap<&'a str, Vec<RuleRef<'a>>>,
 }
 
+/// Which table a `Parts` is of: the kernel's (its rules have handles) or the compiled one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Live,
+    Wanted,
+}
+
 impl<'a> Parts<'a> {
-    fn of(objects: &'a [NfListObject<'static>], live: bool) -> Result<Parts<'a>, Unmappable> {
-        let side = if live { "the live table" } else { "the policy" };
+    fn of(objects: &'a [NfListObject<'static>], side: Side) -> Result<Parts<'a>, Unmappable> {
+        let live = side == Side::Live;
+        let side = match side {
+            Side::Live => "the live table",
+            Side::Wanted => "the policy",
+        };
         let mut parts = Parts {
             chains: BTreeMap::new(),
             sets: BTreeMap::new(),

@@ -115,11 +115,7 @@ fn event_loop(
         if let Some(deadline) = app.pending.as_ref().and_then(|p| p.deadline()) {
             // The countdown moves every second even with a slower refresh: wake when the
             // seconds left change.
-            let left = deadline.left(&clock.now()).as_millis() as u64;
-            wake = wake.min(Duration::from_millis(match left % 1000 {
-                0 => 1000,
-                part => part,
-            }));
+            wake = wake.min(deadline.until_next_second(&clock.now()));
         }
         let msg = match rx.recv_timeout(wake) {
             // Taken before an effect whose result is already here: read again.

@@ -5,6 +5,7 @@ use std::io::{Read, Seek};
 
 use super::{Carried, Engine, OWNER_FRESH, OwnerSeen};
 use crate::commit::audit::{AuditLine, Event as AuditEvent};
+use crate::commit::counting::PutBack;
 use crate::commit::journal::{Journal, Pending};
 use crate::commit::machine::{Action, Event, Restoration, Via};
 use crate::commit::ownership::{self, Owner};
@@ -34,7 +35,11 @@ impl Engine<'_> {
             Action::PutBack { commit, reason } => {
                 let result = self.put_back(&commit, journal, lock);
                 if let Ok(via) = &result {
-                    self.count_after_put_back(&commit.table, *via == Via::Inverse);
+                    let how = match via {
+                        Via::Inverse => PutBack::Inverse,
+                        _ => PutBack::WholeTable,
+                    };
+                    self.count_after_put_back(&commit.table, how);
                 }
                 Carried::Event(Event::PutBack {
                     commit,
@@ -46,7 +51,7 @@ impl Engine<'_> {
                 let result = self.load_confirmed(journal, lock);
                 if let Ok(Some(r)) = &result {
                     // A whole table again: every counter starts now.
-                    self.count_after_put_back(&r.table, false);
+                    self.count_after_put_back(&r.table, PutBack::WholeTable);
                 }
                 Carried::Event(Event::Restored(result))
             }

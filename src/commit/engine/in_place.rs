@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use nftables::schema::{NfListObject, Set};
 
 use super::Engine;
-use crate::commit::counting::Counting;
+use crate::commit::counting::{Counting, PutBack};
 use crate::commit::journal::Pending;
 use crate::commit::machine::Event;
 use crate::commit::plan::{place, record_of};
@@ -151,10 +151,10 @@ impl Engine<'_> {
     }
 
     /// The counting record after a put back, without listing the table (the rollback's
-    /// time is the operator's): `inverse`, the inverse of a change in place.
-    pub(super) fn count_after_put_back(&self, table: &str, inverse: bool) {
+    /// time is the operator's).
+    pub(super) fn count_after_put_back(&self, table: &str, how: PutBack) {
         self.keep_counting(|previous, place, now| {
-            Counting::after_put_back(previous, place, table, inverse, now)
+            Counting::after_put_back(previous, place, table, how, now)
         });
     }
 
