@@ -18,15 +18,13 @@ pub struct Quiet {
 }
 
 impl InFlight {
-    /// Called by the effects thread before it does any IO of an effect.
-    pub fn start(&self) {
+    /// Counts an effect as running until the returned guard drops: the effects thread
+    /// takes it before any IO of the effect and drops it *before* sending the result, so a
+    /// loop that already has the result sees it counted. A panicking effect still counts
+    /// as finished, so the files are not left unread for good.
+    pub fn running(&self) -> Running<'_> {
         self.started.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Called by the effects thread once an effect is done, *before* it sends the result:
-    /// a loop that already has the result then sees it counted.
-    pub fn finish(&self) {
-        self.finished.fetch_add(1, Ordering::SeqCst);
+        Running(self)
     }
 
     /// How many effects have finished.
@@ -56,6 +54,15 @@ impl InFlight {
     }
 }
 
+/// An effect running; finished when dropped.
+pub struct Running<'a>(&'a InFlight);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.finished.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,10 +72,10 @@ mod tests {
         let counts = InFlight::default();
         let q = counts.quiet().expect("nothing runs yet");
         assert!(counts.still_quiet(q));
-        counts.start();
+        let running = counts.running();
         assert_eq!(counts.quiet(), None, "an effect is running");
         assert!(!counts.still_quiet(q), "one began since");
-        counts.finish();
+        drop(running);
         let after = counts.quiet().expect("it finished");
         assert_eq!(after.finished, 1);
         assert!(

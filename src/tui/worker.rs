@@ -56,9 +56,9 @@ impl Worker {
         let counts = in_flight.clone();
         std::thread::spawn(move || {
             for effect in effect_queue {
-                counts.start();
+                let running = counts.running();
                 let msg = run(&*ops, effect);
-                counts.finish();
+                drop(running);
                 if let Some(msg) = msg
                     && tx.send(msg).is_err()
                 {
@@ -197,6 +197,47 @@ mod tests {
             assert!(start.elapsed() < WAIT, "{what}: not within {WAIT:?}");
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    #[test]
+    fn an_effect_that_panics_still_leaves_the_files_to_be_read() {
+        let (go, ops) = slow_confirm();
+        drop(go); // its confirm finds the gate gone, and panics on it
+        struct Panics(Box<dyn Operations>);
+        impl Operations for Panics {
+            fn live(&self, r: LiveRequest) -> Result<String, String> {
+                let _ = self.0.live(r);
+                panic!("an effect's bug (this panic is the test's)");
+            }
+            fn review(&self, r: &ReviewRequest) -> Result<Review, String> {
+                self.0.review(r)
+            }
+            fn save(
+                &self,
+                t: &str,
+                s: Option<&Stamp>,
+            ) -> Result<(Loaded, Option<String>), SaveFailed> {
+                self.0.save(t, s)
+            }
+            fn reload(&self) -> Result<Loaded, String> {
+                self.0.reload()
+            }
+            fn apply(&self, j: &ApplyJob) -> Result<ApplyDone, ApplyFailed> {
+                self.0.apply(j)
+            }
+        }
+        let (tx, rx) = mpsc::channel();
+        let worker = Worker::spawn(
+            sources_with(FakeSockets(None), None),
+            Box::new(Panics(ops)),
+            tx,
+        );
+        worker.run(Effect::Live(LiveRequest::Confirm));
+        until("the panicked effect counted as finished", || {
+            worker.in_flight.quiet().is_some_and(|q| q.finished == 1)
+        });
+        worker.refresh();
+        assert!(reading(&rx).journal.is_some(), "the journal is read again");
     }
 
     #[test]
