@@ -405,7 +405,7 @@ fn drops_says_when_nothing_logs() {
 const WAIT: Duration = Duration::from_secs(15);
 
 fn shows(pty: &Pty, what: &str, text: &str) {
-    pty.wait_screen(what, WAIT, |s| s.contents().contains(text).then_some(()));
+    pty.wait_text(what, WAIT, text);
 }
 
 /// The TUI in the server namespace, in a new pty (refreshing every 300 ms).

@@ -96,7 +96,7 @@ impl Drop for Setup {
 
 /// Waits until the screen shows `text`.
 fn shows(pty: &Pty, what: &str, text: &str) {
-    pty.wait_screen(what, WAIT, |s| s.contents().contains(text).then_some(()));
+    pty.wait_text(what, WAIT, text);
 }
 
 /// Types one key at a time, as a person would (each its own read for the UI).

@@ -208,9 +208,7 @@ fn a_grant_from_the_tui_lets_the_source_in_and_shows_its_time_left() {
         &["NO_COLOR", "SSH_CONNECTION"],
     );
     let wait = Duration::from_secs(15);
-    let shows = |pty: &common::pty::Pty, what: &str, text: &str| {
-        pty.wait_screen(what, wait, |s| s.contents().contains(text).then_some(()));
-    };
+    let shows = |pty: &common::pty::Pty, what: &str, text: &str| pty.wait_text(what, wait, text);
     shows(&pty, "the overview", "Sockets (");
     for key in ["2", "t"] {
         pty.type_text(key);

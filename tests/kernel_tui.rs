@@ -187,17 +187,17 @@ fn c_keeps_and_b_rolls_back_the_pending_commit_from_the_ui() {
 
     // c: the commit shown as pending is kept, as `portcullis confirm` would.
     let id = apply_pending();
-    pty.wait_screen("the pending commit", Duration::from_secs(10), |s| {
-        s.contents()
-            .contains(&format!("PENDING commit {id}"))
-            .then_some(())
-    });
+    pty.wait_text(
+        "the pending commit",
+        Duration::from_secs(10),
+        &format!("PENDING commit {id}"),
+    );
     pty.type_text("c");
-    pty.wait_screen("the confirmation", Duration::from_secs(10), |s| {
-        s.contents()
-            .contains(&format!("confirmed commit {id}"))
-            .then_some(())
-    });
+    pty.wait_text(
+        "the confirmation",
+        Duration::from_secs(10),
+        &format!("confirmed commit {id}"),
+    );
     assert_eq!(pending_id(&lab), None);
     assert!(
         lab.nft(&["list", "table", "inet", "portcullis"])
@@ -207,17 +207,17 @@ fn c_keeps_and_b_rolls_back_the_pending_commit_from_the_ui() {
     // b: the next one is rolled back now, and 2223 is closed again.
     lab.portcullis_ok(&["--policy", path, "apply", "--yes"]);
     let id = apply_pending();
-    pty.wait_screen("the second pending commit", Duration::from_secs(10), |s| {
-        s.contents()
-            .contains(&format!("PENDING commit {id}"))
-            .then_some(())
-    });
+    pty.wait_text(
+        "the second pending commit",
+        Duration::from_secs(10),
+        &format!("PENDING commit {id}"),
+    );
     pty.type_text("b");
-    pty.wait_screen("the rollback", Duration::from_secs(10), |s| {
-        s.contents()
-            .contains(&format!("rolled back commit {id}"))
-            .then_some(())
-    });
+    pty.wait_text(
+        "the rollback",
+        Duration::from_secs(10),
+        &format!("rolled back commit {id}"),
+    );
     assert_eq!(pending_id(&lab), None);
     assert!(
         !lab.nft(&["list", "table", "inet", "portcullis"])
@@ -239,11 +239,11 @@ fn the_counters_keep_moving_while_a_confirm_waits_for_the_lock() {
     let mut pty = spawn(&ui_argv(&lab, path, false));
     pty.wait_screen("the first frame", Duration::from_secs(10), counter);
     let id = apply_pending(&lab, &policy_file(WIDER));
-    pty.wait_screen("the pending commit", Duration::from_secs(10), |s| {
-        s.contents()
-            .contains(&format!("PENDING commit {id}"))
-            .then_some(())
-    });
+    pty.wait_text(
+        "the pending commit",
+        Duration::from_secs(10),
+        &format!("PENDING commit {id}"),
+    );
     let before = pty.wait_screen("the counter", Duration::from_secs(10), counter);
 
     let lock = std::fs::File::options()
@@ -268,11 +268,11 @@ fn the_counters_keep_moving_while_a_confirm_waits_for_the_lock() {
     );
 
     drop(lock);
-    pty.wait_screen("the confirmation", Duration::from_secs(15), |s| {
-        s.contents()
-            .contains(&format!("confirmed commit {id}"))
-            .then_some(())
-    });
+    pty.wait_text(
+        "the confirmation",
+        Duration::from_secs(15),
+        &format!("confirmed commit {id}"),
+    );
     assert_eq!(pending_id(&lab), None);
     pty.type_text("q");
     assert_eq!(pty.wait(Duration::from_secs(10)), 0);
@@ -297,9 +297,7 @@ fn the_operator_s_keys_file_is_layered_over_the_keymap() {
         ],
         &["NO_COLOR", "SSH_CONNECTION"],
     );
-    pty.wait_screen("the overview", Duration::from_secs(10), |s| {
-        s.contents().contains("2222").then_some(())
-    });
+    pty.wait_text("the overview", Duration::from_secs(10), "2222");
     // h opens the help, which lists the help's keys as the file gave them.
     pty.type_text("h");
     pty.wait_screen("the help, opened by h", Duration::from_secs(5), |s| {

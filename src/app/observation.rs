@@ -105,3 +105,13 @@ pub enum PolicyLoad {
     /// Unreadable or invalid; the message says why.
     Invalid(String),
 }
+
+impl PolicyLoad {
+    /// What `policy::file::load` gave.
+    pub fn of(load: Result<Policy, String>) -> PolicyLoad {
+        match load {
+            Ok(p) => PolicyLoad::Loaded(Box::new(p)),
+            Err(e) => PolicyLoad::Invalid(e),
+        }
+    }
+}

@@ -14,20 +14,41 @@ use crate::atomic_file;
 /// Reads and validates the policy file. The error is ready to print: why the file is
 /// unreadable, or every finding in it as `FILE:LINE:COL: message`.
 pub fn load(path: &Path) -> Result<super::Policy, String> {
-    let source = fs::read_to_string(path).map_err(|e| {
-        format!(
-            "portcullis: cannot read policy {}: {e} (set it with --policy or PORTCULLIS_POLICY)\n",
-            path.display()
-        )
-    })?;
-    super::parse(&source).map_err(|d| {
+    let source = fs::read_to_string(path).map_err(|e| unreadable(path, &e))?;
+    validate(path, &source)
+}
+
+/// Reads the policy file once for both who need it: the policy it gives (or why none, as
+/// `load` says it), and its text with a stamp (as `read` gives it; None if unreadable).
+/// One read, so the two always come from the same contents.
+pub fn load_with_text(path: &Path) -> (Result<super::Policy, String>, Option<Loaded>) {
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let policy = validate(path, &text);
+            let stamp = Stamp::of(Some(&text));
+            (policy, Some(Loaded { text, stamp }))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            (Err(unreadable(path, &e)), Some(Loaded::missing()))
+        }
+        Err(e) => (Err(unreadable(path, &e)), None),
+    }
+}
+
+fn unreadable(path: &Path, e: &io::Error) -> String {
+    format!(
+        "portcullis: cannot read policy {}: {e} (set it with --policy or PORTCULLIS_POLICY)\n",
+        path.display()
+    )
+}
+
+/// `source`, the text of the policy file at `path`, validated; the error names the file.
+fn validate(path: &Path, source: &str) -> Result<super::Policy, String> {
+    super::parse(source).map_err(|d| {
         let name = path.display().to_string();
         let count = d.len();
         let plural = if count == 1 { "" } else { "s" };
-        format!(
-            "{}{name}: {count} error{plural}\n",
-            d.render(&name, &source)
-        )
+        format!("{}{name}: {count} error{plural}\n", d.render(&name, source))
     })
 }
 
@@ -65,6 +86,14 @@ impl Loaded {
             stamp: Stamp::of(Some(text)),
         }
     }
+
+    /// A file that does not exist yet: empty, and stamped as absent.
+    fn missing() -> Loaded {
+        Loaded {
+            text: String::new(),
+            stamp: Stamp::of(None),
+        }
+    }
 }
 
 /// Reads the policy file; a file that does not exist yet reads as empty.
@@ -74,10 +103,7 @@ pub fn read(path: &Path) -> io::Result<Loaded> {
             stamp: Stamp::of(Some(&text)),
             text,
         }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Loaded {
-            text: String::new(),
-            stamp: Stamp::of(None),
-        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Loaded::missing()),
         Err(e) => Err(e),
     }
 }
@@ -137,6 +163,25 @@ pub enum SaveError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_read_gives_what_load_and_read_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.toml");
+        for text in [
+            "[services.ssh]\nports = [\"22/tcp\"]\nallow = [\"any\"]\n",
+            "[services.ssh]\nports = [\"99999/tcp\"]\n",
+        ] {
+            fs::write(&path, text).unwrap();
+            let (policy, loaded) = load_with_text(&path);
+            assert_eq!(policy, load(&path));
+            assert_eq!(loaded, read(&path).ok());
+        }
+        fs::remove_file(&path).unwrap();
+        let (policy, loaded) = load_with_text(&path);
+        assert_eq!(policy, load(&path), "missing: the same message");
+        assert_eq!(loaded, read(&path).ok(), "missing: empty, stamped absent");
+    }
 
     #[test]
     fn a_save_replaces_the_file_keeps_a_backup_and_the_mode() {

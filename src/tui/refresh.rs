@@ -246,11 +246,8 @@ impl Sources {
             return (None, None);
         }
         self.policy_seen = Some(mtime);
-        let load = match crate::policy::file::load(&self.policy_path) {
-            Ok(p) => PolicyLoad::Loaded(Box::new(p)),
-            Err(e) => PolicyLoad::Invalid(e),
-        };
-        (Some(load), file::read(&self.policy_path).ok())
+        let (policy, text) = file::load_with_text(&self.policy_path);
+        (Some(PolicyLoad::of(policy)), text)
     }
 }
 

@@ -15,7 +15,6 @@ use crate::commit::backends::Paths;
 use crate::demo::DEMO_ENV;
 use crate::nft::backend::NftProcess;
 use crate::policy::Settings;
-use crate::policy::file::load as load_policy;
 use crate::sockets::ServiceNames;
 use crate::system::host_name;
 use crate::ui::theme::{Theme, colour_disabled, config_dir};
@@ -36,9 +35,9 @@ pub fn run(launch: &Launch) -> u8 {
     // The policy is read first and once: with a large network, the TOML parser's
     // transient memory is most of the program's peak, and here little else is allocated.
     let policy_mtime = modified(&launch.policy);
-    let policy = load_policy(&launch.policy);
-    // The text too, for the editor (a file that does not exist yet reads as empty).
-    let policy_text = crate::policy::file::read(&launch.policy).ok();
+    // The text too, for the editor (a file that does not exist yet reads as empty), from
+    // the same read.
+    let (policy, policy_text) = crate::policy::file::load_with_text(&launch.policy);
     let env = |k: &str| std::env::var(k).ok();
     let theme = match Theme::load(
         launch.theme.as_deref().unwrap_or("default"),
@@ -104,10 +103,7 @@ pub fn run(launch: &Launch) -> u8 {
         names: ServiceNames::load(),
         sockets: Box::new(KernelSockets::default()),
         policy_seen: Some(policy_mtime),
-        first_policy: Some(match policy {
-            Ok(p) => PolicyLoad::Loaded(Box::new(p)),
-            Err(e) => PolicyLoad::Invalid(e),
-        }),
+        first_policy: Some(PolicyLoad::of(policy)),
         first_text: policy_text,
         place: crate::commit::plan::place(),
         drops: Default::default(),

@@ -199,6 +199,85 @@ mod tests {
         }
     }
 
+    /// The write end of the policy file, a FIFO, once a reading has it open: the reading
+    /// then waits in it for as long as the test likes.
+    fn writer_when_read(fifo: &std::path::Path) -> std::fs::File {
+        use std::os::unix::fs::OpenOptionsExt;
+        let start = std::time::Instant::now();
+        loop {
+            // Opening the write end without blocking works once a reader is waiting.
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(nix::libc::O_NONBLOCK)
+                .open(fifo)
+            {
+                Ok(w) => return w,
+                Err(_) if start.elapsed() < WAIT => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => panic!("no reading opened the policy file: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_effect_that_starts_while_the_files_are_read_leaves_them_for_the_next_reading() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join("policy.toml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        // Writing a FIFO moves its mtime; the test puts it back each time, so that only
+        // forgetting the file (not a change of it) can make the next reading read it.
+        let same_mtime = || {
+            let t = nix::sys::time::TimeSpec::new(1_000_000, 0);
+            nix::sys::stat::utimensat(
+                nix::fcntl::AT_FDCWD,
+                &fifo,
+                &t,
+                &t,
+                nix::sys::stat::UtimensatFlags::FollowSymlink,
+            )
+            .expect("set the FIFO's mtime");
+        };
+        same_mtime();
+        let mut sources = sources_with(FakeSockets(None), None);
+        sources.policy_path = fifo.clone();
+        let (go, ops) = slow_confirm();
+        let (tx, rx) = mpsc::channel();
+        let worker = Worker::spawn(sources, ops, tx);
+        let policy = "[services.ssh]\nports = [\"22/tcp\"]\nallow = [\"any\"]\n";
+
+        worker.refresh();
+        // The reading has the file open (nothing running yet), and then a confirm begins.
+        let mut writer = writer_when_read(&fifo);
+        worker.run(Effect::Live(LiveRequest::Confirm));
+        until("the confirm started", || worker.in_flight.quiet().is_none());
+        std::io::Write::write_all(&mut writer, policy.as_bytes()).expect("write");
+        drop(writer);
+        same_mtime();
+        let during = reading(&rx);
+        assert!(
+            during.policy.is_none(),
+            "read while the confirm ran: not sent"
+        );
+        assert!(during.journal.is_none());
+
+        go.send(()).expect("let the confirm go");
+        assert!(matches!(rx.recv_timeout(WAIT), Ok(Msg::LiveDone(Ok(_)))));
+        worker.refresh();
+        let mut writer = writer_when_read(&fifo);
+        std::io::Write::write_all(&mut writer, policy.as_bytes()).expect("write");
+        drop(writer);
+        same_mtime();
+        let after = reading(&rx);
+        assert!(
+            matches!(
+                after.policy,
+                Some(crate::app::observation::PolicyLoad::Loaded(_))
+            ),
+            "the file, unchanged, is read and sent now: {:?}",
+            after.policy
+        );
+        assert!(after.journal.is_some());
+    }
+
     #[test]
     fn an_effect_that_panics_still_leaves_the_files_to_be_read() {
         let (go, ops) = slow_confirm();

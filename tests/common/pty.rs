@@ -149,6 +149,11 @@ impl Pty {
         parser
     }
 
+    /// Waits until the screen shows `text`.
+    pub fn wait_text(&self, what: &str, timeout: Duration, text: &str) {
+        self.wait_screen(what, timeout, |s| s.contents().contains(text).then_some(()));
+    }
+
     /// Waits until the screen satisfies `check`, which returns Some(value) when it does.
     pub fn wait_screen<T>(
         &self,
